@@ -1,0 +1,247 @@
+"""The `soundalike` command: the window when run bare, sub-commands over the core otherwise.
+
+Each sub-command is a few lines over the core. Every expected failure (bad argument, missing folder,
+missing model, library in use) is one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from desktop import __version__
+from desktop.core.errors import SoundalikeError
+
+EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage dump
+        self.exit(EXIT_USAGE, f"soundalike: error: {message} (see `soundalike --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="soundalike", description="A music player that knows which tracks sound alike.")
+    p.add_argument("--version", action="version", version=f"soundalike {__version__}")
+    p.add_argument("--home", metavar="DIR", help="library folder (default: $SOUNDALIKE_HOME or the user data dir)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    p.add_argument("files", nargs="*", help=argparse.SUPPRESS)  # files to open in the window
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    def embedder_flags(sp):
+        sp.add_argument("--embedder", choices=("wav2vec2", "spectral"), help="default: wav2vec2 (spectral if its weights are missing)")
+        sp.add_argument("--model", metavar="ID_OR_PATH", help="Wav2Vec2 hub id or local folder")
+        sp.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where wav2vec2 runs (default: auto)")
+
+    sp = sub.add_parser("index", help="add folders or files to the library and index what is missing")
+    sp.add_argument("paths", nargs="+", metavar="DIR")
+    embedder_flags(sp)
+    sp.add_argument("--retry-failed", action="store_true", help="try files that failed before again")
+    sp.add_argument("--workers", type=int, metavar="N", help="analysis processes for spectral (default: one per core)")
+
+    sp = sub.add_parser("similar", help="tracks that sound like a track id or an audio file")
+    sp.add_argument("query", metavar="PATH_OR_TRACK_ID")
+    sp.add_argument("-k", type=int, default=10, help="how many (default 10)")
+    sp.add_argument("--per-artist", type=int, metavar="N", help="at most N tracks per artist")
+    sp.add_argument("--genre", help="only tracks of this genre")
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sub.add_parser("status", help="what the library holds and how indexing stands")
+
+    sp = sub.add_parser("check", help="compare the catalog with the vector store (and repair)")
+    sp.add_argument("--repair", action="store_true", help="fix what differs (no re-decoding needed)")
+
+    sp = sub.add_parser("eval", help="measure similarity quality on labelled music (in a library of its own)")
+    sp.add_argument("source", metavar="DIR_OR_LABELS_CSV", help="a folder (label = parent folder) or a path,label csv")
+    embedder_flags(sp)
+    sp.add_argument("-k", type=int, default=10, help="P@k cut-off (default 10)")
+    sp.add_argument("--json", action="store_true")
+
+    sp = sub.add_parser("tracks", help="list tracks")
+    sp.add_argument("--failed", action="store_true", help="only tracks that failed, with the reason")
+    sp.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        from desktop.ui.app import main as app_main
+
+        return app_main(args.files, home=args.home)
+    try:
+        return COMMANDS[args.command](args)
+    except SoundalikeError as e:
+        print(f"soundalike: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except ValueError as e:  # bad values the core rejects (k < 1, ...)
+        print(f"soundalike: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("soundalike: interrupted; run the same command again to continue", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def open_library(args, *, strict: bool = False, lock: bool = True, **overrides):
+    from desktop.core.library import Library
+
+    return Library.open(args.home, strict=strict, lock=lock, **overrides)
+
+
+class ProgressPrinter:
+    """A tqdm bar per stage on stderr (silent when stderr is not a terminal)."""
+
+    def __init__(self):
+        self.bar, self.stage = None, None
+
+    def update(self, ev) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None or ev.stage != self.stage or (ev.total and self.bar.total != ev.total):
+            self.close()
+            self.stage = ev.stage
+            self.bar = tqdm(total=ev.total or None, desc=ev.stage, unit="file", file=sys.stderr, disable=None, leave=False)
+        self.bar.n = ev.done
+        if ev.path:
+            self.bar.set_postfix_str(os.path.basename(ev.path)[-40:], refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def cmd_index(args) -> int:
+    from desktop.core.events import IndexSummary, Progress, ScanSummary
+    from desktop.core.indexer import scan_and_index
+
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:
+        raise SoundalikeError(f"{missing[0]}: no such file or folder")
+    strict = bool(args.embedder or args.model)
+    with open_library(args, strict=strict, embedder=args.embedder, model=args.model, device=args.device) as lib:
+        emb = lib.embedder
+        if lib.notice:
+            print(f"soundalike: notice: {lib.notice}", file=sys.stderr)
+        print(f"embedder: {emb.label}", file=sys.stderr)
+        bar = ProgressPrinter()
+        for ev in scan_and_index(lib, args.paths, retry_failed=args.retry_failed, workers=args.workers):
+            if isinstance(ev, Progress):
+                bar.update(ev)
+            elif isinstance(ev, ScanSummary):
+                bar.close()
+                for path, why in ev.problems:
+                    print(f"skipped {path}: {why}", file=sys.stderr)
+                print(f"scan: {len(ev.added)} new, {len(ev.changed)} changed, {ev.unchanged} unchanged, "
+                      f"{len(ev.removed)} removed")
+            elif isinstance(ev, IndexSummary):
+                bar.close()
+                rate = f", {ev.audio_seconds / ev.seconds:.0f}x realtime" if ev.seconds and ev.audio_seconds else ""
+                print(f"index: {ev.indexed} indexed, {ev.unchanged} unchanged, {len(ev.failed)} failed "
+                      f"({ev.seconds:.1f} s{rate})")
+                for path, why in ev.failed:
+                    print(f"  failed {path}: {why}")
+    return 0
+
+
+def cmd_similar(args) -> int:
+    from desktop.core.similarity import similar
+
+    with open_library(args) as lib:
+        hits = similar(lib, args.query, args.k, per_artist=args.per_artist, genre=args.genre)
+    if args.json:
+        print(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
+        return 0
+    if not hits:
+        print("no similar tracks (is the library indexed?)")
+    for i, h in enumerate(hits, 1):
+        artist = h.artist + ("*" if h.artist_generated else "")
+        print(f"{i:3d}  {h.score:6.3f}  [{h.track_id}] {artist} - {h.title}  ({h.path})")
+    if any(h.artist_generated for h in hits):
+        print("(* artist name made up: the file has no artist tag)")
+    return 0
+
+
+def cmd_status(args) -> int:
+    with open_library(args, lock=False) as lib:
+        c = lib.catalog.counts()
+        key = lib.active_key
+        print(f"library: {lib.settings.home}")
+        print(f"tracks: {c['total']} ({c['indexed']} indexed, {c['pending']} pending, {c['failed']} failed)")
+        print(f"vector space: {key or 'none yet'}" + (f" ({lib.catalog.vector_count(key)} vectors)" if key else ""))
+        print(f"store: {lib.settings.qdrant_url or 'embedded Qdrant in ' + str(lib.settings.vectors_dir)}")
+        print(f"configured embedder: {lib.settings.embedder} (model {lib.settings.model}, device {lib.settings.device})")
+        for folder in lib.catalog.folders():
+            print(f"folder: {folder}")
+    return 0
+
+
+def cmd_tracks(args) -> int:
+    with open_library(args, lock=False) as lib:
+        tracks = lib.catalog.tracks(status="failed" if args.failed else None)
+    if args.json:
+        keys = ("id", "path", "title", "artist", "album", "genre", "year", "duration", "status", "error")
+        print(json.dumps([{k: getattr(t, k) for k in keys} for t in tracks], indent=2, ensure_ascii=False))
+        return 0
+    for t in tracks:
+        if args.failed:
+            print(f"[{t.id}] {t.path}: {t.error}")
+        else:
+            print(f"[{t.id}] {t.status:8s} {t.artist} - {t.title}  ({t.path})")
+    if not tracks:
+        print("no failed tracks" if args.failed else "the library is empty")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from desktop.core.check import check
+
+    with open_library(args) as lib:
+        report = check(lib, repair=args.repair)
+    print("\n".join(report.lines()))
+    return 0 if report.ok or report.repaired else EXIT_ERROR
+
+
+def cmd_eval(args) -> int:
+    from desktop.core.config import default_home
+    from desktop.core.evaluate import EvalReport, run_eval
+    from desktop.core.events import Progress
+
+    if args.k < 1:
+        raise ValueError("-k must be at least 1")
+    base = Path(args.home).expanduser() if args.home else default_home()
+    bar = ProgressPrinter()
+    report = None
+    for ev in run_eval(args.source, base_home=base, k=args.k, embedder=args.embedder, model=args.model,
+                       device=args.device, strict=bool(args.embedder or args.model)):
+        if isinstance(ev, Progress):
+            bar.update(ev)
+        elif isinstance(ev, EvalReport):
+            report = ev
+    bar.close()
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    k = report.k
+    print(f"embedder: {report.embedder}; {report.tracks} tracks, {len(report.failed)} failed")
+    print(f"P@1 {report.p_at_1:.3f}   P@{k} {report.p_at_k:.3f}   mAP {report.map:.3f}")
+    print(f"\n{'label':24s} {'n':>4s} {'P@1':>6s} {'P@' + str(k):>6s} {'mAP':>6s}")
+    for label, m in report.per_label.items():
+        print(f"{label[:24]:24s} {m['n']:4d} {m['p_at_1']:6.3f} {m['p_at_k']:6.3f} {m['map']:6.3f}")
+    if report.confusions:
+        print("\nmost confused (share of top-k neighbours):")
+        for c in report.confusions[:5]:
+            print(f"  {c['label']} -> {c['confused_with']}: {c['share']:.2f}")
+    for f in report.failed:
+        print(f"failed {f['path']}: {f['error']}")
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "similar": cmd_similar, "status": cmd_status, "tracks": cmd_tracks,
+            "check": cmd_check, "eval": cmd_eval}

@@ -1,0 +1,1 @@
+"""The headless core of Soundalike. Nothing in this package may import Qt."""

@@ -1,0 +1,343 @@
+"""The SQLite catalog: which files exist, their tags, their index status and their raw vectors.
+
+It is the source of truth; the vector store only mirrors `vectors` (standardised) for fast search, and
+`soundalike check --repair` can rebuild the store from here without decoding anything again.
+
+WAL mode and one transaction per change: a crash at any point leaves either the old or the new row,
+never half of one. One connection shared by threads behind a lock (the indexer writes from a worker
+thread while the window reads); WAL lets other processes read meanwhile.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from desktop.core.errors import CatalogError, TrackNotFound
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, added_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS tracks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL DEFAULT 0,
+    mtime REAL NOT NULL DEFAULT 0,
+    file_hash TEXT NOT NULL DEFAULT '',
+    title TEXT NOT NULL DEFAULT '',
+    artist TEXT NOT NULL DEFAULT '',
+    album TEXT NOT NULL DEFAULT '',
+    genre TEXT NOT NULL DEFAULT '',
+    year INTEGER,
+    duration REAL NOT NULL DEFAULT 0,
+    generated TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'indexed', 'failed')),
+    error TEXT NOT NULL DEFAULT '',
+    embedder TEXT NOT NULL DEFAULT '',
+    added_at REAL NOT NULL DEFAULT 0,
+    indexed_at REAL
+);
+CREATE INDEX IF NOT EXISTS tracks_status ON tracks(status);
+CREATE TABLE IF NOT EXISTS vectors (
+    track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+    embedder TEXT NOT NULL,
+    raw BLOB NOT NULL,
+    PRIMARY KEY (track_id, embedder)
+);
+CREATE TABLE IF NOT EXISTS standardizers (
+    embedder TEXT PRIMARY KEY,
+    n INTEGER NOT NULL,
+    mean BLOB NOT NULL,
+    scale BLOB NOT NULL,
+    fitted_at REAL NOT NULL
+);
+"""
+
+# Columns a client may sort the library by (guards the ORDER BY against injection).
+SORTABLE = ("id", "title", "artist", "album", "genre", "year", "duration", "status", "path", "added_at")
+
+
+@dataclass
+class Track:
+    id: int
+    path: str
+    size: int = 0
+    mtime: float = 0.0
+    file_hash: str = ""
+    title: str = ""
+    artist: str = ""
+    album: str = ""
+    genre: str = ""
+    year: int | None = None
+    duration: float = 0.0
+    generated: str = ""  # comma-separated fields we made up ("artist,genre"): shown differently
+    status: str = "pending"
+    error: str = ""
+    embedder: str = ""
+    added_at: float = 0.0
+    indexed_at: float | None = None
+
+    @property
+    def artist_generated(self) -> bool:
+        return "artist" in self.generated.split(",")
+
+    def payload(self) -> dict:
+        """What the vector store keeps beside the vector (enough to show and filter a hit)."""
+        return {
+            "track_id": self.id, "path": self.path, "title": self.title, "artist": self.artist,
+            "album": self.album, "genre": self.genre, "year": self.year, "duration": self.duration,
+            "file_hash": self.file_hash, "artist_generated": self.artist_generated,
+        }
+
+
+_COLUMNS = [f.name for f in fields(Track)]
+
+
+class Catalog:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except (sqlite3.Error, OSError) as e:
+            raise CatalogError(f"{self.path}: cannot open the catalog ({e})") from e
+
+    # -- schema -----------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        self._db.executescript(_SCHEMA)
+        version = self.meta("schema_version")
+        if version is None:
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
+        elif int(version) > SCHEMA_VERSION:
+            raise CatalogError(
+                f"{self.path}: made by a newer Soundalike (schema {version}, this one knows {SCHEMA_VERSION})"
+            )
+        # Future migrations: `if int(version) < 2: ...` each in its own transaction, then bump.
+
+    def transaction(self):
+        return _Transaction(self)
+
+    def _run(self, sql: str, args: Iterable = ()) -> sqlite3.Cursor:
+        with self._lock:
+            try:
+                return self._db.execute(sql, tuple(args))
+            except sqlite3.OperationalError as e:
+                raise CatalogError(f"{self.path}: {e}") from e
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- meta and folders -------------------------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        row = self._run("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._run("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
+
+    def folders(self) -> list[str]:
+        return [r[0] for r in self._run("SELECT path FROM folders ORDER BY path")]
+
+    def add_folder(self, path: str) -> None:
+        self._run("INSERT OR IGNORE INTO folders(path, added_at) VALUES(?, ?)", (path, time.time()))
+
+    # -- tracks -----------------------------------------------------------------------------------
+    def _track(self, row: sqlite3.Row | None) -> Track | None:
+        return Track(**{k: row[k] for k in _COLUMNS}) if row else None
+
+    def get(self, track_id: int) -> Track:
+        t = self._track(self._run("SELECT * FROM tracks WHERE id=?", (track_id,)).fetchone())
+        if t is None:
+            raise TrackNotFound(f"no track with id {track_id} in the library")
+        return t
+
+    def by_path(self, path: str) -> Track | None:
+        return self._track(self._run("SELECT * FROM tracks WHERE path=?", (path,)).fetchone())
+
+    def many(self, ids: Iterable[int]) -> dict[int, Track]:
+        ids = list(ids)
+        out: dict[int, Track] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            q = f"SELECT * FROM tracks WHERE id IN ({','.join('?' * len(chunk))})"
+            out.update({r["id"]: self._track(r) for r in self._run(q, chunk)})
+        return out
+
+    def file_states(self) -> dict[str, tuple[int, int, float]]:
+        """path -> (id, size, mtime) for change detection in one query."""
+        return {r[0]: (r[1], r[2], r[3]) for r in self._run("SELECT path, id, size, mtime FROM tracks")}
+
+    def add_track(self, track: Track) -> int:
+        """Insert a new file's row (status pending) and return its new, never reused id."""
+        cols = [c for c in _COLUMNS if c != "id"]
+        values = [getattr(track, c) for c in cols]
+        cur = self._run(f"INSERT INTO tracks({','.join(cols)}) VALUES({','.join('?' * len(cols))})", values)
+        return int(cur.lastrowid)
+
+    def update_file(self, track: Track) -> None:
+        """A changed file: new tags and size/mtime, back to pending, old vectors dropped."""
+        with self.transaction():
+            cols = ["size", "mtime", "file_hash", "title", "artist", "album", "genre", "year", "duration", "generated"]
+            self._run(
+                f"UPDATE tracks SET {', '.join(c + '=?' for c in cols)}, status='pending', error='', embedder='' WHERE id=?",
+                [getattr(track, c) for c in cols] + [track.id],
+            )
+            self._run("DELETE FROM vectors WHERE track_id=?", (track.id,))
+
+    def remove(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        with self.transaction():
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                self._run(f"DELETE FROM tracks WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+
+    def tracks(self, *, status: str | None = None, text: str = "", order: str = "id", descending: bool = False,
+               limit: int = -1, offset: int = 0) -> list[Track]:
+        """A page of tracks, optionally filtered by status and by text in title/artist/album/genre."""
+        where, args = self._where(status, text)
+        if order not in SORTABLE:
+            raise ValueError(f"cannot sort by {order!r}")
+        direction = "DESC" if descending else "ASC"
+        q = f"SELECT * FROM tracks {where} ORDER BY {order} COLLATE NOCASE {direction}, id {direction} LIMIT ? OFFSET ?"
+        return [self._track(r) for r in self._run(q, [*args, limit, offset])]
+
+    def track_ids(self, *, status: str | None = None, text: str = "", order: str = "id", descending: bool = False) -> list[int]:
+        """Only the ids in display order: 50,000 ints are cheap; rows are then fetched lazily."""
+        where, args = self._where(status, text)
+        if order not in SORTABLE:
+            raise ValueError(f"cannot sort by {order!r}")
+        direction = "DESC" if descending else "ASC"
+        q = f"SELECT id FROM tracks {where} ORDER BY {order} COLLATE NOCASE {direction}, id {direction}"
+        return [r[0] for r in self._run(q, args)]
+
+    @staticmethod
+    def _where(status: str | None, text: str) -> tuple[str, list]:
+        clauses, args = [], []
+        if status:
+            clauses.append("status=?")
+            args.append(status)
+        for word in text.split():
+            clauses.append("(title LIKE ? OR artist LIKE ? OR album LIKE ? OR genre LIKE ?)")
+            args += [f"%{word}%"] * 4
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+    def counts(self) -> dict[str, int]:
+        out = {"pending": 0, "indexed": 0, "failed": 0}
+        out.update({r[0]: r[1] for r in self._run("SELECT status, COUNT(*) FROM tracks GROUP BY status")})
+        out["total"] = out["pending"] + out["indexed"] + out["failed"]
+        return out
+
+    # -- index results ----------------------------------------------------------------------------
+    def plan(self, embedder_key: str, retry_failed: bool = False) -> list[int]:
+        """Ids that still need a vector from `embedder_key`, oldest first. Re-planning is how we resume."""
+        q = "SELECT id FROM tracks t WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.track_id=t.id AND v.embedder=?)"
+        if not retry_failed:
+            q += " AND status != 'failed'"
+        return [r[0] for r in self._run(q + " ORDER BY id", (embedder_key,))]
+
+    def adopt_existing(self, embedder_key: str) -> int:
+        """Tracks that already have a vector of `embedder_key` (switching back to an earlier embedder)."""
+        cur = self._run(
+            "UPDATE tracks SET status='indexed', error='', embedder=? WHERE embedder != ? AND "
+            "EXISTS (SELECT 1 FROM vectors v WHERE v.track_id=tracks.id AND v.embedder=?)",
+            (embedder_key, embedder_key, embedder_key),
+        )
+        return cur.rowcount
+
+    def set_indexed(self, track_id: int, embedder_key: str, raw: np.ndarray) -> None:
+        with self.transaction():
+            self._run(
+                "INSERT INTO vectors(track_id, embedder, raw) VALUES(?, ?, ?) "
+                "ON CONFLICT(track_id, embedder) DO UPDATE SET raw=excluded.raw",
+                (track_id, embedder_key, np.asarray(raw, np.float32).tobytes()),
+            )
+            self._run(
+                "UPDATE tracks SET status='indexed', error='', embedder=?, indexed_at=? WHERE id=?",
+                (embedder_key, time.time(), track_id),
+            )
+
+    def set_failed(self, track_id: int, embedder_key: str, error: str) -> None:
+        self._run(
+            "UPDATE tracks SET status='failed', error=?, embedder=?, indexed_at=? WHERE id=?",
+            (error, embedder_key, time.time(), track_id),
+        )
+
+    def set_pending(self, ids: Iterable[int]) -> None:
+        """Back to the queue (e.g. marked indexed but its vector is gone)."""
+        with self.transaction():
+            for tid in ids:
+                self._run("UPDATE tracks SET status='pending', error='' WHERE id=?", (tid,))
+
+    def set_duration(self, track_id: int, duration: float) -> None:
+        self._run("UPDATE tracks SET duration=? WHERE id=? AND duration<=0", (duration, track_id))
+
+    def raw_vectors(self, embedder_key: str, ids: Iterable[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        if ids is None:
+            rows = self._run("SELECT track_id, raw FROM vectors WHERE embedder=? ORDER BY track_id", (embedder_key,)).fetchall()
+        else:
+            ids, rows = list(ids), []
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                q = f"SELECT track_id, raw FROM vectors WHERE embedder=? AND track_id IN ({','.join('?' * len(chunk))})"
+                rows += self._run(q, [embedder_key, *chunk]).fetchall()
+        for tid, raw in rows:
+            yield tid, np.frombuffer(raw, dtype=np.float32)
+
+    def vector_count(self, embedder_key: str) -> int:
+        return self._run("SELECT COUNT(*) FROM vectors WHERE embedder=?", (embedder_key,)).fetchone()[0]
+
+    def indexed_ids(self, embedder_key: str) -> set[int]:
+        return {r[0] for r in self._run("SELECT track_id FROM vectors WHERE embedder=?", (embedder_key,))}
+
+    # -- library standardisation statistics ------------------------------------------------------
+    def standardizer(self, embedder_key: str) -> tuple[int, np.ndarray, np.ndarray] | None:
+        row = self._run("SELECT n, mean, scale FROM standardizers WHERE embedder=?", (embedder_key,)).fetchone()
+        if not row:
+            return None
+        return row[0], np.frombuffer(row[1], np.float32).copy(), np.frombuffer(row[2], np.float32).copy()
+
+    def set_standardizer(self, embedder_key: str, n: int, mean: np.ndarray, scale: np.ndarray) -> None:
+        self._run(
+            "INSERT INTO standardizers(embedder, n, mean, scale, fitted_at) VALUES(?, ?, ?, ?, ?) "
+            "ON CONFLICT(embedder) DO UPDATE SET n=excluded.n, mean=excluded.mean, scale=excluded.scale, fitted_at=excluded.fitted_at",
+            (embedder_key, n, np.asarray(mean, np.float32).tobytes(), np.asarray(scale, np.float32).tobytes(), time.time()),
+        )
+
+
+class _Transaction:
+    """`with catalog.transaction():` — BEGIN IMMEDIATE / COMMIT, or ROLLBACK on error; re-entrant."""
+
+    def __init__(self, catalog: Catalog):
+        self.c = catalog
+
+    def __enter__(self):
+        self.c._lock.acquire()
+        self.outer = not self.c._db.in_transaction
+        if self.outer:
+            self.c._run("BEGIN IMMEDIATE")
+        return self.c._db
+
+    def __exit__(self, exc_type, *rest):
+        try:
+            if self.outer:
+                if exc_type is None:
+                    self.c._run("COMMIT")
+                else:
+                    self.c._db.rollback()
+        finally:
+            self.c._lock.release()

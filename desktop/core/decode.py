@@ -1,0 +1,301 @@
+"""Streamed decode of any audio file to mono float32 at 16 kHz.
+
+Why streamed: a one-hour file is 230 MB as 16 kHz floats and far more at its native rate; every
+consumer (embedders, waveform, playback) reads blocks or excerpts instead.
+
+Two decoders behind one `AudioSource` interface: soundfile (libsndfile: wav, flac, aiff; exact,
+cheap seeks) and PyAV (FFmpeg: compressed formats, notably m4a/AAC/ALAC, and ~3x faster on Vorbis);
+each is the other's fallback. Both mix down to the channel average and resample with soxr, so one file
+gives the same signal whichever decoder opened it (a test checks this). Every failure is a
+`DecodeError` naming the file and the cause.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import numpy as np
+import soxr
+
+from desktop.core.errors import DecodeError
+
+TARGET_SR = 16000
+# A file whose decoded length falls this far short of what its header promises is truncated.
+TRUNCATION_TOLERANCE = 0.9
+
+
+def _mono(block: np.ndarray) -> np.ndarray:
+    """(frames, channels) -> (frames,), averaging channels (not power-preserving: keeps mono == mono)."""
+    if block.ndim == 1:
+        return block.astype(np.float32, copy=False)
+    if block.shape[1] == 1:
+        return block[:, 0].astype(np.float32, copy=False)
+    return block.mean(axis=1, dtype=np.float32)
+
+
+def _clean(x: np.ndarray) -> np.ndarray:
+    """Replace NaN/inf (broken float files) with silence so nothing downstream sees them."""
+    if not np.isfinite(x).all():
+        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    return x
+
+
+class AudioSource:
+    """An open audio file: its native properties, whole-track blocks and excerpts, all 16 kHz mono."""
+
+    path: str
+    sample_rate: int  # native rate
+    channels: int
+    duration: float  # seconds, from the header (may be approximate for mp3)
+    decoder: str
+
+    def blocks(self, block_seconds: float = 10.0) -> Iterator[np.ndarray]:
+        """The whole track in order, as 16 kHz mono float32 blocks of about `block_seconds`."""
+        raise NotImplementedError
+
+    def read(self, start: float, seconds: float) -> np.ndarray:
+        """An excerpt of `seconds` from `start` (clamped to the track), 16 kHz mono float32."""
+        raise NotImplementedError
+
+    def read_all(self) -> np.ndarray:
+        """The whole track in memory: only for short clips (tests, dropped files under a few minutes)."""
+        parts = list(self.blocks())
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "AudioSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class ArraySource(AudioSource):
+    """An in-memory 16 kHz mono signal behind the same interface (tests, already-decoded audio)."""
+
+    def __init__(self, samples: np.ndarray, path: str = "<array>"):
+        self.samples = _clean(np.asarray(samples, dtype=np.float32).reshape(-1))
+        self.path, self.sample_rate, self.channels, self.decoder = path, TARGET_SR, 1, "array"
+        self.duration = len(self.samples) / TARGET_SR
+
+    def blocks(self, block_seconds: float = 10.0) -> Iterator[np.ndarray]:
+        step = max(1, int(block_seconds * TARGET_SR))
+        for i in range(0, len(self.samples), step):
+            yield self.samples[i : i + step]
+
+    def read(self, start: float, seconds: float) -> np.ndarray:
+        a = max(0, int(start * TARGET_SR))
+        return self.samples[a : a + int(seconds * TARGET_SR)]
+
+
+class _Resampler:
+    """Native-rate mono blocks in, 16 kHz blocks out (soxr keeps filter state across blocks)."""
+
+    def __init__(self, rate: int):
+        self.stream = None if rate == TARGET_SR else soxr.ResampleStream(rate, TARGET_SR, 1, dtype="float32")
+
+    def __call__(self, mono: np.ndarray, last: bool = False) -> np.ndarray:
+        if self.stream is None:
+            return mono
+        return self.stream.resample_chunk(mono, last=last)
+
+
+def _resample_once(mono: np.ndarray, rate: int) -> np.ndarray:
+    if rate == TARGET_SR or len(mono) == 0:
+        return mono
+    return soxr.resample(mono, rate, TARGET_SR).astype(np.float32, copy=False)
+
+
+class _SoundFileSource(AudioSource):
+    decoder = "soundfile"
+
+    def __init__(self, path: str):
+        import soundfile as sf
+
+        self.path, self.decoder = path, "soundfile"
+        self._f = sf.SoundFile(path)
+        self.sample_rate, self.channels = self._f.samplerate, self._f.channels
+        self.frames = self._f.frames
+        self.duration = self.frames / self.sample_rate if self.sample_rate else 0.0
+
+    def blocks(self, block_seconds: float = 10.0) -> Iterator[np.ndarray]:
+        import soundfile as sf
+
+        self._f.seek(0)
+        resample, got = _Resampler(self.sample_rate), 0
+        size = max(1024, int(block_seconds * self.sample_rate))
+        try:
+            while True:
+                block = self._f.read(size, dtype="float32", always_2d=True)
+                got += len(block)
+                last = len(block) < size
+                out = resample(_clean(_mono(block)), last=last)
+                if len(out):
+                    yield out
+                if last:
+                    break
+        except (sf.LibsndfileError, RuntimeError) as e:
+            raise DecodeError(self.path, "corrupt data", str(e)) from e
+        _check_length(self.path, got / self.sample_rate, self.duration)
+
+    def read(self, start: float, seconds: float) -> np.ndarray:
+        import soundfile as sf
+
+        first = min(max(0, int(start * self.sample_rate)), max(0, self.frames - 1))
+        try:
+            self._f.seek(first)
+            block = self._f.read(int(seconds * self.sample_rate), dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as e:
+            raise DecodeError(self.path, "corrupt data", str(e)) from e
+        return _resample_once(_clean(_mono(block)), self.sample_rate)
+
+    def close(self) -> None:
+        self._f.close()
+
+
+class _PyAVSource(AudioSource):
+    decoder = "pyav"
+
+    def __init__(self, path: str):
+        import av
+
+        self.path, self.decoder = path, "pyav"
+        self._c = av.open(path, metadata_errors="ignore")
+        if not self._c.streams.audio:
+            self._c.close()
+            raise DecodeError(path, "no audio stream", "the file holds no audio track")
+        self._s = self._c.streams.audio[0]
+        self._s.thread_type = "AUTO"
+        self.sample_rate = self._s.codec_context.sample_rate or self._s.rate or 0
+        self.channels = self._s.codec_context.channels or 1
+        if self._s.duration is not None and self._s.time_base is not None:
+            self.duration = float(self._s.duration * self._s.time_base)
+        elif self._c.duration:
+            self.duration = self._c.duration / 1_000_000
+        else:
+            self.duration = 0.0
+        if not self.sample_rate:
+            self._c.close()
+            raise DecodeError(path, "not audio", "no sample rate in the audio stream")
+        self._started = False
+
+    def _frames(self, start: float = 0.0) -> Iterator[tuple[float, np.ndarray]]:
+        """(start time, native-rate mono samples) in chunks of ~64k samples, from the frame holding `start`.
+
+        FFmpeg's resampler does the format conversion, batching and (for mono/stereo) the mix-down in
+        C: 2-3x faster than converting each small codec frame in numpy. Its stereo->mono is
+        (L+R)/sqrt(2); we rescale to (L+R)/2 so both decoders give the same signal. Other layouts
+        are averaged in numpy like the soundfile path.
+        """
+        import av
+
+        if start > 0:
+            self._c.seek(int(start / self._s.time_base), stream=self._s, backward=True, any_frame=False)
+        elif self._started:
+            self._c.seek(0, stream=self._s)
+        self._started = True
+        fast = self.channels <= 2
+        layout = "mono" if fast else None
+        resampler = av.AudioResampler(format="flt", layout=layout, rate=self.sample_rate, frame_size=65536)
+        gain = np.float32(0.5 * np.sqrt(2.0)) if self.channels == 2 else np.float32(1.0)
+        t = -1.0
+        try:
+            for frame in self._c.decode(self._s):
+                if t < 0 and frame.pts is not None:
+                    t = float(frame.pts * frame.time_base)
+                for out in resampler.resample(frame):
+                    yield t, self._mono_of(out, fast, gain)
+                    t = -2.0  # later chunks: position only matters for the first one
+            for out in resampler.resample(None):
+                yield t, self._mono_of(out, fast, gain)
+        except av.error.FFmpegError as e:
+            raise DecodeError(self.path, "corrupt data", str(e)) from e
+
+    def _mono_of(self, frame, fast: bool, gain: np.float32) -> np.ndarray:
+        arr = frame.to_ndarray()
+        if fast:
+            mono = arr[0] * gain if gain != 1.0 else arr[0]
+        else:
+            mono = _mono(arr.reshape(-1, self.channels))
+        return _clean(mono.astype(np.float32, copy=False))
+
+    def blocks(self, block_seconds: float = 10.0) -> Iterator[np.ndarray]:
+        resample, pending, got = _Resampler(self.sample_rate), [], 0
+        want, have = int(block_seconds * self.sample_rate), 0
+        for _, mono in self._frames():
+            pending.append(mono)
+            have += len(mono)
+            got += len(mono)
+            if have >= want:
+                yield resample(np.concatenate(pending))
+                pending, have = [], 0
+        tail = resample(np.concatenate(pending) if pending else np.zeros(0, np.float32), last=True)
+        if len(tail):
+            yield tail
+        _check_length(self.path, got / self.sample_rate, self.duration)
+
+    def read(self, start: float, seconds: float) -> np.ndarray:
+        start = min(max(0.0, start), max(0.0, self.duration - 0.01))
+        need = int(seconds * self.sample_rate)
+        parts, have = [], 0
+        for t, mono in self._frames(start):
+            if 0 <= t < start:  # the key frame before `start`: drop what precedes it
+                skip = int(round((start - t) * self.sample_rate))
+                mono = mono[skip:]
+            parts.append(mono)
+            have += len(mono)
+            if have >= need:
+                break
+        native = np.concatenate(parts)[:need] if parts else np.zeros(0, np.float32)
+        return _resample_once(native, self.sample_rate)
+
+    def close(self) -> None:
+        self._c.close()
+
+
+def _check_length(path: str, decoded: float, declared: float) -> None:
+    if declared > 1.0 and decoded < declared * TRUNCATION_TOLERANCE:
+        raise DecodeError(path, "truncated", f"decoded {decoded:.1f} s of {declared:.1f} s")
+
+
+# Uncompressed and FLAC files: libsndfile first (exact frame counts, sample-accurate seeks).
+# Everything else: PyAV first. Decoding Ogg Vorbis measured ~1,100x realtime with PyAV against ~390x
+# with libsndfile on one core here, and libsndfile cannot read m4a/AAC/ALAC at all.
+SOUNDFILE_FIRST = {".wav", ".wave", ".flac", ".aif", ".aiff", ".aifc"}
+
+
+def open_audio(path: str | os.PathLike) -> AudioSource:
+    """Open `path` with the first decoder that recognises it; raise DecodeError with the cause otherwise."""
+    path = os.fspath(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError as e:
+        raise DecodeError(path, "file not found", "it was moved or deleted") from e
+    except OSError as e:
+        raise DecodeError(path, "cannot read file", e.strerror or str(e)) from e
+    if st.st_size == 0:
+        raise DecodeError(path, "empty file", "0 bytes")
+    if not os.access(path, os.R_OK):
+        raise DecodeError(path, "permission denied", "the file is not readable by this user")
+    errors = []
+    ext = os.path.splitext(path)[1].lower()
+    openers = [_SoundFileSource, _PyAVSource] if ext in SOUNDFILE_FIRST else [_PyAVSource, _SoundFileSource]
+    for opener in openers:
+        try:
+            src = opener(path)
+        except DecodeError:
+            raise
+        except Exception as e:  # each library has its own error types; we only need the message
+            errors.append(f"{opener.decoder}: {e}")
+            continue
+        if src.duration <= 0 and src.decoder == "soundfile":
+            src.close()
+            errors.append("soundfile: no audio frames")
+            continue
+        return src
+    if any("Permission denied" in e for e in errors):
+        raise DecodeError(path, "permission denied", "the file is not readable by this user")
+    raise DecodeError(path, "not an audio file or unsupported format", "; ".join(errors)[:300])

@@ -1,0 +1,48 @@
+"""The events long jobs yield. Clients (CLI progress bar, Qt worker) only ever see these types.
+
+A job is a generator: it yields `Progress` as it goes, a `TrackDone` per finished track (indexing),
+and a summary object last. Nothing here knows who is listening.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Progress:
+    stage: str  # "scan", "index", "standardise"
+    done: int
+    total: int  # 0 when not known yet
+    path: str = ""
+    message: str = ""
+
+
+@dataclass
+class TrackDone:
+    track_id: int
+    path: str
+    ok: bool
+    error: str = ""
+    seconds: float = 0.0  # audio duration processed (for × realtime figures)
+
+
+@dataclass
+class ScanSummary:
+    added: list[int] = field(default_factory=list)
+    changed: list[int] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[int] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) for unreadable folders
+
+
+@dataclass
+class IndexSummary:
+    embedder: str = ""
+    indexed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    unchanged: int = 0
+    cancelled: bool = False
+    seconds: float = 0.0  # wall time
+    audio_seconds: float = 0.0
+    notice: str = ""  # e.g. the spectral fallback

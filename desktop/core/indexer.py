@@ -1,0 +1,181 @@
+"""Index what is missing: plan -> decode + embed -> store + catalog, one track at a time, resumable.
+
+Resuming is just planning again: the plan is every track without a vector of the active embedder,
+and each result is written the moment it arrives (store first, then the catalog row in one
+transaction), so a crash loses at most the tracks in flight and never duplicates a point (point id =
+track id). A broken file becomes a failed row with its cause, and the run goes on.
+
+Feature embedders (spectral) run in worker processes, one per core: decode dominates and is
+CPU-bound. Model embedders (wav2vec2) run in this process: torch already uses every core, and
+seeking to a few windows costs little next to the model. Cancel is checked between tracks.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures.process import BrokenProcessPool
+from typing import Iterator
+
+import numpy as np
+
+from desktop.core.decode import open_audio
+from desktop.core.errors import DecodeError
+from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
+from desktop.core.library import Library
+
+
+def analyze_file(embedder, path: str) -> tuple[np.ndarray | None, str, float]:
+    """(raw vector, "", seconds) or (None, reason, 0.0): never raises for a bad file."""
+    try:
+        with open_audio(path) as source:
+            raw = embedder.embed(source)
+            seconds = source.duration
+    except DecodeError as e:
+        return None, e.kind + (f" ({e.detail})" if e.detail else ""), 0.0
+    except MemoryError:
+        return None, "out of memory while analysing this file", 0.0
+    except Exception as e:  # a decoder or model bug must cost one file, not the run
+        return None, f"analysis failed: {type(e).__name__}: {e}", 0.0
+    raw = np.asarray(raw, dtype=np.float32)
+    if raw.shape != (embedder.dim,) or not np.isfinite(raw).all() or float(np.linalg.norm(raw)) < 1e-12:
+        return None, "the embedder produced an invalid vector (NaN or zero)", 0.0
+    return raw, "", seconds
+
+
+# -- worker processes (spectral) ------------------------------------------------------------------
+_worker_embedder = None
+
+
+def _worker_init(name: str, options: dict) -> None:
+    global _worker_embedder
+    from desktop.core.embedders import create
+
+    _worker_embedder = create(name, **options)
+
+
+def _worker_analyze(path: str):
+    return analyze_file(_worker_embedder, path)
+
+
+def _pool(name: str, options: dict, workers: int) -> cf.ProcessPoolExecutor:
+    # spawn, not fork: forking a process that runs Qt or torch threads can deadlock the child.
+    ctx = multiprocessing.get_context("spawn")
+    return cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(name, options))
+
+
+def _results_in_pool(embedder, jobs: list[tuple[int, str]], workers: int, cancel) -> Iterator:
+    """(track_id, path, (raw, error, seconds)) in completion order, `2 * workers` files in flight."""
+    options = getattr(embedder, "options", {})
+    todo = list(reversed(jobs))
+    while todo:
+        pool = _pool(embedder.name, options, workers)
+        inflight: dict[cf.Future, tuple[int, str]] = {}
+        try:
+            while todo or inflight:
+                while todo and len(inflight) < 2 * workers and not cancel.is_set():
+                    tid, path = todo.pop()
+                    inflight[pool.submit(_worker_analyze, path)] = (tid, path)
+                if not inflight:
+                    return
+                done, _ = cf.wait(inflight, timeout=0.25, return_when=cf.FIRST_COMPLETED)
+                for fut in done:
+                    tid, path = inflight.pop(fut)
+                    yield tid, path, fut.result()
+                if cancel.is_set():
+                    return
+        except BrokenProcessPool:
+            # A decoder crashed a worker: we cannot tell which in-flight file did it, so retry each
+            # of them alone; the one that crashes again is recorded as failed.
+            suspects = list(inflight.values())
+            for tid, path in suspects:
+                yield tid, path, _analyze_isolated(embedder.name, options, path)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _analyze_isolated(name: str, options: dict, path: str):
+    pool = _pool(name, options, 1)
+    try:
+        return pool.submit(_worker_analyze, path).result()
+    except BrokenProcessPool:
+        return None, "the decoder crashed on this file", 0.0
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _results_in_process(embedder, jobs: list[tuple[int, str]], cancel) -> Iterator:
+    """Model embedders: analyse here, one file at a time (the model keeps every core busy)."""
+    for tid, path in jobs:
+        if cancel.is_set():
+            return
+        yield tid, path, analyze_file(embedder, path)
+
+
+def index(library: Library, *, retry_failed: bool = False, cancel: threading.Event | None = None,
+          workers: int | None = None) -> Iterator:
+    """Index every track that lacks a vector of the library's embedder; yields events, then IndexSummary."""
+    cancel = cancel or threading.Event()
+    started = time.monotonic()
+    embedder = library.embedder
+    key = embedder.key
+    summary = IndexSummary(embedder=embedder.label, notice=library.notice)
+    library.activate(embedder)
+    catalog = library.catalog
+    catalog.adopt_existing(key)
+    plan = catalog.plan(key, retry_failed=retry_failed)
+    summary.unchanged = catalog.counts()["total"] - len(plan)
+    tracks = catalog.many(plan)
+    jobs = [(tid, tracks[tid].path) for tid in plan if tid in tracks]
+    total = len(jobs)
+    yield Progress("index", 0, total, message=embedder.label)
+    store = library.store()
+    workers = workers or library.settings.workers or (os.cpu_count() or 1)
+    parallel = getattr(embedder, "parallel", False) and total > 1
+    results = _results_in_pool(embedder, jobs, min(workers, total), cancel) if parallel else \
+        _results_in_process(embedder, jobs, cancel)
+    done = 0
+    for tid, path, (raw, error, seconds) in results:
+        done += 1
+        if raw is not None:
+            track = catalog.get(tid)
+            store.upsert([(tid, library.to_unit(raw), track.payload())])
+            catalog.set_indexed(tid, key, raw)
+            if seconds and track.duration <= 0:
+                catalog.set_duration(tid, seconds)
+            summary.indexed += 1
+            summary.audio_seconds += seconds
+        else:
+            store.delete([tid])  # a changed file that now fails must not keep its old point
+            catalog.set_failed(tid, key, error)
+            summary.failed.append((path, error))
+        yield TrackDone(tid, path, raw is not None, error, seconds)
+        yield Progress("index", done, total, path)
+        if summary.indexed and done % 25 == 0:
+            yield from library.maybe_refit(final=False)
+    summary.cancelled = cancel.is_set() and done < total
+    yield from library.maybe_refit(final=True)
+    store.flush()
+    summary.seconds = time.monotonic() - started
+    yield summary
+
+
+def scan_and_index(library: Library, roots, *, retry_failed: bool = False, cancel: threading.Event | None = None,
+                   workers: int | None = None) -> Iterator:
+    """Add `roots` (folders or files) to the library, forget vanished files, index what is missing.
+
+    Yields the scan's events and ScanSummary, then the index run's events and IndexSummary.
+    """
+    from desktop.core.scan import scan
+
+    cancel = cancel or threading.Event()
+    for event in scan(library.catalog, roots):
+        if isinstance(event, ScanSummary):
+            library.remove_tracks(event.removed)
+        yield event
+        if cancel.is_set():
+            return
+    yield from index(library, retry_failed=retry_failed, cancel=cancel, workers=workers)

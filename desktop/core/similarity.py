@@ -1,0 +1,150 @@
+"""similar(): the tracks that sound most like a track of the library or like any audio file.
+
+Search (Qdrant, cosine, payload filters) is kept apart from result shaping (dropping duplicates,
+capping tracks per artist): the store over-fetches and shaping walks the hits in order, fetching more
+only when shaping ate too many. A file outside the library is embedded on the fly and never added.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from desktop.core.decode import open_audio
+from desktop.core.errors import SoundalikeError, TrackNotFound
+from desktop.core.library import Library
+
+# Two vectors this close are the same recording (another encoding or copy of one file).
+SAME_AUDIO_SCORE = 0.999
+# Same artist + title within this many seconds: the same song filed twice.
+SAME_SONG_SECONDS = 2.0
+
+
+class NotIndexed(SoundalikeError):
+    """The query track has no vector yet (pending or failed)."""
+
+
+@dataclass
+class SimilarHit:
+    track_id: int
+    score: float
+    title: str
+    artist: str
+    album: str
+    genre: str
+    path: str
+    duration: float
+    artist_generated: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Query:
+    """What we search with: a unit vector and what identifies the query's own audio."""
+
+    vector: np.ndarray
+    track_id: int | None = None
+    file_hash: str = ""
+    artist: str = ""
+    title: str = ""
+    duration: float = 0.0
+    label: str = ""
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", (text or "").casefold()).strip()
+
+
+def resolve(library: Library, query: int | str) -> Query:
+    """A track id (int or digits) or a path: the library's vector if it has one, else embed the file."""
+    catalog = library.catalog
+    if isinstance(query, int) or (isinstance(query, str) and query.isdigit() and not os.path.exists(query)):
+        track = catalog.get(int(query))
+    else:
+        path = os.path.abspath(os.fspath(query))
+        track = catalog.by_path(path)
+        if track is None or track.status != "indexed":
+            return embed_file(library, path)
+    key = library.active_key
+    vectors = library.store().get_vectors([track.id]) if key else {}
+    if track.id not in vectors:
+        why = f"failed: {track.error}" if track.status == "failed" else "not indexed yet"
+        raise NotIndexed(f"track {track.id} ({track.title}) is {why}")
+    return Query(vectors[track.id], track.id, track.file_hash, track.artist, track.title, track.duration,
+                 f"{track.artist} - {track.title}")
+
+
+def embed_file(library: Library, path: str) -> Query:
+    """Embed a file that is not (or not yet) in the library, in the library's vector space."""
+    if not os.path.exists(path):
+        raise TrackNotFound(f"{path}: no such file and no track with that id")
+    embedder = library.embedder
+    if library.active_key and embedder.key != library.active_key:
+        raise SoundalikeError(
+            f"the library was indexed with {library.active_key} but the embedder now is {embedder.key}; "
+            "run `soundalike index` to re-index it first"
+        )
+    from desktop.core.indexer import analyze_file
+    from desktop.core.scan import file_hash
+    from desktop.core.tags import read_tags
+
+    raw, error, seconds = analyze_file(embedder, path)
+    if raw is None:
+        raise SoundalikeError(f"{path}: {error}")
+    tags = read_tags(path)
+    return Query(library.to_unit(raw), None, file_hash(path, os.path.getsize(path)), tags["artist"],
+                 tags["title"], seconds or tags["duration"], os.path.basename(path))
+
+
+def similar(library: Library, query: int | str | Query, k: int = 10, *, per_artist: int | None = None,
+            genre: str | None = None) -> list[SimilarHit]:
+    """Top-k tracks like `query`, best first, without the query itself or duplicates of any hit."""
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    q = query if isinstance(query, Query) else resolve(library, query)
+    store = library.store()
+    exclude = [q.track_id] if q.track_id is not None else []
+    fetch = k * 3 + 10
+    while True:
+        hits = store.search(q.vector, fetch, exclude_ids=exclude, genre=genre or None)
+        shaped = shape(hits, q, k, per_artist)
+        if len(shaped) >= k or len(hits) < fetch:
+            return shaped
+        fetch *= 3
+
+
+def shape(hits, q: Query, k: int, per_artist: int | None) -> list[SimilarHit]:
+    """Walk hits best-first: drop copies of the query and of earlier hits, cap per artist, stop at k."""
+    kept: list[SimilarHit] = []
+    songs = {(_norm(q.artist), _norm(q.title), q.duration)} if q.title else set()
+    hashes = {q.file_hash} if q.file_hash else set()
+    per: dict[str, int] = {}
+    for h in hits:
+        p = h.payload
+        if h.score >= SAME_AUDIO_SCORE:
+            continue  # the query's own recording (a copy, another encoding, or the dropped file itself)
+        if p.get("file_hash") and p["file_hash"] in hashes:
+            continue
+        song = (_norm(p.get("artist", "")), _norm(p.get("title", "")), float(p.get("duration") or 0))
+        if any(song[0] == a and song[1] == t and abs(song[2] - d) <= SAME_SONG_SECONDS for a, t, d in songs):
+            continue
+        artist = _norm(p.get("artist", ""))
+        if per_artist and per.get(artist, 0) >= per_artist:
+            continue
+        per[artist] = per.get(artist, 0) + 1
+        hashes.add(p.get("file_hash", ""))
+        songs.add(song)
+        kept.append(SimilarHit(
+            track_id=int(p.get("track_id", h.id)), score=float(h.score), title=p.get("title", ""),
+            artist=p.get("artist", ""), album=p.get("album", ""), genre=p.get("genre", ""),
+            path=p.get("path", ""), duration=float(p.get("duration") or 0),
+            artist_generated=bool(p.get("artist_generated", False)),
+        ))
+        if len(kept) >= k:
+            break
+    return kept

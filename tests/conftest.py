@@ -1,0 +1,55 @@
+"""Shared fixtures: synthesized audio families written as real files, isolated library homes.
+
+No audio is checked in: every clip is rendered here with numpy and written with soundfile or PyAV,
+so each test decodes real files of real formats.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # must precede any Qt import
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test may wait on the network
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from tests import audio  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Every test gets its own library home and never touches the user's real one."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("SOUNDALIKE_HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
+    yield home
+
+
+@pytest.fixture
+def home(_isolated_home) -> Path:
+    return _isolated_home
+
+
+@pytest.fixture(scope="session")
+def family_dir(tmp_path_factory) -> Path:
+    """3 families x 4 clips of 6 s, mixed formats, folders named after the family (= genre, label)."""
+    root = tmp_path_factory.mktemp("families")
+    audio.write_families(root, per_family=4, seconds=6.0)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    from tests.tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-wav2vec2"))
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
