@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"soundalike {__version__}")
     p.add_argument("--home", metavar="DIR", help="library folder (default: $SOUNDALIKE_HOME or the user data dir)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    p.add_argument("--install-desktop-entry", action="store_true", help="add Soundalike to your desktop's menu")
+    p.add_argument("--uninstall-desktop-entry", action="store_true", help="remove it from the menu again")
     p.add_argument("files", nargs="*", help=argparse.SUPPRESS)  # files to open in the window
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
@@ -70,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.install_desktop_entry or args.uninstall_desktop_entry:
+        from desktop import integration
+
+        done = integration.install_desktop_entry() if args.install_desktop_entry else integration.uninstall_desktop_entry()
+        verb = "installed" if args.install_desktop_entry else "removed"
+        print(f"{verb} {len(done)} files: " + (str(done[0]) if done else "nothing was installed"))
+        return 0
     if args.command is None:
         from desktop.ui.app import main as app_main
 
