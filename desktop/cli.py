@@ -7,6 +7,7 @@ missing model, library in use) is one line on stderr and a non-zero exit, never 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -24,15 +25,34 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"soundalike: error: {message} (see `soundalike --help`)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _wants_window(argv: list[str]) -> bool:
+    """True when the first positional argument is not a sub-command: `soundalike song.flac`."""
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--home":
+            i += 2
+        elif argv[i].startswith("-"):
+            i += 1
+        else:
+            return argv[i] not in COMMANDS
+    return False
+
+
+def build_parser(with_files: bool = False) -> argparse.ArgumentParser:
     p = _Parser(prog="soundalike", description="A music player that knows which tracks sound alike.")
     p.add_argument("--version", action="version", version=f"soundalike {__version__}")
     p.add_argument("--home", metavar="DIR", help="library folder (default: $SOUNDALIKE_HOME or the user data dir)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     p.add_argument("--install-desktop-entry", action="store_true", help="add Soundalike to your desktop's menu")
     p.add_argument("--uninstall-desktop-entry", action="store_true", help="remove it from the menu again")
-    p.add_argument("files", nargs="*", help=argparse.SUPPRESS)  # files to open in the window
+    p.add_argument("--self-test", action="store_true", help="check this installation end to end and exit")
+    if with_files:
+        p.add_argument("files", nargs="*", metavar="FILE", help="audio files or folders to open in the window")
+        return p
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    home_anywhere = argparse.ArgumentParser(add_help=False)  # `soundalike status --home DIR` works too
+    home_anywhere.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    sub.add_parser = functools.partial(sub.add_parser, parents=[home_anywhere])
 
     def embedder_flags(sp):
         sp.add_argument("--embedder", choices=("wav2vec2", "spectral"), help="default: wav2vec2 (spectral if its weights are missing)")
@@ -70,8 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    window = _wants_window(argv)
+    args = build_parser(with_files=window).parse_args(argv)
+    if not window:
+        args.files = []
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.self_test:
+        from desktop.selftest import run
+
+        return run()
     if args.install_desktop_entry or args.uninstall_desktop_entry:
         from desktop import integration
 
@@ -79,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         verb = "installed" if args.install_desktop_entry else "removed"
         print(f"{verb} {len(done)} files: " + (str(done[0]) if done else "nothing was installed"))
         return 0
-    if args.command is None:
+    if window or args.command is None:
         from desktop.ui.app import main as app_main
 
         return app_main(args.files, home=args.home)
@@ -162,6 +190,8 @@ def cmd_index(args) -> int:
 def cmd_similar(args) -> int:
     from desktop.core.similarity import similar
 
+    if args.k < 1:
+        raise ValueError("-k must be at least 1")
     with open_library(args) as lib:
         hits = similar(lib, args.query, args.k, per_artist=args.per_artist, genre=args.genre)
     if args.json:

@@ -138,7 +138,7 @@ class _SoundFileSource(AudioSource):
                 if last:
                     break
         except (sf.LibsndfileError, RuntimeError) as e:
-            raise DecodeError(self.path, "corrupt data", str(e)) from e
+            raise _damaged(self.path, got / self.sample_rate, e) from e
         _check_length(self.path, got / self.sample_rate, self.duration)
 
     def read(self, start: float, seconds: float) -> np.ndarray:
@@ -149,7 +149,8 @@ class _SoundFileSource(AudioSource):
             self._f.seek(first)
             block = self._f.read(int(seconds * self.sample_rate), dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as e:
-            raise DecodeError(self.path, "corrupt data", str(e)) from e
+            raise _damaged(self.path, self._f.tell() / self.sample_rate, e) from e
+        _check_excerpt(self, first / self.sample_rate, seconds, len(block))
         return _resample_once(_clean(_mono(block)), self.sample_rate)
 
     def close(self) -> None:
@@ -201,9 +202,10 @@ class _PyAVSource(AudioSource):
         layout = "mono" if fast else None
         resampler = av.AudioResampler(format="flt", layout=layout, rate=self.sample_rate, frame_size=65536)
         gain = np.float32(0.5 * np.sqrt(2.0)) if self.channels == 2 else np.float32(1.0)
-        t = -1.0
+        t, done = -1.0, 0
         try:
             for frame in self._c.decode(self._s):
+                done += frame.samples
                 if t < 0 and frame.pts is not None:
                     t = float(frame.pts * frame.time_base)
                 for out in resampler.resample(frame):
@@ -212,7 +214,7 @@ class _PyAVSource(AudioSource):
             for out in resampler.resample(None):
                 yield t, self._mono_of(out, fast, gain)
         except av.error.FFmpegError as e:
-            raise DecodeError(self.path, "corrupt data", str(e)) from e
+            raise _damaged(self.path, start + done / self.sample_rate, e) from e
 
     def _mono_of(self, frame, fast: bool, gain: np.float32) -> np.ndarray:
         arr = frame.to_ndarray()
@@ -250,10 +252,26 @@ class _PyAVSource(AudioSource):
             if have >= need:
                 break
         native = np.concatenate(parts)[:need] if parts else np.zeros(0, np.float32)
+        _check_excerpt(self, start, seconds, len(native))
         return _resample_once(native, self.sample_rate)
 
     def close(self) -> None:
         self._c.close()
+
+
+def _damaged(path: str, at: float, error: Exception) -> DecodeError:
+    """A decoder error: at the very start the data is corrupt; later on, the file ends early or is damaged."""
+    if at >= 0.5:
+        return DecodeError(path, "truncated or damaged", f"cannot decode past {at:.1f} s: {error}")
+    return DecodeError(path, "corrupt data", str(error))
+
+
+def _check_excerpt(src: AudioSource, start: float, seconds: float, got_frames: int) -> None:
+    """An excerpt inside the declared length that comes back short means the file ends early."""
+    expected = min(seconds, src.duration - start)
+    if expected > 1.0 and got_frames / src.sample_rate < expected * TRUNCATION_TOLERANCE:
+        decoded = start + got_frames / src.sample_rate
+        raise DecodeError(src.path, "truncated", f"audio ends at {decoded:.1f} s of {src.duration:.1f} s")
 
 
 def _check_length(path: str, decoded: float, declared: float) -> None:
@@ -299,3 +317,93 @@ def open_audio(path: str | os.PathLike) -> AudioSource:
     if any("Permission denied" in e for e in errors):
         raise DecodeError(path, "permission denied", "the file is not readable by this user")
     raise DecodeError(path, "not an audio file or unsupported format", "; ".join(errors)[:300])
+
+
+# --- Playback decoding: native rate, up to stereo, from a start position ------------------------------
+
+
+def native_blocks(source: AudioSource, start: float = 0.0, block_frames: int = 16384) -> Iterator[np.ndarray]:
+    """For playback: the track from `start` seconds as float32 blocks of shape (frames, channels).
+
+    At the file's native rate (`source.sample_rate`; 16 kHz for an ArraySource), with 1 channel for mono
+    files and 2 otherwise (surround is downmixed to stereo: by FFmpeg for PyAV, by averaging the
+    even/odd channels for soundfile). The first sample is the one at `start` (exact for soundfile;
+    PyAV seeks to the key frame before it and drops what precedes it). Not thread-safe with other
+    reads of the same source: give the player its own `open_audio` source. No truncation check: a
+    short file just ends. Raises DecodeError on corrupt data.
+    """
+    start = max(0.0, float(start))
+    if source.duration > 0 and start >= source.duration:
+        return
+    if isinstance(source, _SoundFileSource):
+        yield from _native_soundfile(source, start, block_frames)
+    elif isinstance(source, _PyAVSource):
+        yield from _native_pyav(source, start, block_frames)
+    elif isinstance(source, ArraySource):
+        first = int(start * TARGET_SR)
+        for i in range(first, len(source.samples), block_frames):
+            yield source.samples[i : i + block_frames, None]
+    else:
+        raise TypeError(f"native_blocks: unsupported source {type(source).__name__}")
+
+
+def _to_stereo(block: np.ndarray) -> np.ndarray:
+    """(frames, channels) -> (frames, 1 or 2) float32; more than 2 channels are folded even/odd."""
+    if block.shape[1] <= 2:
+        return _clean(block.astype(np.float32, copy=False))
+    left = block[:, 0::2].mean(axis=1, dtype=np.float32)
+    right = block[:, 1::2].mean(axis=1, dtype=np.float32)
+    return _clean(np.stack([left, right], axis=1))
+
+
+def _native_soundfile(src: "_SoundFileSource", start: float, block_frames: int) -> Iterator[np.ndarray]:
+    import soundfile as sf
+
+    try:
+        src._f.seek(min(int(round(start * src.sample_rate)), src.frames))
+        while True:
+            block = src._f.read(block_frames, dtype="float32", always_2d=True)
+            if len(block):
+                yield _to_stereo(block)
+            if len(block) < block_frames:
+                return
+    except (sf.LibsndfileError, RuntimeError) as e:
+        raise DecodeError(src.path, "corrupt data", str(e)) from e
+
+
+def _native_pyav(src: "_PyAVSource", start: float, block_frames: int) -> Iterator[np.ndarray]:
+    import av
+
+    if start > 0:
+        src._c.seek(int(start / src._s.time_base), stream=src._s, backward=True, any_frame=False)
+    elif src._started:
+        src._c.seek(0, stream=src._s)
+    src._started = True
+    ch = 1 if src.channels == 1 else 2
+    resampler = av.AudioResampler(
+        format="flt", layout="mono" if ch == 1 else "stereo", rate=src.sample_rate, frame_size=block_frames
+    )
+    skip = -1  # frames to drop before `start`, known from the first decoded frame's timestamp
+
+    def convert(frame) -> np.ndarray:
+        nonlocal skip
+        out = frame.to_ndarray().reshape(-1, ch)
+        if skip > 0:
+            out, skip = out[skip:], max(0, skip - len(out))
+        return _clean(out.astype(np.float32, copy=False))
+
+    try:
+        for frame in src._c.decode(src._s):
+            if skip < 0:
+                t = float(frame.pts * frame.time_base) if frame.pts is not None else start
+                skip = max(0, int(round((start - t) * src.sample_rate)))
+            for out in resampler.resample(frame):
+                block = convert(out)
+                if len(block):
+                    yield block
+        for out in resampler.resample(None):
+            block = convert(out)
+            if len(block):
+                yield block
+    except av.error.FFmpegError as e:
+        raise DecodeError(src.path, "corrupt data", str(e)) from e

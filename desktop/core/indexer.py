@@ -15,6 +15,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
@@ -26,6 +27,22 @@ from desktop.core.decode import open_audio
 from desktop.core.errors import DecodeError
 from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
 from desktop.core.library import Library
+
+
+_crash_counts: dict[str, int] = {}
+
+
+def crash_point(stage: str) -> None:
+    """Fault injection for the crash tests: SOUNDALIKE_CRASH_AT="after-store:3" SIGKILLs this process
+    the 3rd time it reaches that stage. A real kill, at an exact point, instead of a timing guess."""
+    spec = os.environ.get("SOUNDALIKE_CRASH_AT")
+    if not spec:
+        return
+    name, _, nth = spec.partition(":")
+    if name == stage:
+        _crash_counts[stage] = _crash_counts.get(stage, 0) + 1
+        if _crash_counts[stage] >= int(nth or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def analyze_file(embedder, path: str) -> tuple[np.ndarray | None, str, float]:
@@ -50,11 +67,19 @@ def analyze_file(embedder, path: str) -> tuple[np.ndarray | None, str, float]:
 _worker_embedder = None
 
 
-def _worker_init(name: str, options: dict) -> None:
+def _worker_init(name: str, options: dict, parent: int) -> None:
     global _worker_embedder
     from desktop.core.embedders import create
 
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
     _worker_embedder = create(name, **options)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose app was killed (SIGKILL, crash) must not go on decoding as an orphan."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _worker_analyze(path: str):
@@ -64,7 +89,8 @@ def _worker_analyze(path: str):
 def _pool(name: str, options: dict, workers: int) -> cf.ProcessPoolExecutor:
     # spawn, not fork: forking a process that runs Qt or torch threads can deadlock the child.
     ctx = multiprocessing.get_context("spawn")
-    return cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(name, options))
+    return cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
+                                  initargs=(name, options, os.getpid()))
 
 
 def _results_in_pool(embedder, jobs: list[tuple[int, str]], workers: int, cancel) -> Iterator:
@@ -142,8 +168,11 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
         done += 1
         if raw is not None:
             track = catalog.get(tid)
+            crash_point("before-store")
             store.upsert([(tid, library.to_unit(raw), track.payload())])
+            crash_point("after-store")
             catalog.set_indexed(tid, key, raw)
+            crash_point("after-commit")
             if seconds and track.duration <= 0:
                 catalog.set_duration(tid, seconds)
             summary.indexed += 1

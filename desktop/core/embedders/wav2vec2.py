@@ -1,0 +1,351 @@
+"""wav2vec2 embedder: a pretrained Wav2Vec2Model's intermediate layer, pooled over windows of the track.
+
+Why it is shaped so:
+
+* **Lazy and offline.** Importing this module imports neither torch nor transformers (the spectral-only
+  app never pays their ~5 s import and ~300 MB); they load when an instance is built. We never touch
+  the network: a folder is checked with `os.path.isdir`, a hub id with the local Hugging Face cache
+  (`try_to_load_from_cache`, before transformers is even imported), then loaded with
+  `local_files_only=True`, with `HF_HUB_OFFLINE=1` set before the first HF import unless the user set it.
+  Missing weights raise `ModelUnavailable` in well under a second instead of the 23-46 s retry loop.
+* **Windows, not the whole track.** K windows of W s (default 8 x 10 s) spread evenly from 0 to the end
+  (`plan_windows`): the start, the end and everything between are sampled, at a cost independent of
+  track length. 80 s of audio per track keeps wav2vec2-base at >= 30x realtime on 2 CPU cores for
+  typical 3-5 min tracks (see bench/index_speed.py), while 10 s windows give the transformer enough
+  context (about 500 frames) to see rhythm and texture. Tracks shorter than K*W get fewer,
+  non-overlapping windows; a clip shorter than W is one window.
+* **An intermediate layer (default: the middle one, 6 of 12 for base).** Layer-wise studies agree that
+  the last layers of self-supervised audio models specialise in their pretext task while the middle
+  carries the most transferable acoustic/musical information: Pasad et al. 2021 ("Layer-wise analysis
+  of a self-supervised speech representation model") found wav2vec 2.0's last layers turn back toward
+  the input ("autoencoder-style") with acoustic and phonetic content peaking mid-network; Castellon et
+  al. 2021 (Jukebox) got their best MIR probes from the middle of the network; Zhou et al. 2025
+  (MusicFM, MuQ) find the best layers for most MIR tasks in the middle. Ragano et al. 2022 and Ma et
+  al. 2023 find wav2vec2/HuBERT-style models encode pitch and instrument, far better when pretrained on
+  music than on speech: a music-trained checkpoint, given as `model`, is the better choice if you have one.
+  `layer` may also be a range ("4-8" or (4, 8)): the mean of those layers. Layers above the deepest one
+  asked for are cut off the model, so layer 6 of base also saves ~25 % of the compute (measured: the
+  transformer's second half goes; the convolutional front end, a large share of the cost, stays).
+* **Pooling.** Per window: mean over the valid (unpadded) frames of the hidden states; then the mean
+  over windows. Windows are sorted by length before batching so equal-length windows share a batch
+  and padding (which wav2vec2-base's group-norm encoder handles badly) almost never happens. Default
+  batch: 1 window on a CPU (batches of 2 and 4 ran 2-15 % slower and use more memory), all K on a GPU.
+* **Silence.** The feature extractor normalises each window to zero mean and unit variance, so digital
+  silence or DC becomes all zeros, and a model whose biases are zero (e.g. a random test model) would
+  output zeros. We add a fixed, seeded dither at 1e-5 (about 16-bit quantisation noise, -100 dBFS)
+  before normalisation: inaudible under music, but silence becomes the same faint noise every time,
+  so every silent track gets the same finite, non-zero vector (and silent tracks match each other).
+* **Devices.** auto = CUDA (fp16 autocast), then MPS (fp32), then CPU: fp32, or bf16 autocast when
+  torch reports native bf16 (AVX512-BF16/AMX; bf16 is slower where it is emulated). `precision` overrides
+  it. torch uses all cores this process may run on (torch releases the GIL in forward, so the UI
+  stays responsive). A CUDA out-of-memory on a file retries that file on a CPU copy of the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import sys
+
+import numpy as np
+
+from desktop.core.decode import TARGET_SR, AudioSource
+from desktop.core.device import check_device_name, cpu_cores, pick_precision, resolve_device
+from desktop.core.embedders.base import Embedder, register
+from desktop.core.errors import ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "facebook/wav2vec2-base"
+DEFAULT_WINDOWS = 8
+DEFAULT_WINDOW_SECONDS = 10.0
+MIN_SAMPLES = TARGET_SR // 10  # 0.1 s: the conv front end needs >= 400 samples for one frame
+DITHER = 1e-5
+_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
+
+
+def plan_windows(duration: float, windows: int, window_seconds: float) -> list[float]:
+    """Start times of up to `windows` windows of `window_seconds` spread evenly over `duration`.
+
+    The first starts at 0 and the last ends at the end of the track. A track shorter than
+    windows * window_seconds gets floor(duration / window_seconds) non-overlapping windows, a single
+    window is centred, and a clip no longer than one window (or of unknown length) is read from 0.
+    """
+    if windows < 1 or window_seconds <= 0:
+        raise ValueError("windows must be >= 1 and window_seconds > 0")
+    if not duration > window_seconds:  # also NaN / unknown
+        return [0.0]
+    n = min(int(windows), int(duration // window_seconds))
+    span = duration - window_seconds
+    if n <= 1:
+        return [span / 2.0]
+    return [span * i / (n - 1) for i in range(n)]
+
+
+def parse_layers(layer) -> tuple[int, int] | None:
+    """None (middle layer) | 6 | "6" | "4-8" | (4, 8) -> (first, last) inclusive, or None."""
+    if layer is None or (isinstance(layer, str) and layer.strip().lower() in ("", "auto", "middle")):
+        return None
+    try:
+        if isinstance(layer, str):
+            parts = [int(p) for p in layer.replace(":", "-").split("-")]
+        elif isinstance(layer, (tuple, list)):
+            parts = [int(p) for p in layer]
+        else:
+            parts = [int(layer)]
+    except (TypeError, ValueError):
+        parts = []
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or parts[0] < 0 or parts[1] < parts[0]:
+        raise ValueError(f"invalid layer {layer!r}: use a layer number like 6 or a range like '4-8'")
+    return parts[0], parts[1]
+
+
+def slug(text: str) -> str:
+    s = re.sub(r"[^a-z0-9.]+", "-", str(text).lower()).strip("-.")
+    return s[:60] or "model"
+
+
+def _offline_env() -> None:
+    """Make huggingface_hub/transformers offline before they are first imported (they read it once)."""
+    if "huggingface_hub" not in sys.modules and "transformers" not in sys.modules:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def locate_model(model: str, cache_dir: str | None = None) -> tuple[str, str, bool]:
+    """(what to pass to from_pretrained, short name, is a folder); ModelUnavailable fast when not here."""
+    m = os.path.expanduser(str(model).strip())
+    if os.path.isdir(m):
+        if not os.path.isfile(os.path.join(m, "config.json")):
+            raise ModelUnavailable(f"{m}: not a wav2vec2 model folder (no config.json in it)")
+        if not any(os.path.isfile(os.path.join(m, w)) for w in _WEIGHTS):
+            raise ModelUnavailable(f"{m}: the model folder has no weights (model.safetensors or pytorch_model.bin)")
+        return os.path.abspath(m), os.path.basename(os.path.normpath(os.path.abspath(m))), True
+    if not _HUB_ID.match(m) or m.startswith("."):
+        raise ModelUnavailable(f"wav2vec2 model folder {m} does not exist")
+    _offline_env()
+    try:
+        from huggingface_hub import constants, try_to_load_from_cache
+
+        def cached(f: str) -> bool:
+            return isinstance(try_to_load_from_cache(m, f, cache_dir=cache_dir), str)
+
+        ok = cached("config.json") and any(cached(w) for w in _WEIGHTS)
+        cache = cache_dir or constants.HF_HUB_CACHE
+    except ImportError:
+        ok, cache = False, "the Hugging Face cache"
+    except Exception as e:  # an id the hub library refuses, an unreadable cache...
+        raise ModelUnavailable(f"wav2vec2 model {m!r} is not available offline ({e})") from e
+    if not ok:
+        raise ModelUnavailable(
+            f"wav2vec2 model {m!r} is neither a folder nor downloaded in {cache}; Soundalike never downloads "
+            f"models. Copy the model files (config.json, model.safetensors, preprocessor_config.json) into "
+            f"a folder and choose that folder, or run `hf download {m}` on a machine with internet.")
+    return m, m.rsplit("/", 1)[-1], False
+
+
+@register("wav2vec2")
+class Wav2Vec2Embedder(Embedder):
+    name = "wav2vec2"
+    version = "1"
+
+    def __init__(self, model: str = DEFAULT_MODEL, device: str = "auto", windows: int = DEFAULT_WINDOWS,
+                 window_seconds: float = DEFAULT_WINDOW_SECONDS, layer=None, batch_size: int | None = None,
+                 precision: str = "auto", cache_dir: str | None = None, **ignored):
+        self.windows, self.window_seconds = int(windows), float(window_seconds)
+        # 0/None: 1 window per forward on a CPU (batching only cost time and memory there), all on a GPU.
+        self.batch_size = int(batch_size) if batch_size else 0
+        if self.windows < 1 or not 0.5 <= self.window_seconds <= 120 or self.batch_size < 0:
+            raise ValueError("wav2vec2: need windows >= 1, 0.5 <= window_seconds <= 120 and batch_size >= 1")
+        layers = parse_layers(layer)
+        check_device_name(device)  # a typo fails before the slow imports
+        self.model_id = str(model)
+        self._cache_dir = str(cache_dir) if cache_dir else None  # a hub cache other than HF_HOME's
+        source, self.short_name, folder = locate_model(self.model_id, self._cache_dir)
+        self._slug = slug(self.short_name if folder else self.model_id)  # folder name, or org-name
+        torch, transformers = _import_torch()
+        self.device = resolve_device(device)
+        self.precision = pick_precision(self.device, precision)
+        self.batch_size = self.batch_size or (1 if self.device == "cpu" else self.windows)
+        torch.set_num_threads(cpu_cores())
+        try:
+            with _quiet(transformers):
+                config = transformers.Wav2Vec2Config.from_pretrained(source, **self._hub_kw)
+        except Exception as e:
+            raise ModelUnavailable(f"wav2vec2 model {self.model_id!r} cannot be loaded: {e}") from e
+        n = int(config.num_hidden_layers)
+        self.layers = layers or (n // 2, n // 2)
+        if self.layers[1] > n:
+            raise ValueError(f"wav2vec2: layer {_layer_text(self.layers)} does not exist: model "
+                             f"{self.short_name!r} has {n} transformer layers (use 0-{n}; 0 = before the first)")
+        self.dim = int(config.hidden_size)
+        self.groups = (("wav2vec2", 0, self.dim),)
+        self._source = source
+        # Group-norm models (base) were trained without an attention mask: padding must stay plain zeros.
+        self._pass_mask = config.feat_extract_norm == "layer"
+        self._fe = self._load_fe(transformers)
+        if getattr(self._fe, "sampling_rate", TARGET_SR) != TARGET_SR:
+            raise ModelUnavailable(f"wav2vec2 model {self.model_id!r} expects {self._fe.sampling_rate} Hz audio, "
+                                   f"not {TARGET_SR} Hz")
+        self._model = self._load_model(self.device)
+        self._cpu_model = self._model if self.device == "cpu" else None
+        self._dither = np.random.default_rng(0).standard_normal(int(self.window_seconds * TARGET_SR) + 1)
+        self._dither = (self._dither * DITHER).astype(np.float32)
+        self.cpu_fallbacks = 0  # files retried on the CPU after a CUDA out-of-memory
+        self.options = {"model": self.model_id, "device": device, "windows": self.windows,
+                        "window_seconds": self.window_seconds, "layer": _layer_text(self.layers),
+                        "batch_size": self.batch_size, "precision": precision, "cache_dir": self._cache_dir}
+
+    # -- identity ---------------------------------------------------------------------------------
+    @property
+    def key(self) -> str:
+        return f"{self.name}-{self._slug}-L{_layer_text(self.layers)}-v{self.version}-{self.dim}"
+
+    @property
+    def label(self) -> str:
+        dev = self.device.split(":")[0].upper()
+        return f"{self.short_name} · {dev}" + ("" if self.precision == "fp32" else f" {self.precision}")
+
+    # -- loading ----------------------------------------------------------------------------------
+    @property
+    def _hub_kw(self) -> dict:
+        return {"local_files_only": True, "cache_dir": self._cache_dir}
+
+    def _load_fe(self, transformers):
+        try:
+            with _quiet(transformers):
+                return transformers.Wav2Vec2FeatureExtractor.from_pretrained(self._source, **self._hub_kw)
+        except Exception:  # some checkpoints ship no preprocessor_config.json: use wav2vec2's standard one
+            return transformers.Wav2Vec2FeatureExtractor(sampling_rate=TARGET_SR, do_normalize=True,
+                                                         return_attention_mask=self._pass_mask)
+
+    def _load_model(self, device: str):
+        torch, transformers = _import_torch()
+        try:
+            with _quiet(transformers):
+                model = transformers.Wav2Vec2Model.from_pretrained(
+                    self._source, dtype=torch.float32, **self._hub_kw)
+        except Exception as e:
+            raise ModelUnavailable(f"wav2vec2 model {self.model_id!r} cannot be loaded: {e}") from e
+        # Hidden state i = output of transformer layer i (0 = input of the first layer), caught by hooks
+        # (as HF's hidden_states, except that the "stable layer norm" variant's last one is not normed).
+        # Layers past the deepest one we read are dropped: they would cost time and change nothing.
+        layers = model.encoder.layers
+        keep = max(self.layers[1], 1)
+        model.encoder.layers = torch.nn.ModuleList(list(layers)[:keep])
+        taps: dict[int, object] = {}
+        model.encoder.layers[0].register_forward_pre_hook(lambda m, args: taps.__setitem__(0, args[0]))
+        for i, layer in enumerate(model.encoder.layers):
+            layer.register_forward_hook(
+                lambda m, a, out, i=i: taps.__setitem__(i + 1, out[0] if isinstance(out, tuple) else out))
+        model._soundalike_taps = taps
+        return model.eval().to(device)
+
+    # -- embedding --------------------------------------------------------------------------------
+    def read_windows(self, source: AudioSource) -> list[np.ndarray]:
+        """The planned windows of `source` as 16 kHz float32 arrays (I/O only: safe in a decode thread)."""
+        width = int(self.window_seconds * TARGET_SR)
+        out = []
+        for start in plan_windows(float(source.duration or 0.0), self.windows, self.window_seconds):
+            x = np.asarray(source.read(start, self.window_seconds), dtype=np.float32).reshape(-1)[:width]
+            if len(x):
+                out.append(x)
+        return out
+
+    def embed(self, source: AudioSource) -> np.ndarray:
+        return self.embed_windows(self.read_windows(source))
+
+    def embed_windows(self, windows: list[np.ndarray]) -> np.ndarray:
+        """Raw vector (float32, `dim`) from windows returned by `read_windows`."""
+        if self._model is None:
+            raise RuntimeError("wav2vec2 embedder is closed")
+        torch, _ = _import_torch()
+        windows = [np.pad(w, (0, max(0, MIN_SAMPLES - len(w)))) + self._dither_for(len(w)) for w in windows]
+        if not windows:  # nothing could be read: embed silence like any silent track
+            windows = [self._dither[:MIN_SAMPLES].copy()]
+        try:
+            vec = self._pool(windows, self._model, self.device, self.precision)
+        except torch.cuda.OutOfMemoryError:
+            log.warning("wav2vec2: CUDA out of memory on a file; retrying it on the CPU")
+            torch.cuda.empty_cache()
+            self.cpu_fallbacks += 1
+            if self._cpu_model is None:
+                self._cpu_model = self._load_model("cpu")
+            vec = self._pool(windows, self._cpu_model, "cpu", pick_precision("cpu"))
+        if not np.isfinite(vec).all() and self.precision != "fp32":  # fp16 overflow: redo in fp32
+            vec = self._pool(windows, self._model, self.device, "fp32")
+        return np.nan_to_num(vec).astype(np.float32)
+
+    def _dither_for(self, n: int) -> np.ndarray:
+        n = max(n, MIN_SAMPLES)
+        return self._dither[:n] if n <= len(self._dither) else np.resize(self._dither, n)
+
+    def _pool(self, windows: list[np.ndarray], model, device: str, precision: str) -> np.ndarray:
+        torch, _ = _import_torch()
+        order = sorted(range(len(windows)), key=lambda i: -len(windows[i]))
+        total = torch.zeros(self.dim, dtype=torch.float64)
+        taps = model._soundalike_taps
+        first, last = self.layers
+        dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
+        for b in range(0, len(order), self.batch_size):
+            batch = [windows[i] for i in order[b:b + self.batch_size]]
+            feats = self._fe(batch, sampling_rate=TARGET_SR, padding="longest", return_attention_mask=True,
+                             return_tensors="np")
+            x = torch.from_numpy(feats["input_values"]).to(device)
+            mask = torch.from_numpy(feats["attention_mask"]).to(device)
+            kw = {"attention_mask": mask} if self._pass_mask else {}
+            autocast = (torch.autocast(device.split(":")[0], dtype=dtype) if dtype is not None
+                        else contextlib.nullcontext())
+            taps.clear()
+            with torch.inference_mode(), autocast:
+                model(x, **kw)
+                hidden = sum(taps[i].float() for i in range(first, last + 1)) / (last - first + 1)
+                frames = model._get_feat_extract_output_lengths(mask.sum(-1), add_adapter=False).clamp(min=1)
+                valid = (torch.arange(hidden.shape[1], device=hidden.device)[None, :] < frames[:, None]).float()
+                pooled = (hidden * valid[..., None]).sum(1) / valid.sum(1, keepdim=True)
+            total += pooled.sum(0).cpu().double()  # (MPS has no float64)
+            taps.clear()
+        return (total / len(windows)).float().numpy()
+
+    def close(self) -> None:
+        """Drop the model(s) so their memory can be freed (GPU memory too)."""
+        if getattr(self, "_model", None) is None:
+            return
+        cuda = self.device.startswith("cuda")
+        self._model = self._cpu_model = self._fe = None  # the last references: freed right away
+        if cuda:
+            torch, _ = _import_torch()
+            torch.cuda.empty_cache()
+
+
+def _layer_text(layers: tuple[int, int]) -> str:
+    return str(layers[0]) if layers[0] == layers[1] else f"{layers[0]}-{layers[1]}"
+
+
+def _import_torch():
+    """torch and transformers, imported on first use with the hub offline and progress bars off."""
+    _offline_env()
+    try:
+        import torch
+        import transformers
+    except ImportError as e:
+        raise ModelUnavailable(f"wav2vec2 needs torch and transformers, which are not installed ({e})") from e
+    transformers.utils.logging.disable_progress_bar()
+    return torch, transformers
+
+
+@contextlib.contextmanager
+def _quiet(transformers):
+    """Hide transformers' load-time chatter (e.g. unused pretraining heads of wav2vec2-base)."""
+    hf_log = transformers.utils.logging
+    level = hf_log.get_verbosity()
+    hf_log.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_log.set_verbosity(level)

@@ -1,0 +1,453 @@
+"""Audio playback: one worker thread decodes into a bounded buffer that an output callback drains.
+
+Threads. `Player()` starts one daemon thread ("soundalike-player") that owns everything slow: it
+decodes ahead (at most BUFFER_SECONDS), opens, starts, stops and closes the output, and reports the
+end of a track or a lost device. The output is a sounddevice `OutputStream` (PortAudio runs the
+callback on its own thread) or, when there is no usable device, a `_NullOutput` whose thread drains the
+buffer at wall-clock pace, so position, pause and end-of-track behave the same with no sound card
+(Quod Libet's null backend is the model). The public methods only change state under a lock and wake
+the worker: they never decode or touch the device, except that `load()` opens the file to read its
+header (a few ms).
+
+Callbacks (`on_state(state)`, `on_end()`, `on_error(message)`) run on the worker, the audio thread or
+the caller's thread, never under the player's lock: the UI wraps them in Qt signals.
+
+Position = the seek point + the frames handed to the output since then, so it is exact after a seek
+and stops when paused (it leads what is heard by the output latency). A lost device (PortAudio error,
+callback abort, no callback for WATCHDOG_SECONDS) closes the stream, pauses at the current position and
+calls on_error("audio output lost: ..."); the next play() opens the device again (or falls back to the
+null output). Call close() when done; it stops the worker.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
+
+import numpy as np
+import soxr
+
+from desktop.core.decode import AudioSource, native_blocks, open_audio
+from desktop.core.errors import DecodeError
+
+try:
+    import sounddevice as sd
+except OSError as _e:  # libportaudio2 missing: sounddevice cannot even be imported
+    sd = None
+    _SD_MISSING = str(_e)
+
+log = logging.getLogger(__name__)
+
+NO_DEVICE = "no audio output device found"
+STOPPED, PLAYING, PAUSED = "stopped", "playing", "paused"
+
+
+CallbackAbort = getattr(sd, "CallbackAbort", RuntimeError)  # raised by the callback to abort the stream
+
+
+class _NullOutput:
+    """Consumes audio at wall-clock pace through the player's callback, with no device at all."""
+
+    TICK = 0.01
+
+    def __init__(self, samplerate: int, channels: int, callback):
+        self.samplerate, self.channels, self._callback = samplerate, channels, callback
+        self.active, self._halt, self._thread = False, threading.Event(), None
+
+    def start(self) -> None:
+        if not self.active:
+            self.active, self._halt = True, threading.Event()
+            self._thread = threading.Thread(target=self._run, args=(self._halt,), daemon=True, name="soundalike-null-out")
+            self._thread.start()
+
+    def _run(self, halt: threading.Event) -> None:
+        buf = np.zeros((max(1, self.samplerate // 4), self.channels), np.float32)
+        t0, done = time.monotonic(), 0
+        while not halt.wait(self.TICK):
+            due = int((time.monotonic() - t0) * self.samplerate) - done
+            if due > self.samplerate:  # stalled (suspend, debugger): skip ahead like a real device
+                done, due = done + due - self.samplerate // 2, self.samplerate // 2
+            while due > 0 and not halt.is_set():
+                n = min(due, len(buf))
+                try:
+                    self._callback(buf[:n], n, None, None)
+                except Exception:  # noqa: BLE001 - the player recorded why
+                    self.active = False
+                    return
+                done, due = done + n, due - n
+
+    def stop(self) -> None:
+        self._halt.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(1.0)
+        self.active = False
+
+    abort = close = stop
+
+
+class Player:
+    BUFFER_SECONDS = 2.0  # decoded ahead of the output
+    PREFILL_SECONDS = 0.25  # buffered before the output starts
+    BLOCK_FRAMES = 16384  # native frames per decode step
+    LATENCY = 0.3  # seconds asked of PortAudio: generous, the callback is Python
+    WATCHDOG_SECONDS = 3.0  # no callback for this long while running: the device is lost
+
+    def __init__(self, *, on_state=None, on_end=None, on_error=None, output_device=None):
+        self._on_state, self._on_end, self._on_error = on_state, on_end, on_error
+        self.output_device = output_device
+        self.path: str | None = None
+        self.duration, self._volume, self._state = 0.0, 1.0, STOPPED
+        self._cond = threading.Condition()  # guards everything below that two threads touch
+        self._src: AudioSource | None = None
+        self._to_close: list[AudioSource] = []  # replaced sources, closed by the worker
+        # The buffer: chunks of (frames, channels) float32 at the output's format; _head = offset in
+        # the first chunk. _gen counts restarts (load/seek/stop); position = _base + _consumed / _rate.
+        self._rate, self._channels = 44100, 2
+        self._chunks: collections.deque[np.ndarray] = collections.deque()
+        self._head = self._buffered = self._consumed = self._gen = self._wake = 0
+        self._base, self._eof, self._drained, self._closing = 0.0, False, False, False
+        # The output (worker thread only, except _out_lost and _last_cb, written by the callback).
+        self._out, self._out_fmt, self._out_running, self._out_lost, self._last_cb = None, None, False, "", 0.0
+        self.available, self.error, self._dev_channels = self._probe()
+        self._thread = threading.Thread(target=self._run, name="soundalike-player", daemon=True)
+        self._thread.start()
+
+    # --- public API (any thread; never blocks on decoding or the device) ---------------------------
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def position(self) -> float:
+        with self._cond:
+            return self._base + self._consumed / self._rate
+
+    @property
+    def volume(self) -> float:
+        return self._volume
+
+    @volume.setter
+    def volume(self, value: float) -> None:
+        self._volume = float(min(1.0, max(0.0, value)))
+
+    def load(self, path) -> None:
+        """Stop what plays and open `path` (header only); a DecodeError goes to on_error."""
+        path = os.fspath(path)
+        if self._closing:
+            return
+        try:
+            src, err = open_audio(path), None
+        except DecodeError as e:
+            src, err = None, str(e)
+        with self._cond:
+            changed = self._state != STOPPED
+            if self._src is not None:
+                self._to_close.append(self._src)
+            self._src, self.path, self._state = src, path, STOPPED
+            self.duration = src.duration if src is not None else 0.0
+            if src is not None:
+                self._set_format(src.sample_rate, min(2, self._dev_channels))
+            self._restart(0.0)
+        if changed:
+            self._emit(self._on_state, STOPPED)
+        if err:
+            self._emit(self._on_error, err)
+
+    def play(self) -> None:
+        self._set_state(PLAYING, need_source=True)
+
+    def pause(self) -> None:
+        if self._state == PLAYING:
+            self._set_state(PAUSED)
+
+    def toggle(self) -> None:
+        if self._state == PLAYING:
+            self.pause()
+        else:
+            self.play()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._restart(0.0)
+        self._set_state(STOPPED)
+
+    def seek(self, seconds: float) -> None:
+        with self._cond:
+            if self._src is None:
+                return
+            end = self.duration if self.duration > 0 else float("inf")
+            self._restart(min(max(0.0, float(seconds)), end))
+
+    def close(self) -> None:
+        """Stop playback and the worker thread; the player is unusable afterwards."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(5.0)
+
+    def __enter__(self) -> "Player":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- state helpers (call with the lock held unless noted) ---------------------------------------
+
+    def _set_state(self, state: str, need_source: bool = False) -> None:
+        """Lock not held: change state, wake the worker, report the change."""
+        with self._cond:
+            if self._state == state or (need_source and self._src is None) or self._closing:
+                return
+            self._state = state
+            self._poke()
+        self._emit(self._on_state, state)
+
+    def _poke(self) -> None:
+        self._wake += 1
+        self._cond.notify_all()
+
+    def _restart(self, position: float) -> None:
+        """Drop the buffer and decode again from `position` (a new generation)."""
+        self._gen += 1
+        self._base, self._consumed = position, 0
+        self._chunks.clear()
+        self._head = self._buffered = 0
+        self._eof = self._drained = False
+        self._poke()
+
+    def _set_format(self, rate: int, channels: int) -> None:
+        if (rate, channels) != (self._rate, self._channels):
+            position = self._base + self._consumed / self._rate
+            self._rate, self._channels = int(rate), int(channels)
+            self._restart(position)
+
+    def _emit(self, callback, *args) -> None:
+        if callback is not None:
+            try:
+                callback(*args)
+            except Exception:  # noqa: BLE001 - a UI bug must not kill the audio threads
+                log.exception("player callback %r failed", callback)
+
+    def _probe(self) -> tuple[bool, str, int]:
+        """(available, error, output channels) of the configured device, without opening it."""
+        if sd is None:
+            return False, f"{NO_DEVICE} (PortAudio is missing: {_SD_MISSING})", 2
+        try:
+            info = sd.query_devices(self.output_device, kind="output")
+        except ValueError as e:  # no device matching a name
+            return False, f"{NO_DEVICE} ({e})", 2
+        except sd.PortAudioError:
+            detail = f" (no device {self.output_device!r})" if self.output_device is not None else ""
+            return False, NO_DEVICE + detail, 2
+        if info["max_output_channels"] < 1:
+            return False, f"{NO_DEVICE} ({info['name']} has no outputs)", 2
+        return True, "", min(2, int(info["max_output_channels"]))
+
+    # --- audio thread ------------------------------------------------------------------------------
+
+    def _callback(self, outdata, frames, time_info, status) -> None:
+        try:
+            self._last_cb = time.monotonic()
+            n = 0
+            with self._cond:
+                if self._state == PLAYING and self._out_fmt == (self._rate, self._channels):
+                    while n < frames and self._chunks:
+                        chunk = self._chunks[0]
+                        k = min(frames - n, len(chunk) - self._head)
+                        outdata[n : n + k] = chunk[self._head : self._head + k]
+                        n, self._head = n + k, self._head + k
+                        if self._head == len(chunk):
+                            self._chunks.popleft()
+                            self._head = 0
+                    self._buffered -= n
+                    self._consumed += n
+                    if self._eof and not self._buffered and not self._drained:
+                        self._drained = True
+                        self._cond.notify_all()
+                    elif not self._eof and self._buffered < self._rate * self.BUFFER_SECONDS / 2:
+                        self._cond.notify_all()
+            if n < frames:
+                outdata[n:] = 0
+            volume = self._volume
+            if n and volume != 1.0:
+                outdata[:n] *= volume
+        except Exception as e:
+            self._out_lost = f"{type(e).__name__}: {e}"
+            raise CallbackAbort from e
+
+    def _finished(self) -> None:
+        with self._cond:
+            self._poke()
+
+    # --- worker thread -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        dec = {"gen": -1, "src": None, "it": None, "rs": None}
+        try:
+            while True:
+                with self._cond:
+                    if self._closing:
+                        break
+                    to_close, self._to_close = self._to_close, []
+                    seen = self._wake
+                    snap = (self._gen, self._src, self._base, self._rate, self._channels)
+                    want_data = self._src is not None and not self._eof and self._buffered < self._rate * self.BUFFER_SECONDS
+                for src in to_close:
+                    if dec["src"] is src:
+                        if dec["it"] is not None:
+                            dec["it"].close()
+                        dec.update(gen=-1, src=None, it=None)
+                    src.close()
+                self._manage_output()
+                if want_data:
+                    self._decode_step(dec, *snap)
+                    continue
+                with self._cond:
+                    if self._wake == seen and not self._closing:
+                        self._cond.wait(0.05 if self._out_running or self._state == PLAYING else 0.5)
+        except Exception:  # noqa: BLE001
+            log.exception("player worker failed")
+        finally:
+            self._close_output(abort=True)
+            with self._cond:
+                sources = [s for s in [self._src, *self._to_close] if s is not None]
+                self._src, self._to_close = None, []
+            for src in sources:
+                src.close()
+
+    def _decode_step(self, dec: dict, gen: int, src: AudioSource, base: float, rate: int, channels: int) -> None:
+        if dec["gen"] != gen or dec["src"] is not src:
+            rs = None if src.sample_rate == rate else soxr.ResampleStream(src.sample_rate, rate, channels, dtype="float32")
+            if dec["it"] is not None:
+                dec["it"].close()
+            dec.update(gen=gen, src=src, it=native_blocks(src, base, self.BLOCK_FRAMES), rs=rs)
+        error, eof = "", False
+        try:
+            block = next(dec["it"])
+        except StopIteration:
+            block, eof = np.zeros((0, channels), np.float32), True
+        except DecodeError as e:  # corrupt data mid-track: report, play what we have, then end
+            block, eof, error = np.zeros((0, channels), np.float32), True, str(e)
+        if block.shape[1] != channels:
+            block = np.repeat(block, channels, axis=1) if block.shape[1] == 1 else block.mean(axis=1, keepdims=True)
+        if dec["rs"] is not None:
+            block = dec["rs"].resample_chunk(block, last=eof)
+        block = np.ascontiguousarray(block, dtype=np.float32)
+        with self._cond:
+            if self._gen != gen:
+                return
+            if len(block):
+                self._chunks.append(block)
+                self._buffered += len(block)
+            if eof:
+                self._eof = True
+                dec["gen"] = -1
+        if error:
+            self._emit(self._on_error, error)
+
+    def _manage_output(self) -> None:
+        with self._cond:
+            state, fmt, gen = self._state, (self._rate, self._channels), self._gen
+            ready = self._eof or self._buffered >= self._rate * self.PREFILL_SECONDS
+            drained, lost = self._drained, self._out_lost
+        out = self._out
+        if out is not None and self._out_running:
+            silent = time.monotonic() - self._last_cb > self.WATCHDOG_SECONDS
+            if lost or not out.active or silent:
+                reason = lost or ("the device stopped responding" if silent else "the stream stopped unexpectedly")
+                return self._lose(reason)
+        if drained and state == PLAYING:  # end of track: let the device play out, then report
+            self._stop_output()
+            with self._cond:
+                ended = self._drained and self._gen == gen and self._state == PLAYING
+                if ended:
+                    self._state = STOPPED
+                    self._restart(0.0)
+            if ended:
+                self._emit(self._on_state, STOPPED)
+                self._emit(self._on_end)
+            return
+        if state != PLAYING:
+            self._stop_output()
+            return
+        if out is None or self._out_fmt != fmt or (isinstance(out, _NullOutput) and not self._out_running and ready):
+            self._close_output(abort=True)  # (re)open; a null output about to start tries the device again
+            self._open_output(*fmt)
+            out = self._out
+            if out is None or self._out_fmt != fmt:
+                return  # the format changed: decode again first
+        if not self._out_running and ready:
+            self._last_cb = time.monotonic()
+            try:
+                out.start()
+                self._out_running = True
+            except Exception as e:  # noqa: BLE001 - PortAudioError and friends
+                self._lose(str(e))
+
+    def _open_output(self, rate: int, channels: int) -> None:
+        """Open the device at the buffer's format (or its own rate); fall back to the null output."""
+        was_available = self.available
+        self.available, self.error, dev_channels = self._probe()
+        if self.available and dev_channels != channels:
+            with self._cond:
+                self._set_format(rate, dev_channels)
+            return
+        if self.available:
+            try:
+                self._out = self._stream(rate, channels)
+            except Exception as e:  # noqa: BLE001 - most often "Invalid sample rate": try the device's own
+                self.available, self.error = False, f"audio output unavailable: {e}"
+                try:
+                    device_rate = int(sd.query_devices(self.output_device, kind="output")["default_samplerate"])
+                    if device_rate != rate:
+                        self._out = self._stream(device_rate, channels)
+                        self.available, self.error = True, ""
+                        with self._cond:
+                            self._set_format(device_rate, channels)
+                except Exception:  # noqa: BLE001
+                    pass
+        if self._out is not None:
+            self._out_fmt = (int(self._out.samplerate), channels)
+            return
+        self._out, self._out_fmt = _NullOutput(rate, channels, self._callback), (rate, channels)
+        if was_available:
+            self._emit(self._on_error, self.error)
+
+    def _stream(self, rate: int, channels: int):
+        return sd.OutputStream(
+            samplerate=rate, channels=channels, dtype="float32", device=self.output_device,
+            latency=self.LATENCY, callback=self._callback, finished_callback=self._finished,
+        )
+
+    def _stop_output(self) -> None:
+        if self._out is not None and self._out_running:
+            self._out_running = False
+            try:
+                self._out.stop()
+            except Exception as e:  # noqa: BLE001
+                self._lose(str(e))
+
+    def _close_output(self, abort: bool = False) -> None:
+        out, self._out, self._out_fmt, self._out_running, self._out_lost = self._out, None, None, False, ""
+        if out is not None:
+            try:
+                out.abort() if abort else out.stop()
+                out.close()
+            except Exception:  # noqa: BLE001 - the device may be gone already
+                pass
+
+    def _lose(self, reason: str) -> None:
+        """The device failed: close it, pause where we are, tell the UI; play() reopens it."""
+        self._close_output(abort=True)
+        with self._cond:
+            paused = self._state == PLAYING
+            if paused:
+                self._state = PAUSED
+        if paused:
+            self._emit(self._on_state, PAUSED)
+        self._emit(self._on_error, f"audio output lost: {reason}")

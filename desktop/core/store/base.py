@@ -1,0 +1,181 @@
+"""The one vector-store interface the rest of Soundalike talks to, and the helpers both backends share.
+
+Why an interface: the library normally keeps its vectors in an embedded Qdrant Edge shard
+(`edge.py`), but a user may point Soundalike at a Qdrant server (`remote.py`). Catalog, UI and CLI
+must not care which, so both implement `VectorStore` and pass the same behaviour tests.
+
+Conventions every backend keeps:
+- one collection per embedder key (`name`, e.g. "spectral-v3-256"); vectors of different keys are
+  never mixed;
+- the point id is the stable catalog track id; upserting an id again replaces its vector and payload;
+- similarity is cosine; scores are cosine similarities in [-1, 1], best first. Vectors are stored
+  unit-normalised (Qdrant normalises on insert for cosine), so `get_vectors` returns unit vectors;
+- payload fields are `PAYLOAD_FIELDS`; `genre` and `artist` are keyword-indexed, `year` integer-indexed;
+- `must` is backend-neutral (no Qdrant types leak out): a mapping of payload field to
+  a scalar (equality), a list/tuple/set (any of) or a dict with keys gte/gt/lte/lt (range), e.g.
+  `{"year": {"gte": 1990, "lte": 1999}, "album": "Blue"}`;
+- errors a user can act on are `StoreUnavailable` / `LibraryInUse`; bad arguments are `ValueError`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from desktop.core.errors import StoreUnavailable
+
+PAYLOAD_FIELDS = ("track_id", "path", "title", "artist", "album", "genre", "year", "duration")
+# (field, kind) of the payload indexes every collection gets; kind is "keyword" or "integer".
+PAYLOAD_INDEXES = (("genre", "keyword"), ("artist", "keyword"), ("year", "integer"))
+RANGE_KEYS = ("gte", "gt", "lte", "lt")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
+
+
+@dataclass
+class Hit:
+    id: int
+    score: float
+    payload: dict
+
+
+class VectorStore:
+    """A collection of (track id, unit vector, payload) with exact-or-near-exact cosine search."""
+
+    dim: int
+    name: str
+
+    def upsert(self, items: list[tuple[int, np.ndarray, dict]]) -> None:
+        """Insert or replace points. Re-upserting an id overwrites it, never duplicates it."""
+        raise NotImplementedError
+
+    def delete(self, ids: Iterable[int]) -> None:
+        """Remove points; unknown ids are ignored."""
+        raise NotImplementedError
+
+    def search(
+        self,
+        vector,
+        k: int,
+        *,
+        exclude_ids: Iterable[int] = (),
+        genre: str | None = None,
+        artist_not_in: Iterable[str] = (),
+        must: Mapping[str, Any] | None = None,
+    ) -> list[Hit]:
+        """The `k` most cosine-similar points passing the filters, best first, payload included."""
+        raise NotImplementedError
+
+    def get_vectors(self, ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """Stored (unit-normalised) float32 vectors of the ids that exist; missing ids are left out."""
+        raise NotImplementedError
+
+    def ids(self) -> set[int]:
+        raise NotImplementedError
+
+    def count(self) -> int:
+        raise NotImplementedError
+
+    def flush(self) -> None:
+        """Make every acknowledged write durable in the main storage (the WAL already has it)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the store (and its folder lock). Idempotent."""
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, dim={self.dim})"
+
+
+def check_name(name: str) -> str:
+    """Collection names become folder names: refuse anything that could escape `root_dir`."""
+    if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name:
+        raise ValueError(f"invalid vector collection name {name!r} (letters, digits, '.', '_', '-' only)")
+    return name
+
+
+def as_matrix(vectors: Iterable[np.ndarray], dim: int) -> np.ndarray:
+    """Stack vectors into a C-contiguous float32 (n, dim) matrix; refuse wrong sizes and NaN/inf.
+
+    Qdrant itself accepts NaN silently and it would then poison every score, hence the check.
+    """
+    vs = [np.asarray(v, dtype=np.float32).reshape(-1) for v in vectors]
+    if not vs:
+        return np.zeros((0, dim), np.float32)
+    for v in vs:
+        if v.shape[0] != dim:
+            raise ValueError(f"vector has {v.shape[0]} dimensions, this collection holds {dim}")
+    m = np.ascontiguousarray(np.stack(vs))
+    if not np.isfinite(m).all():
+        raise ValueError("vector contains NaN or infinity")
+    return m
+
+
+def as_query(vector, dim: int) -> np.ndarray:
+    return as_matrix([vector], dim)[0]
+
+
+def clean_payload(track_id: int, payload: dict | None) -> dict:
+    """Copy the payload, fill `track_id`, and coerce the indexed fields to the index types."""
+    p = dict(payload or {})
+    p.setdefault("track_id", int(track_id))
+    if p.get("year") is not None:
+        try:
+            p["year"] = int(p["year"])
+        except (TypeError, ValueError):
+            p["year"] = None
+    if p.get("duration") is not None:
+        p["duration"] = float(p["duration"])
+    return p
+
+
+def as_ids(ids: Iterable[int]) -> list[int]:
+    out = []
+    for i in ids:
+        if isinstance(i, bool) or int(i) != i or int(i) < 0:
+            raise ValueError(f"point ids are non-negative integers, got {i!r}")
+        out.append(int(i))
+    return out
+
+
+def as_names(values: Iterable[str] | str | None) -> set[str]:
+    """`artist_not_in` as a set; a lone string means one artist, not its letters."""
+    if values is None:
+        return set()
+    if isinstance(values, str):
+        return {values}
+    return {v for v in values if v is not None}
+
+
+def parse_must(must: Mapping[str, Any] | None) -> list[tuple[str, str, Any]]:
+    """Normalise `must` into (field, kind, value) with kind in {"eq", "any", "range"}."""
+    out: list[tuple[str, str, Any]] = []
+    for field, value in (must or {}).items():
+        if isinstance(value, Mapping):
+            bad = set(value) - set(RANGE_KEYS)
+            if bad or not value:
+                raise ValueError(f"range condition on {field!r} takes keys {RANGE_KEYS}, got {sorted(value)}")
+            out.append((field, "range", {k: float(v) for k, v in value.items()}))
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            out.append((field, "any", list(value)))
+        elif isinstance(value, (str, int)):
+            out.append((field, "eq", value))
+        else:
+            raise ValueError(
+                f"unsupported condition on {field!r}: {value!r} (use str/int, a list, or a range dict)"
+            )
+    return out
+
+
+def require_open(closed: bool, name: str) -> None:
+    if closed:
+        raise StoreUnavailable(f"vector collection {name!r} is closed")
