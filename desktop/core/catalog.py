@@ -136,6 +136,11 @@ class Catalog:
             try:
                 return self._db.execute(sql, tuple(args))
             except sqlite3.OperationalError as e:
+                if any(w in str(e) for w in ("disk", "full", "readonly", "read-only")):
+                    raise CatalogError(
+                        f"{self.path}: cannot write ({e}): is the disk full or the folder read-only? "
+                        "The library is unchanged; free some space and run the command again"
+                    ) from e
                 raise CatalogError(f"{self.path}: {e}") from e
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from desktop.core.errors import LibraryInUse
+from desktop.core.errors import CatalogError, LibraryInUse
 
 LOCK_NAME = "soundalike.lock"
 
@@ -26,8 +26,11 @@ class LibraryLock:
         self._fd: int | None = None
 
     def acquire(self) -> "LibraryLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise CatalogError(f"cannot write to the library folder {self.path.parent}: {e.strerror or e}") from e
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
