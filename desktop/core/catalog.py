@@ -143,20 +143,29 @@ class Catalog:
                     ) from e
                 raise CatalogError(f"{self.path}: {e}") from e
 
+    def _rows(self, sql: str, args: Iterable = ()) -> list[sqlite3.Row]:
+        """All rows, fetched while holding the lock (another thread may use the connection next)."""
+        with self._lock:
+            return self._run(sql, args).fetchall()
+
+    def _one(self, sql: str, args: Iterable = ()):
+        with self._lock:
+            return self._run(sql, args).fetchone()
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
     # -- meta and folders -------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
-        row = self._run("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        row = self._one("SELECT value FROM meta WHERE key=?", (key,))
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
         self._run("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
 
     def folders(self) -> list[str]:
-        return [r[0] for r in self._run("SELECT path FROM folders ORDER BY path")]
+        return [r[0] for r in self._rows("SELECT path FROM folders ORDER BY path")]
 
     def add_folder(self, path: str) -> None:
         self._run("INSERT OR IGNORE INTO folders(path, added_at) VALUES(?, ?)", (path, time.time()))
@@ -166,13 +175,13 @@ class Catalog:
         return Track(**{k: row[k] for k in _COLUMNS}) if row else None
 
     def get(self, track_id: int) -> Track:
-        t = self._track(self._run("SELECT * FROM tracks WHERE id=?", (track_id,)).fetchone())
+        t = self._track(self._one("SELECT * FROM tracks WHERE id=?", (track_id,)))
         if t is None:
             raise TrackNotFound(f"no track with id {track_id} in the library")
         return t
 
     def by_path(self, path: str) -> Track | None:
-        return self._track(self._run("SELECT * FROM tracks WHERE path=?", (path,)).fetchone())
+        return self._track(self._one("SELECT * FROM tracks WHERE path=?", (path,)))
 
     def many(self, ids: Iterable[int]) -> dict[int, Track]:
         ids = list(ids)
@@ -180,19 +189,20 @@ class Catalog:
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             q = f"SELECT * FROM tracks WHERE id IN ({','.join('?' * len(chunk))})"
-            out.update({r["id"]: self._track(r) for r in self._run(q, chunk)})
+            out.update({r["id"]: self._track(r) for r in self._rows(q, chunk)})
         return out
 
     def file_states(self) -> dict[str, tuple[int, int, float]]:
         """path -> (id, size, mtime) for change detection in one query."""
-        return {r[0]: (r[1], r[2], r[3]) for r in self._run("SELECT path, id, size, mtime FROM tracks")}
+        return {r[0]: (r[1], r[2], r[3]) for r in self._rows("SELECT path, id, size, mtime FROM tracks")}
 
     def add_track(self, track: Track) -> int:
         """Insert a new file's row (status pending) and return its new, never reused id."""
         cols = [c for c in _COLUMNS if c != "id"]
         values = [getattr(track, c) for c in cols]
-        cur = self._run(f"INSERT INTO tracks({','.join(cols)}) VALUES({','.join('?' * len(cols))})", values)
-        return int(cur.lastrowid)
+        with self._lock:
+            cur = self._run(f"INSERT INTO tracks({','.join(cols)}) VALUES({','.join('?' * len(cols))})", values)
+            return int(cur.lastrowid)
 
     def update_file(self, track: Track) -> None:
         """A changed file: new tags and size/mtime, back to pending, old vectors dropped."""
@@ -219,7 +229,7 @@ class Catalog:
             raise ValueError(f"cannot sort by {order!r}")
         direction = "DESC" if descending else "ASC"
         q = f"SELECT * FROM tracks {where} ORDER BY {order} COLLATE NOCASE {direction}, id {direction} LIMIT ? OFFSET ?"
-        return [self._track(r) for r in self._run(q, [*args, limit, offset])]
+        return [self._track(r) for r in self._rows(q, [*args, limit, offset])]
 
     def track_ids(self, *, status: str | None = None, text: str = "", order: str = "id", descending: bool = False) -> list[int]:
         """Only the ids in display order: 50,000 ints are cheap; rows are then fetched lazily."""
@@ -228,7 +238,7 @@ class Catalog:
             raise ValueError(f"cannot sort by {order!r}")
         direction = "DESC" if descending else "ASC"
         q = f"SELECT id FROM tracks {where} ORDER BY {order} COLLATE NOCASE {direction}, id {direction}"
-        return [r[0] for r in self._run(q, args)]
+        return [r[0] for r in self._rows(q, args)]
 
     @staticmethod
     def _where(status: str | None, text: str) -> tuple[str, list]:
@@ -243,7 +253,7 @@ class Catalog:
 
     def counts(self) -> dict[str, int]:
         out = {"pending": 0, "indexed": 0, "failed": 0}
-        out.update({r[0]: r[1] for r in self._run("SELECT status, COUNT(*) FROM tracks GROUP BY status")})
+        out.update({r[0]: r[1] for r in self._rows("SELECT status, COUNT(*) FROM tracks GROUP BY status")})
         out["total"] = out["pending"] + out["indexed"] + out["failed"]
         return out
 
@@ -253,7 +263,7 @@ class Catalog:
         q = "SELECT id FROM tracks t WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.track_id=t.id AND v.embedder=?)"
         if not retry_failed:
             q += " AND status != 'failed'"
-        return [r[0] for r in self._run(q + " ORDER BY id", (embedder_key,))]
+        return [r[0] for r in self._rows(q + " ORDER BY id", (embedder_key,))]
 
     def adopt_existing(self, embedder_key: str) -> int:
         """Tracks that already have a vector of `embedder_key` (switching back to an earlier embedder)."""
@@ -293,25 +303,25 @@ class Catalog:
 
     def raw_vectors(self, embedder_key: str, ids: Iterable[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
         if ids is None:
-            rows = self._run("SELECT track_id, raw FROM vectors WHERE embedder=? ORDER BY track_id", (embedder_key,)).fetchall()
+            rows = self._rows("SELECT track_id, raw FROM vectors WHERE embedder=? ORDER BY track_id", (embedder_key,))
         else:
             ids, rows = list(ids), []
             for i in range(0, len(ids), 500):
                 chunk = ids[i : i + 500]
                 q = f"SELECT track_id, raw FROM vectors WHERE embedder=? AND track_id IN ({','.join('?' * len(chunk))})"
-                rows += self._run(q, [embedder_key, *chunk]).fetchall()
+                rows += self._rows(q, [embedder_key, *chunk])
         for tid, raw in rows:
             yield tid, np.frombuffer(raw, dtype=np.float32)
 
     def vector_count(self, embedder_key: str) -> int:
-        return self._run("SELECT COUNT(*) FROM vectors WHERE embedder=?", (embedder_key,)).fetchone()[0]
+        return self._one("SELECT COUNT(*) FROM vectors WHERE embedder=?", (embedder_key,))[0]
 
     def indexed_ids(self, embedder_key: str) -> set[int]:
-        return {r[0] for r in self._run("SELECT track_id FROM vectors WHERE embedder=?", (embedder_key,))}
+        return {r[0] for r in self._rows("SELECT track_id FROM vectors WHERE embedder=?", (embedder_key,))}
 
     # -- library standardisation statistics ------------------------------------------------------
     def standardizer(self, embedder_key: str) -> tuple[int, np.ndarray, np.ndarray] | None:
-        row = self._run("SELECT n, mean, scale FROM standardizers WHERE embedder=?", (embedder_key,)).fetchone()
+        row = self._one("SELECT n, mean, scale FROM standardizers WHERE embedder=?", (embedder_key,))
         if not row:
             return None
         return row[0], np.frombuffer(row[1], np.float32).copy(), np.frombuffer(row[2], np.float32).copy()

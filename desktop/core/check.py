@@ -74,5 +74,4 @@ def _repair(library: Library, report: CheckReport) -> None:
             tracks = catalog.many(raws)
             store.upsert([(tid, library.to_unit(raw), tracks[tid].payload()) for tid, raw in raws.items()])
         catalog.set_pending(report.indexed_without_vector)
-        store.flush()
     library.remove_tracks(report.missing_files)

@@ -18,7 +18,7 @@ DEFAULT_MODEL = "facebook/wav2vec2-base"
 EMBEDDERS = ("wav2vec2", "spectral")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
-_ENV = {
+ENV_VARS = {  # setting -> environment variable that overrides config.json
     "embedder": "SOUNDALIKE_EMBEDDER",
     "model": "SOUNDALIKE_MODEL",
     "device": "SOUNDALIKE_DEVICE",
@@ -86,7 +86,7 @@ def load_settings(home: str | os.PathLike | None = None, **overrides) -> Setting
             raise SoundalikeError(f"{config_file}: cannot read settings ({e})") from e
         known = {f.name for f in fields(Settings)} - {"home"}
         values.update({k: v for k, v in data.items() if k in known})
-    for name, var in _ENV.items():
+    for name, var in ENV_VARS.items():
         if os.environ.get(var):
             values[name] = os.environ[var]
     values.update({k: v for k, v in overrides.items() if v is not None})

@@ -138,7 +138,7 @@ class _SoundFileSource(AudioSource):
                 if last:
                     break
         except (sf.LibsndfileError, RuntimeError) as e:
-            raise _damaged(self.path, got / self.sample_rate, e) from e
+            raise _damaged(self.path, max(got, self._f.tell()) / self.sample_rate, e) from e
         _check_length(self.path, got / self.sample_rate, self.duration)
 
     def read(self, start: float, seconds: float) -> np.ndarray:
@@ -149,7 +149,7 @@ class _SoundFileSource(AudioSource):
             self._f.seek(first)
             block = self._f.read(int(seconds * self.sample_rate), dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as e:
-            raise _damaged(self.path, self._f.tell() / self.sample_rate, e) from e
+            raise _damaged(self.path, max(first, self._f.tell()) / self.sample_rate, e) from e
         _check_excerpt(self, first / self.sample_rate, seconds, len(block))
         return _resample_once(_clean(_mono(block)), self.sample_rate)
 

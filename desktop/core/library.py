@@ -161,7 +161,6 @@ class Library:
             items = [(tid, units[j], tracks[tid].payload()) for j, tid in enumerate(ids[i : i + batch], start=i) if tid in tracks]
             store.upsert(items)
             yield Progress("standardise", min(i + batch, len(ids)), len(ids))
-        store.flush()
         self.catalog.set_meta(REFIT_PENDING + key, "")
 
     def _resume_refit(self, key: str) -> None:

@@ -47,6 +47,7 @@ SR = TARGET_SR
 N_FFT, HOP, N_MELS, N_MFCC = 1024, 512, 64, 20
 FPS = SR / HOP  # 31.25 frames/s
 TEX = 32  # texture window: 32 frames = 1.02 s
+FRAME_CHUNK = 160  # frames per FFT batch (5 s): bounds the temporaries
 FLOOR_DB = -100.0
 OCTAVES = (0, 200, 400, 800, 1600, 3200, SR // 2 + 1)
 # 2-D modulation: 3 frequency regions of the mel axis; bins over the FFT index of a 32-frame patch
@@ -57,14 +58,16 @@ SMOD_EDGES = (0, 1, 2, 3, 5, 8, 11)
 # repetition: autocorrelation lags (frames), log-spaced from ~0.1 s to ~7 s
 REP_LAGS = tuple(int(v) for v in np.unique(np.round(np.geomspace(3, 224, 21))))
 REP_MIN_SEGMENT = 2 * REP_LAGS[-1]
+REP_BANDS = 16  # the log-mel spectrum pooled to 16 bands (4 mel bands each)
 N_SCALARS = 11
 N_DISP_EPS = 1e-3
 
 _TEX_DIM = lambda d: 4 * d  # noqa: E731
-TIMBRE_DIM = _TEX_DIM(N_MFCC)
-SPECTRAL_DIM = _TEX_DIM(2 * (len(OCTAVES) - 1) + N_SCALARS)
+DESC_DIM = _TEX_DIM(2 * (len(OCTAVES) - 1) + N_SCALARS)
+TIMBRE_DIM = N_MFCC + DESC_DIM
 MOD_DIM = len(REGIONS) * (len(TMOD_EDGES) - 1) * (len(SMOD_EDGES) - 1)
 REP_DIM = len(REP_LAGS) - 1 + 2
+MOTION_DIM = MOD_DIM + REP_DIM
 
 
 def _hz_to_mel(f):
@@ -99,6 +102,7 @@ _FREQS = np.fft.rfftfreq(N_FFT, 1 / SR)
 _FB = _mel_filterbank()
 _DCT = _dct(N_MFCC, N_MELS)
 _WIN = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
+_WIN64 = _WIN.astype(np.float64)
 _WIN_POWER = float((_WIN**2).sum())
 _OCT_BINS = [np.where((_FREQS >= a) & (_FREQS < b))[0] for a, b in zip(OCTAVES[:-1], OCTAVES[1:])]
 _LOGF = np.log2(np.maximum(_FREQS, 20.0) / 1000).astype(np.float32)  # octaves re 1 kHz
@@ -145,7 +149,7 @@ class _Accumulator:
     """Feature sums over the segments of one track."""
 
     def __init__(self):
-        self.timbre = _Texture(N_MFCC)
+        self.mfcc, self.n = np.zeros(N_MFCC), 0
         self.spectral = _Texture(2 * (len(OCTAVES) - 1) + N_SCALARS)
         self.mod = [np.zeros((TEX // 2 + 1, b - a)) for a, b in REGIONS]
         self.mod_n = 0
@@ -153,17 +157,19 @@ class _Accumulator:
         self.rep_n = 0
 
     def add(self, x: np.ndarray) -> None:
+        """Add one segment (excerpt or block) of 16 kHz mono samples."""
         x = np.clip(np.nan_to_num(np.asarray(x, np.float32), nan=0.0, posinf=0.0, neginf=0.0), -1e3, 1e3)
         if len(x) < N_FFT:
             x = np.pad(x, (0, N_FFT - len(x)))
-        frames = np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP] * _WIN
-        spec = np.fft.rfft(frames, axis=1)
-        power = spec.real**2 + spec.imag**2  # (T, bins) float32
-        logmel = np.maximum(10 * np.log10(power @ _FB + 1e-12), FLOOR_DB)
-        self.timbre.add(logmel @ _DCT)
-        self.spectral.add(np.concatenate([_band_shape(power), _scalars(power, frames)], axis=1))
+        windows = np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP]
+        # spectra a few seconds at a time (bounded temporaries); only per-frame features are kept
+        parts = [_frame_features(windows[i : i + FRAME_CHUNK]) for i in range(0, len(windows), FRAME_CHUNK)]
+        logmel = np.concatenate([p[0] for p in parts])
+        self.mfcc += (logmel @ _DCT).sum(0)
+        self.n += len(logmel)
+        self.spectral.add(np.concatenate([p[1] for p in parts]))
         self._modulation(logmel)
-        self._repetition(logmel)
+        self._repetition(logmel.reshape(len(logmel), REP_BANDS, -1).mean(2))
 
     def _modulation(self, logmel: np.ndarray) -> None:
         full = len(logmel) // TEX * TEX
@@ -176,10 +182,10 @@ class _Accumulator:
             acc += np.abs(np.fft.fft(np.fft.rfft(p, axis=1), axis=2)).sum(0)
         self.mod_n += len(patches)
 
-    def _repetition(self, logmel: np.ndarray) -> None:
-        if len(logmel) < REP_MIN_SEGMENT:
+    def _repetition(self, shape: np.ndarray) -> None:
+        if len(shape) < REP_MIN_SEGMENT:
             return
-        c = logmel - logmel.mean(0)
+        c = shape - shape.mean(0)
         norms = np.linalg.norm(c, axis=1, keepdims=True)
         c = c / np.maximum(norms, 1e-3)  # silent frames stay ~0 instead of blowing up
         n = len(c)
@@ -191,7 +197,8 @@ class _Accumulator:
             self.rep_n += 1
 
     def vector(self) -> np.ndarray:
-        return np.concatenate([self.timbre.vector(), self.spectral.vector(), self._mod_vector(), self._rep_vector()])
+        mfcc = self.mfcc / max(self.n, 1)
+        return np.concatenate([mfcc, self.spectral.vector(), self._mod_vector(), self._rep_vector()])
 
     def _mod_vector(self) -> np.ndarray:
         out = []
@@ -214,24 +221,37 @@ class _Accumulator:
         return np.concatenate([bins, [tail.max(), tail.mean()]])
 
 
-def _band_shape(power: np.ndarray) -> np.ndarray:
+def _frame_features(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(log-mel dB, spectral descriptors) of a run of frames."""
+    frames = windows * _WIN64  # float64 on purpose: numpy's float64 FFT is much faster than float32's
+    spec = np.fft.rfft(frames, axis=1)
+    power = (spec.real**2 + spec.imag**2).astype(np.float32)
+    del spec
+    logmel = np.maximum(10 * np.log10(power @ _FB + 1e-12), FLOOR_DB)
+    logpower = np.log(power + 1e-12)
+    level = np.maximum(10 * np.log10(power.sum(1) * 2 / (N_FFT * _WIN_POWER) + 1e-30), FLOOR_DB)
+    silent = level <= FLOOR_DB + 1e-3  # nothing to describe: fixed values, not rounding noise
+    shape = np.concatenate([_band_shape(power, logpower), _scalars(power, logpower, frames)], axis=1)
+    shape[silent] = 0.0
+    return logmel, np.concatenate([shape, level[:, None], silent[:, None]], axis=1)
+
+
+def _band_shape(power: np.ndarray, logpower: np.ndarray) -> np.ndarray:
     """Spectral contrast (dB between the loudest and quietest fifth of the bins) and flatness
     (log geometric / arithmetic mean) in each octave band."""
-    out = []
+    contrast, flatness = [], []
     for bins in _OCT_BINS:
         pb = power[:, bins]
         srt = np.sort(pb, axis=1)
         k = max(1, len(bins) // 5)
-        out.append(10 * np.log10((srt[:, -k:].mean(1) + 1e-12) / (srt[:, :k].mean(1) + 1e-12)))
-    for bins in _OCT_BINS:
-        pb = power[:, bins]
-        out.append(np.log(pb + 1e-12).mean(1) - np.log(pb.mean(1) + 1e-12))
-    return np.stack(out, axis=1)
+        contrast.append(10 * np.log10((srt[:, -k:].mean(1) + 1e-12) / (srt[:, :k].mean(1) + 1e-12)))
+        flatness.append(logpower[:, bins].mean(1) - np.log(pb.mean(1) + 1e-12))
+    return np.stack(contrast + flatness, axis=1)
 
 
-def _scalars(power: np.ndarray, frames: np.ndarray) -> np.ndarray:
+def _scalars(power: np.ndarray, logpower: np.ndarray, frames: np.ndarray) -> np.ndarray:
     """Per-frame scalar descriptors of the power spectrum (log-frequency moments, roll-offs, entropy,
-    slope, crest, peak count), the zero-crossing rate and the level."""
+    slope, crest, peak count) and the zero-crossing rate."""
     total = power.sum(1) + 1e-12
     p = power / total[:, None]
     centroid = p @ _LOGF
@@ -240,33 +260,25 @@ def _scalars(power: np.ndarray, frames: np.ndarray) -> np.ndarray:
     last = len(_LOGF) - 1
     roll85 = _LOGF[np.minimum((cum < 0.85).sum(1), last)]
     roll99 = _LOGF[np.minimum((cum < 0.99).sum(1), last)]
-    logp = np.log(p + 1e-12)
-    entropy = -(p * logp).sum(1) / np.log(p.shape[1])
-    db = 10 * np.log10(power + 1e-12)
-    slope = db[:, 1:] @ _SLOPE_X
-    crest = 10 * np.log10(power.max(1) / (power.mean(1) + 1e-12) + 1e-12)
-    inner = db[:, 1:-1]
-    peaks = (inner > db[:, :-2]) & (inner > db[:, 2:]) & (inner > db.max(1, keepdims=True) - 40)
-    npeaks = np.log1p(peaks.sum(1))
-    zcr = np.count_nonzero(np.diff(np.signbit(frames[:, 1:-1]), axis=1), axis=1) / N_FFT
-    level = np.maximum(10 * np.log10(total * 2 / (N_FFT * _WIN_POWER)), FLOOR_DB)
-    silent = level <= FLOOR_DB + 1e-3  # no spectrum to describe: fixed values, not noise
-    cols = [centroid, spread, roll85, roll99, entropy, slope, crest, npeaks, zcr]
-    cols = [np.where(silent, 0.0, c) for c in cols]
-    return np.stack(cols + [np.zeros_like(level) if False else level, silent.astype(np.float32)], axis=1)
+    entropy = -(p * (logpower - np.log(total)[:, None])).sum(1) / np.log(p.shape[1])
+    slope = logpower[:, 1:] @ _SLOPE_X * (10 / np.log(10))  # dB per octave
+    peak = power.max(1)
+    crest = 10 * np.log10(peak / (power.mean(1) + 1e-12) + 1e-12)
+    inner = power[:, 1:-1]
+    peaks = (inner > power[:, :-2]) & (inner > power[:, 2:]) & (inner > 1e-4 * peak[:, None])  # within 40 dB
+    npeaks = np.log1p(np.count_nonzero(peaks, axis=1))
+    centred = frames[:, 1:-1] - frames[:, 1:-1].mean(1, keepdims=True)  # a DC offset must not hide crossings
+    zcr = np.count_nonzero(np.diff(np.signbit(centred), axis=1), axis=1) / N_FFT
+    return np.stack([centroid, spread, roll85, roll99, entropy, slope, crest, npeaks, zcr], axis=1)
 
 
 @register("spectral")
 class SpectralEmbedder(Embedder):
     name = "spectral"
     version = "1"
-    dim = TIMBRE_DIM + SPECTRAL_DIM + MOD_DIM + REP_DIM
-    groups = (
-        ("timbre", 0, TIMBRE_DIM),
-        ("spectral", TIMBRE_DIM, TIMBRE_DIM + SPECTRAL_DIM),
-        ("modulation", TIMBRE_DIM + SPECTRAL_DIM, TIMBRE_DIM + SPECTRAL_DIM + MOD_DIM),
-        ("repetition", TIMBRE_DIM + SPECTRAL_DIM + MOD_DIM, TIMBRE_DIM + SPECTRAL_DIM + MOD_DIM + REP_DIM),
-    )
+    dim = TIMBRE_DIM + MOTION_DIM
+    # Two groups of equal weight: what the sound is made of, and how it moves.
+    groups = (("timbre", 0, TIMBRE_DIM), ("motion", TIMBRE_DIM, TIMBRE_DIM + MOTION_DIM))
     parallel = True  # the indexer runs it in worker processes, one per core
 
     def __init__(self, excerpts: int = 6, excerpt_seconds: float = 15.0, **_ignored):
@@ -274,21 +286,36 @@ class SpectralEmbedder(Embedder):
         self.excerpt_seconds = max(1.0, float(excerpt_seconds))
         self.options = {"excerpts": self.excerpts, "excerpt_seconds": self.excerpt_seconds}
 
-    def segments(self, source: AudioSource):
-        """Evenly spaced excerpts of a long track; the whole of a short (or unknown-length) one."""
+    def plan(self, source: AudioSource) -> list[tuple[float, float]] | None:
+        """(start, seconds) of evenly spaced excerpts for a long track; None: stream the whole track."""
         d, n, sec = source.duration, self.excerpts, self.excerpt_seconds
         if d > n * sec * 1.5:
-            for i in range(n):
-                yield source.read((d - sec) * (i + 0.5) / n, sec)
-        else:
-            yield from source.blocks(sec)
+            return [((d - sec) * (i + 0.5) / n, sec) for i in range(n)]
+        return None
 
     def embed(self, source: AudioSource) -> np.ndarray:
+        plan = self.plan(source)
+        if plan is not None:
+            acc, got = _Accumulator(), 0
+            for start, seconds in plan:
+                x = source.read(start, seconds)
+                got += len(x)
+                acc.add(x) if len(x) else None
+            if got >= 0.5 * sum(sec for _, sec in plan) * SR:
+                return _finish(acc)
+            # the header promised more than the file holds (a bogus mp3 length): read what is there
+        return self.embed_segments(source.blocks(self.excerpt_seconds))
+
+    def embed_segments(self, segments) -> np.ndarray:
+        """The vector of a track given as 16 kHz mono segments (its excerpts, or consecutive blocks)."""
         acc = _Accumulator()
-        for seg in self.segments(source):
+        for seg in segments:
             if len(seg):
                 acc.add(seg)
-        if not acc.timbre.n:  # an empty file: the same vector as silence
-            acc.add(np.zeros(N_FFT, np.float32))
-        v = np.nan_to_num(acc.vector(), nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
-        return v
+        return _finish(acc)
+
+
+def _finish(acc: _Accumulator) -> np.ndarray:
+    if not acc.n:  # an empty file: the same vector as silence
+        acc.add(np.zeros(N_FFT, np.float32))
+    return np.nan_to_num(acc.vector(), nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)

@@ -1,0 +1,1 @@
+"""The Qt window: thin widgets over the headless core (`desktop.core` never imports Qt)."""

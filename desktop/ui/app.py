@@ -1,0 +1,89 @@
+"""`soundalike` with no sub-command: the QApplication and the main window.
+
+Startup is kept short: only Qt, numpy and the catalog are imported before the window is shown; the
+embedder (torch/transformers for wav2vec2) is built afterwards in the library thread. A library held
+by another Soundalike gets a clear message box and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+log = logging.getLogger(__name__)
+
+
+def create_app():
+    """The QApplication (reused if one exists, e.g. under pytest-qt), styled."""
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.ui.style import apply_style
+
+    app = QApplication.instance()
+    if app is None:
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and sys.platform.startswith("linux"):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen: run headless, don't abort
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("Soundalike")
+        app.setOrganizationName("Soundalike")
+        app.setDesktopFileName("soundalike")
+        apply_style(app)
+        app.setWindowIcon(app_icon())
+    return app
+
+
+def app_icon():
+    """The Soundalike icon from resources/icons (all sizes), or an empty icon if it is not there."""
+    from PySide6.QtGui import QIcon
+
+    from desktop.integration import resources_dir
+
+    icon = QIcon()
+    folder = resources_dir() / "icons"
+    for png in sorted(folder.glob("soundalike-*.png")):
+        icon.addFile(str(png))
+    return icon
+
+
+def open_window(home=None, files=(), player=None, start: bool = True):
+    """Open the library and show its window; `start` resumes indexing etc. once the window is up.
+
+    Raises the core's SoundalikeError (LibraryInUse, CatalogError, ...) if the library cannot be opened.
+    """
+    from PySide6.QtCore import QTimer
+
+    from desktop.core.library import Library
+    from desktop.ui.main_window import MainWindow
+
+    library = Library.open(home)
+    try:
+        window = MainWindow(library, player=player)
+    except Exception:
+        library.close()
+        raise
+    window.show()
+    if start:
+        QTimer.singleShot(0, lambda: window.start(list(files)))
+    return window
+
+
+def main(files=(), home=None) -> int:
+    app = create_app()
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.core.errors import LibraryInUse, SoundalikeError
+
+    try:
+        window = open_window(home, files)
+    except LibraryInUse as e:
+        QMessageBox.critical(None, "Soundalike is already running",
+                             f"{e}.\n\nClose the other Soundalike window (or wait for the command to finish) "
+                             "and try again.")
+        return 1
+    except SoundalikeError as e:
+        QMessageBox.critical(None, "Soundalike cannot open the library", str(e))
+        return 1
+    rc = app.exec()
+    window.shutdown()
+    return rc

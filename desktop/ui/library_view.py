@@ -1,0 +1,123 @@
+"""The library panel: a filter box over the sortable, lazily filled track table.
+
+Typing filters title/artist/album/genre (debounced, then one SQL query for the matching ids). Files
+and folders dropped on the table are handed to the window to add and index; with Ctrl or Alt held
+they are a query by example instead.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
+
+from desktop.ui.library_model import COLUMNS, LibraryModel
+from desktop.ui.similar_pane import local_paths
+
+FILTER_DELAY_MS = 150
+
+
+class LibraryView(QTableView):
+    files_dropped = Signal(list, object)  # paths, keyboard modifiers
+    track_activated = Signal(int)  # row (double-click or Enter)
+
+    def __init__(self, model: LibraryModel, parent=None):
+        super().__init__(parent)
+        self.setModel(model)
+        self.setAcceptDrops(True)
+        self.viewport().setAcceptDrops(True)
+        self.setDragDropMode(QAbstractItemView.DropOnly)
+        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.horizontalHeader().setSortIndicator(-1, Qt.AscendingOrder)  # catalog order until a header click
+        self.setSortingEnabled(True)
+        self.setAlternatingRowColors(True)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setTabKeyNavigation(False)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignLeft | Qt.AlignVCenter)
+        header.setStretchLastSection(False)
+        header.setSectionsMovable(True)
+        widths = {"title": 260, "artist": 170, "album": 170, "genre": 100, "year": 56, "duration": 60, "status": 72}
+        for i, (name, _) in enumerate(COLUMNS):
+            self.setColumnWidth(i, widths.get(name, 100))
+        header.setSectionResizeMode(0, QHeaderView.Stretch)
+        self.doubleClicked.connect(self._double_clicked)
+
+    def _double_clicked(self, index) -> None:
+        self.track_activated.emit(index.row())
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() in (Qt.Key_Return, Qt.Key_Enter) and self.currentIndex().isValid():
+            self.track_activated.emit(self.currentIndex().row())
+            return
+        super().keyPressEvent(event)
+
+    def select_row(self, row: int) -> None:
+        ix = self.model().index(row, 0)
+        self.selectionModel().setCurrentIndex(ix, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
+        self.scrollTo(ix, QAbstractItemView.PositionAtCenter)
+
+    # -- drops: files to add (or, with Ctrl/Alt, to search by) ---------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        paths = local_paths(event.mimeData())
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.files_dropped.emit(paths, event.modifiers())
+
+
+class LibraryPanel(QWidget):
+    """Filter box + table + a one-line summary ('1,234 tracks')."""
+
+    def __init__(self, model: LibraryModel, parent=None):
+        super().__init__(parent)
+        self.model = model
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setObjectName("filterBox")
+        self.filter_edit.setPlaceholderText("Filter by title, artist, album or genre…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(FILTER_DELAY_MS)
+        self._timer.timeout.connect(self.apply_filter)
+        self.filter_edit.textChanged.connect(lambda _t: self._timer.start())
+        self.filter_edit.returnPressed.connect(self.apply_filter)
+        self.view = LibraryView(model)
+        self.summary = QLabel()
+        self.summary.setObjectName("librarySummary")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 4, 4)
+        lay.addWidget(self.filter_edit)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.summary)
+        model.reloaded.connect(self.update_summary)
+        self.update_summary()
+
+    def apply_filter(self) -> None:
+        self._timer.stop()
+        self.model.set_filter(self.filter_edit.text())
+
+    def update_summary(self) -> None:
+        n = self.model.rowCount()
+        text = f"{n:,} track{'s' if n != 1 else ''}"
+        if self.model.filter_text:
+            text += f" matching “{self.model.filter_text}”"
+        elif n == 0:
+            text = "The library is empty: use File → Add folder… or drop music here"
+        self.summary.setText(text)

@@ -1,0 +1,205 @@
+"""An open library as the window sees it: the core `Library` plus the threads that work on it.
+
+All heavy work goes to two `WorkerThread`s: the *library thread* (scan, index, similar queries,
+embedding dropped files: everything that touches the embedder or the vector store, so store calls
+never overlap) and the *waveform thread* (peaks; reads audio files only). The GUI thread only reads
+the catalog, which is thread-safe. Signals carry the core's own event objects.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
+from desktop.core.library import Library
+from desktop.ui.jobs import Job, RateMeter, WorkerThread
+
+log = logging.getLogger(__name__)
+SIMILAR_K = 25
+WAVEFORM_POINTS = 1200
+
+
+def embedder_text(label: str, device: str = "cpu") -> str:
+    """'spectral · CPU', 'wav2vec2-base · CPU bf16': the embedder's label plus the device if it lacks one."""
+    if "·" not in label:
+        label += f" · {str(device or 'cpu').split(':')[0].upper()}"
+    return label
+
+
+class LibrarySession(QObject):
+    embedder_ready = Signal(str, str)  # "spectral · CPU", notice ("" or why wav2vec2 is not used)
+    job_started = Signal(object)  # Job
+    progress = Signal(object, float, object)  # Progress, tracks/s, seconds left (or None)
+    track_done = Signal(object)  # TrackDone
+    scan_done = Signal(object)  # ScanSummary
+    index_done = Signal(object)  # IndexSummary
+    job_error = Signal(str)
+    idle = Signal()  # no job running or queued any more
+    similar_ready = Signal(int, object)  # token, list[SimilarHit]
+    similar_failed = Signal(int, object)  # token, exception
+    peaks_ready = Signal(str, object)  # path, (points, 2) array
+    peaks_failed = Signal(str, str)  # path, message
+
+    def __init__(self, library: Library, parent=None):
+        super().__init__(parent)
+        self.library = library
+        self.catalog = library.catalog
+        self.rate = RateMeter()
+        self._jobs: list[Job] = []
+        self.worker = WorkerThread("soundalike-library", self)
+        self.waves = WorkerThread("soundalike-waveform", self)
+        self.worker.job_started.connect(self._job_started)
+        self.worker.job_event.connect(self._job_event)
+        self.worker.job_failed.connect(self._job_failed)
+        self.worker.job_finished.connect(self._job_finished)
+        self.worker.request_done.connect(self._request_done)
+        self.worker.request_failed.connect(self._request_failed)
+        self.waves.request_done.connect(self._request_done)
+        self.waves.request_failed.connect(self._request_failed)
+        self.embedder_label = ""
+        self.notice = ""
+        self._closed = False
+
+    @property
+    def home(self):
+        return self.library.settings.home
+
+    # -- jobs -------------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return bool(self._jobs)
+
+    @property
+    def current_job(self) -> Job | None:
+        return self.worker.current_job
+
+    def add_paths(self, paths: list[str]) -> Job:
+        """Add folders/files to the library and index what is missing (dropped or chosen in a dialog)."""
+        from desktop.core.indexer import scan_and_index
+
+        roots = [os.path.abspath(p) for p in paths]
+        return self._start("add", lambda cancel: scan_and_index(self.library, roots, cancel=cancel), roots)
+
+    def rescan(self) -> Job | None:
+        folders = self.catalog.folders()
+        if not folders:
+            return None
+        from desktop.core.indexer import scan_and_index
+
+        return self._start("rescan", lambda cancel: scan_and_index(self.library, folders, cancel=cancel), folders)
+
+    def index_pending(self) -> Job:
+        from desktop.core.indexer import index
+
+        return self._start("index", lambda cancel: index(self.library, cancel=cancel))
+
+    def _start(self, name, factory, data=None) -> Job:
+        job = self.worker.start_job(name, factory, data)
+        self._jobs.append(job)
+        return job
+
+    def cancel(self) -> None:
+        for job in self.worker.cancel_all():  # queued jobs never start: report them finished now
+            self._job_finished(job, started=False)
+
+    def _job_started(self, job: Job) -> None:
+        self.rate.reset()
+        self.job_started.emit(job)
+
+    def _job_event(self, job: Job, ev) -> None:
+        if isinstance(ev, Progress):
+            if ev.stage == "index":
+                self.rate.update(ev.done)
+                self.progress.emit(ev, self.rate.rate, self.rate.eta(ev.done, ev.total))
+            else:
+                self.progress.emit(ev, 0.0, None)
+        elif isinstance(ev, TrackDone):
+            self.track_done.emit(ev)
+        elif isinstance(ev, ScanSummary):
+            self.scan_done.emit(ev)
+        elif isinstance(ev, IndexSummary):
+            if ev.embedder:  # the label of the embedder that ran (feature embedders run on the CPU)
+                self._emit_embedder(embedder_text(ev.embedder), ev.notice)
+            self.index_done.emit(ev)
+
+    def _job_failed(self, job: Job, message: str) -> None:
+        self.job_error.emit(message)
+
+    def _job_finished(self, job: Job, started: bool = True) -> None:
+        if job in self._jobs:
+            self._jobs.remove(job)
+        if not self._jobs:
+            self.idle.emit()
+
+    # -- requests (latest wins) -------------------------------------------------------------------
+    def load_embedder(self) -> None:
+        """Build the embedder in the library thread (wav2vec2 imports torch: seconds) and report it."""
+        def build():
+            emb = self.library.embedder
+            return embedder_text(emb.label, getattr(emb, "device", "cpu")), self.library.notice
+
+        self.worker.request("embedder", build)
+
+    def _emit_embedder(self, label: str, notice: str) -> None:
+        if (label, notice) != (self.embedder_label, self.notice):
+            self.embedder_label, self.notice = label, notice
+            self.embedder_ready.emit(label, notice)
+
+    def request_similar(self, target: int | str, k: int = SIMILAR_K) -> int:
+        """Tracks like a library track (id) or a file (path; embedded, not added). Returns a token."""
+        from desktop.core.similarity import similar
+
+        return self.worker.request("similar", lambda: similar(self.library, target, k))
+
+    def cancel_similar(self) -> None:
+        self.worker.forget("similar")
+
+    def is_latest_similar(self, token: int) -> bool:
+        return self.worker.is_latest("similar", token)
+
+    def request_peaks(self, path: str) -> int:
+        from desktop.core.waveform import peaks
+
+        cache = str(self.home / "cache" / "waveforms")
+        return self.waves.request("peaks", lambda: (path, peaks(path, points=WAVEFORM_POINTS, cache_dir=cache)))
+
+    def _request_done(self, kind: str, token: int, result) -> None:
+        if kind == "embedder":
+            self._emit_embedder(*result)
+        elif kind == "similar":
+            if self.worker.is_latest(kind, token):
+                self.similar_ready.emit(token, result)
+        elif kind == "peaks":
+            if self.waves.is_latest(kind, token):
+                self.peaks_ready.emit(*result)
+
+    def _request_failed(self, kind: str, token: int, exc) -> None:
+        from desktop.ui.jobs import error_text
+
+        if kind == "embedder":
+            self._emit_embedder("no embedder", f"cannot load the embedder: {error_text(exc)}")
+            self.job_error.emit(f"cannot load the embedder: {error_text(exc)}")
+        elif kind == "similar":
+            if self.worker.is_latest(kind, token):
+                self.similar_failed.emit(token, exc)
+        elif kind == "peaks":
+            if self.waves.is_latest(kind, token):
+                self.peaks_failed.emit("", error_text(exc))
+
+    # -- shutdown -----------------------------------------------------------------------------------
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Cancel jobs (they finish their current track and write their summary), stop the threads,
+        close the library (releases the lock)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.worker.cancel_all()
+        stopped = self.worker.stop(timeout_s)
+        self.waves.stop(timeout_s)
+        if stopped:
+            self.library.close()
+        else:  # the thread still uses the library; the process exit releases the lock
+            log.warning("library thread still busy at shutdown; leaving the library to the process exit")

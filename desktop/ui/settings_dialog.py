@@ -1,0 +1,95 @@
+"""Settings…: embedder, Wav2Vec2 model (hub id or folder), device and Qdrant URL.
+
+The dialog edits a copy of the core `Settings` and saves it with `Settings.save()` (HOME/config.json);
+the window applies it by reopening the library. Environment variables still win over the file, so
+the dialog says when one is set.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
+
+from desktop.core.config import DEVICES, EMBEDDERS, Settings, ENV_VARS
+from desktop.core.errors import SoundalikeError
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.settings = settings
+        self.result_settings: Settings | None = None
+        self.embedder = QComboBox()
+        self.embedder.addItems(EMBEDDERS)
+        self.embedder.setCurrentText(settings.embedder)
+        self.embedder.setToolTip("wav2vec2: a neural model (better, slower; falls back to spectral when its "
+                                 "weights are missing). spectral: fast hand-made audio features.")
+        self.model = QLineEdit(settings.model)
+        self.model.setPlaceholderText("facebook/wav2vec2-base or a folder")
+        browse = QPushButton("Folder…")
+        browse.clicked.connect(self._browse)
+        model_row = QWidget()
+        mr = QHBoxLayout(model_row)
+        mr.setContentsMargins(0, 0, 0, 0)
+        mr.addWidget(self.model, 1)
+        mr.addWidget(browse)
+        self.device = QComboBox()
+        self.device.addItems(DEVICES)
+        self.device.setCurrentText(settings.device)
+        self.qdrant_url = QLineEdit(settings.qdrant_url)
+        self.qdrant_url.setPlaceholderText("empty: embedded store in the library folder")
+        self.embedder.currentTextChanged.connect(self._sync)
+        form = QFormLayout()
+        form.addRow("Embedder", self.embedder)
+        form.addRow("Model (hub id or folder)", model_row)
+        form.addRow("Device", self.device)
+        form.addRow("Qdrant URL", self.qdrant_url)
+        self.error = QLabel()
+        self.error.setObjectName("settingsError")
+        self.error.setWordWrap(True)
+        self.error.setVisible(False)
+        note = QLabel(f"Library folder: {settings.home}\nChanges apply when the library is reopened.")
+        note.setWordWrap(True)
+        env = [var for var in ENV_VARS.values() if os.environ.get(var)]
+        if env:
+            note.setText(note.text() + f"\nSet in the environment (these win over this dialog): {', '.join(env)}")
+        buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(note)
+        lay.addWidget(self.error)
+        lay.addWidget(buttons)
+        self._sync()
+
+    def _sync(self) -> None:
+        neural = self.embedder.currentText() == "wav2vec2"
+        self.model.setEnabled(neural)
+        self.device.setEnabled(neural)
+
+    def _browse(self) -> None:
+        start = self.model.text() if os.path.isdir(self.model.text()) else os.path.expanduser("~")
+        folder = QFileDialog.getExistingDirectory(self, "Wav2Vec2 model folder", start)
+        if folder:
+            self.model.setText(folder)
+
+    def values(self) -> Settings:
+        return replace(self.settings, embedder=self.embedder.currentText(), model=self.model.text().strip() or
+                       self.settings.model, device=self.device.currentText(),
+                       qdrant_url=self.qdrant_url.text().strip()).validated()
+
+    def accept(self) -> None:
+        try:
+            new = self.values()
+            new.save()
+        except (SoundalikeError, OSError) as e:
+            self.error.setText(str(e))
+            self.error.setVisible(True)
+            return
+        self.result_settings = new
+        super().accept()

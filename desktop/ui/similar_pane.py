@@ -1,0 +1,228 @@
+"""The similar-tracks pane: what sounds like the selected or playing track (or a dropped file).
+
+It only renders: the main window asks the library worker for hits and hands them here with
+`show_hits`, or tells it the state (`show_loading`, `show_message`). Each hit shows its title,
+artist (made-up names in grey italics) and a similarity bar. Double-click plays a hit; a button
+plays them all as a queue. Dropping an audio file here asks for tracks like that file.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QPushButton, QStackedWidget, QStyle,
+                               QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget)
+
+from desktop.ui.library_model import GENERATED_ARTIST_TIP, format_time
+
+HIT_ROLE = Qt.UserRole + 1
+BAR = QColor(255, 140, 60)
+BAR_BACK = QColor(255, 255, 255, 28)
+MUTED = QColor(150, 150, 160)
+
+
+def local_paths(mime) -> list[str]:
+    """Local file paths of a drag's URLs (anything else dropped is ignored)."""
+    if mime is None or not mime.hasUrls():
+        return []
+    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
+
+
+def similarity_percent(score: float) -> int:
+    """Cosine similarity shown as 0-100 % (negative similarity shows as 0)."""
+    return int(round(max(0.0, min(1.0, float(score))) * 100))
+
+
+class HitsModel(QAbstractListModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.hits: list = []
+
+    def set_hits(self, hits) -> None:
+        self.beginResetModel()
+        self.hits = list(hits)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.hits)
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid() or index.row() >= len(self.hits):
+            return None
+        h = self.hits[index.row()]
+        if role == Qt.DisplayRole:
+            return f"{h.title} — {h.artist}"
+        if role == HIT_ROLE:
+            return h
+        if role == Qt.ToolTipRole:
+            tip = f"{h.path}\nsimilarity {h.score:.3f}"
+            return tip + (f"\nArtist: {GENERATED_ARTIST_TIP.lower()}" if h.artist_generated else "")
+        return None
+
+
+class HitDelegate(QStyledItemDelegate):
+    """Two lines (title; artist · genre · time) and a similarity bar on the right."""
+
+    BAR_W = 84
+
+    def sizeHint(self, option, index) -> QSize:
+        fm = QFontMetrics(option.font)
+        return QSize(200, fm.height() * 2 + 14)
+
+    def paint(self, p: QPainter, option: QStyleOptionViewItem, index) -> None:
+        hit = index.data(HIT_ROLE)
+        if hit is None:
+            return super().paint(p, option, index)
+        p.save()
+        r = option.rect
+        selected = bool(option.state & QStyle.State_Selected)
+        if selected:
+            p.fillRect(r, option.palette.color(QPalette.Highlight))
+        elif option.state & QStyle.State_MouseOver:
+            p.fillRect(r, QColor(255, 255, 255, 14))
+        fm = QFontMetrics(option.font)
+        line_h = fm.height()
+        text_col = option.palette.color(QPalette.HighlightedText if selected else QPalette.Text)
+        # rank
+        rank_w = fm.horizontalAdvance("00") + 12
+        p.setPen(MUTED)
+        p.drawText(QRect(r.left() + 4, r.top(), rank_w - 6, r.height()), Qt.AlignRight | Qt.AlignVCenter,
+                   str(index.row() + 1))
+        left = r.left() + rank_w + 4
+        text_w = r.width() - rank_w - self.BAR_W - 20
+        # title
+        bold = QFont(option.font)
+        bold.setBold(True)
+        p.setFont(bold)
+        p.setPen(text_col)
+        title = QFontMetrics(bold).elidedText(hit.title or "(untitled)", Qt.ElideRight, text_w)
+        p.drawText(QRect(left, r.top() + 5, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter, title)
+        # artist · genre · time
+        small = QFont(option.font)
+        small.setItalic(bool(hit.artist_generated))
+        p.setFont(small)
+        p.setPen(MUTED if hit.artist_generated or not selected else text_col)
+        extra = " · ".join(x for x in (hit.genre, format_time(hit.duration) if hit.duration else "") if x)
+        line2 = hit.artist + (f"  ·  {extra}" if extra else "")
+        line2 = QFontMetrics(small).elidedText(line2, Qt.ElideRight, text_w)
+        p.drawText(QRect(left, r.top() + 7 + line_h, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter, line2)
+        # similarity bar
+        pct = similarity_percent(hit.score)
+        bx = r.right() - self.BAR_W - 8
+        bar = QRect(bx, r.top() + r.height() // 2 + 2, self.BAR_W, 6)
+        p.fillRect(bar, BAR_BACK)
+        p.fillRect(QRect(bar.left(), bar.top(), int(bar.width() * pct / 100), bar.height()), BAR)
+        p.setFont(option.font)
+        p.setPen(text_col)
+        p.drawText(QRect(bx, r.top() + 3, self.BAR_W, r.height() // 2 - 2), Qt.AlignRight | Qt.AlignBottom,
+                   f"{pct}%" if pct > 0 else "–")  # cosine <= 0: nothing in common
+        p.restore()
+
+
+class SimilarPane(QWidget):
+    play_hit = Signal(int)  # index into hits
+    play_all = Signal()
+    play_example = Signal(str)  # the dropped file itself
+    example_dropped = Signal(list)  # paths dropped here
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self.setObjectName("similarPane")
+        self.example_path: str | None = None
+        caption = QLabel("SOUNDS LIKE")
+        caption.setObjectName("paneCaption")
+        self.query_label = QLabel("Select a track")
+        self.query_label.setObjectName("paneTitle")
+        self.query_label.setWordWrap(True)
+        self.model = HitsModel(self)
+        self.list = QListView()
+        self.list.setModel(self.model)
+        self.list.setItemDelegate(HitDelegate(self.list))
+        self.list.setMouseTracking(True)
+        self.list.setUniformItemSizes(True)
+        self.list.setEditTriggers(QListView.NoEditTriggers)
+        # activated = double-click (or the platform's click convention) and Enter
+        self.list.activated.connect(self._activated)
+        self.message = QLabel()
+        self.message.setObjectName("paneMessage")
+        self.message.setAlignment(Qt.AlignCenter)
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.message)
+        self.stack.addWidget(self.list)
+        self.play_all_button = QPushButton("Play these as a queue")
+        self.play_all_button.setEnabled(False)
+        self.play_all_button.clicked.connect(self.play_all)
+        self.play_example_button = QPushButton("Play dropped file")
+        self.play_example_button.setVisible(False)
+        self.play_example_button.clicked.connect(self._play_example)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.play_all_button)
+        buttons.addWidget(self.play_example_button)
+        buttons.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(10, 8, 8, 8)
+        lay.addWidget(caption)
+        lay.addWidget(self.query_label)
+        lay.addWidget(self.stack, 1)
+        lay.addLayout(buttons)
+        self.show_message("Select a track to see what sounds like it.\nDrop an audio file here to search by example.")
+
+    def _activated(self, index) -> None:
+        if index.isValid():
+            self.play_hit.emit(index.row())
+
+    def _play_example(self) -> None:
+        if self.example_path:
+            self.play_example.emit(self.example_path)
+
+    # -- what the window tells us --------------------------------------------------------------
+    def set_query(self, title: str, example_path: str | None = None) -> None:
+        self.query_label.setText(title)
+        self.example_path = example_path
+        self.play_example_button.setVisible(example_path is not None)
+
+    def show_loading(self) -> None:
+        self.show_message("Finding similar tracks…", keep_hits=False)
+
+    def show_message(self, text: str, keep_hits: bool = False) -> None:
+        if not keep_hits:
+            self.model.set_hits([])
+            self.play_all_button.setEnabled(False)
+        self.message.setText(text)
+        self.stack.setCurrentWidget(self.message)
+
+    def show_hits(self, hits) -> None:
+        self.model.set_hits(hits)
+        self.play_all_button.setEnabled(bool(hits))
+        if hits:
+            self.stack.setCurrentWidget(self.list)
+        else:
+            self.show_message("No similar tracks found (is the library indexed?)")
+
+    @property
+    def hits(self) -> list:
+        return list(self.model.hits)
+
+    @property
+    def state_text(self) -> str:
+        return self.message.text() if self.stack.currentWidget() is self.message else ""
+
+    # -- dropping a file here -------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    dragMoveEvent = dragEnterEvent
+
+    def dropEvent(self, event) -> None:
+        paths = local_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.example_dropped.emit(paths)
+        else:
+            event.ignore()

@@ -1,0 +1,143 @@
+"""Status widgets: indexing progress with a cancel button, and a non-modal notice bar.
+
+The notice bar collects problems (files that could not be added or analysed, a fallback embedder)
+as lines the user can read and dismiss; nothing here blocks the window.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QStyle,
+                               QToolButton, QWidget)
+
+from desktop.ui.jobs import format_eta
+
+MAX_NOTICE_LINES = 8
+
+
+class IndexStatus(QWidget):
+    """'Indexing 12 of 200 · song.flac · 8.3 tracks/s · 21 s left [====    ] [Cancel]'."""
+
+    cancel_clicked = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.label = QLabel()
+        self.label.setObjectName("indexLabel")
+        self.label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.bar = QProgressBar()
+        self.bar.setFixedWidth(160)
+        self.bar.setMaximumHeight(14)
+        self.bar.setTextVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelIndexing")
+        self.cancel_button.setToolTip("Stop indexing (finished tracks are kept; the rest is resumed next time)")
+        self.cancel_button.clicked.connect(self._cancel)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.bar)
+        lay.addWidget(self.cancel_button)
+        self.setVisible(False)
+
+    def _cancel(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.label.setText("Cancelling…")
+        self.cancel_clicked.emit()
+
+    def start(self, text: str = "Starting…") -> None:
+        self.cancel_button.setEnabled(True)
+        self.label.setText(text)
+        self.bar.setRange(0, 0)
+        self.setVisible(True)
+
+    def show_progress(self, ev, rate: float = 0.0, eta: float | None = None) -> None:
+        if not self.cancel_button.isEnabled():
+            return  # cancelling: keep saying so
+        name = os.path.basename(ev.path) if ev.path else ""
+        if ev.stage == "scan":
+            parts = [f"Scanning… {ev.done} files"]
+        elif ev.stage == "standardise":
+            parts = [f"Updating similarity statistics {ev.done} of {ev.total}"]
+        elif ev.total:
+            parts = [f"Indexing {ev.done} of {ev.total}"]
+        else:
+            parts = ["Indexing…"]
+        if name:
+            parts.append(name)
+        if ev.stage == "index" and rate > 0:
+            parts.append(f"{rate:.1f} tracks/s")
+            if eta is not None and ev.done < ev.total:
+                parts.append(format_eta(eta))
+        self.label.setText("  ·  ".join(parts))
+        self.label.setToolTip(ev.path or "")
+        if ev.total:
+            self.bar.setRange(0, ev.total)
+            self.bar.setValue(ev.done)
+        else:
+            self.bar.setRange(0, 0)
+        self.setVisible(True)
+
+    def finish(self) -> None:
+        self.setVisible(False)
+
+    @property
+    def text(self) -> str:
+        return self.label.text()
+
+
+class NoticeBar(QFrame):
+    """A dismissable strip of messages above the library (never a modal dialog).
+
+    Messages come in groups ("Some dropped items were not used": one line per file and why); the
+    newest group is shown first, each with its last few lines.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("noticeBar")
+        self.groups: dict[str, list[str]] = {}
+        self.body = QLabel()
+        self.body.setObjectName("noticeBody")
+        self.body.setWordWrap(True)
+        self.body.setTextFormat(Qt.RichText)
+        self.body.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        close = QToolButton()
+        close.setIcon(self.style().standardIcon(QStyle.SP_TitleBarCloseButton))
+        close.setAutoRaise(True)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.clear)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(10, 6, 6, 6)
+        lay.addWidget(self.body, 1)
+        lay.addWidget(close, 0, Qt.AlignTop)
+        self.setVisible(False)
+
+    def add(self, title: str, lines: list[str]) -> None:
+        group = self.groups.pop(title, [])  # re-inserted: the newest group comes first
+        group.extend(lines)
+        self.groups[title] = group
+        self._render()
+        self.setVisible(True)
+
+    def _render(self) -> None:
+        parts = []
+        for title, lines in reversed(list(self.groups.items())):
+            shown = lines[-MAX_NOTICE_LINES:]
+            more = len(lines) - len(shown)
+            body = "<br>".join(html.escape(x) for x in shown) + (f"<br>… and {more} more" if more else "")
+            parts.append(f"<b style='color:#ffd08a'>{html.escape(title)}</b><br>{body}")
+        self.body.setText("<br>".join(parts))
+
+    def clear(self) -> None:
+        self.groups = {}
+        self.body.setText("")
+        self.setVisible(False)
+
+    @property
+    def text(self) -> str:
+        """Plain text of what is shown (titles and lines), '' when dismissed."""
+        return "\n".join(f"{t}\n" + "\n".join(lines) for t, lines in self.groups.items())

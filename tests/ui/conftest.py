@@ -1,0 +1,89 @@
+"""UI fixtures: real libraries (catalog, embedded Qdrant, spectral embedder) and windows that clean up.
+
+Indexing the 12-clip family library once per session and copying its folder per test keeps the
+suite fast; every test still gets its own home, lock, store and window.ini.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from desktop.core.config import load_settings
+from desktop.core.indexer import scan_and_index
+from desktop.core.library import Library
+from desktop.ui import jobs
+
+
+def spectral_home(home):
+    """Make `home` a library configured for the spectral embedder (config.json)."""
+    replace(load_settings(home), embedder="spectral").save()
+    return home
+
+
+def index_folder(home, folder):
+    with Library.open(home) as lib:
+        events = list(scan_and_index(lib, [str(folder)]))
+    return events[-1]
+
+
+@pytest.fixture(scope="session")
+def indexed_template(tmp_path_factory, family_dir):
+    home = spectral_home(tmp_path_factory.mktemp("indexed-template"))
+    summary = index_folder(home, family_dir)
+    assert summary.indexed == 12, summary
+    return home
+
+
+@pytest.fixture
+def indexed_home(indexed_template, tmp_path):
+    """A library holding the 12 family clips, all indexed with spectral (a private copy)."""
+    home = tmp_path / "library"
+    shutil.copytree(indexed_template, home)
+    return home
+
+
+@pytest.fixture
+def spectral_empty_home(tmp_path):
+    return spectral_home(tmp_path / "empty-library")
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """open_window(home) that always shuts the window down and leaves no worker thread behind."""
+    from desktop.ui.app import open_window
+
+    windows = []
+
+    def make(home, files=(), start=True):
+        w = open_window(home, files, start=False)
+        qtbot.addWidget(w)
+        windows.append(w)
+        w.activateWindow()  # window shortcuts (space, arrows, media keys) need the active window
+        qtbot.waitUntil(w.isActiveWindow, timeout=2000)
+        if start:
+            w.start(list(files))
+        return w
+
+    yield make
+    for w in windows:
+        w.shutdown()
+    leaked = [t.name for t in list(jobs.LIVE) if t.running]
+    assert not leaked, f"worker threads left running: {leaked}"
+
+
+def drop_event(paths, modifiers=Qt.NoModifier) -> QDropEvent:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    ev = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, modifiers)
+    ev._mime = mime  # keep the QMimeData alive as long as the event
+    return ev
+
+
+def row_of_path(window, path) -> int:
+    tid = window.session.catalog.by_path(str(path)).id
+    return window.model.row_of(tid)

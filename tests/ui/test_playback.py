@@ -1,0 +1,86 @@
+"""Transport, queue, keyboard and waveform with the real Player on a machine with no sound card."""
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QSlider
+
+from desktop.ui.waveform_view import BACKGROUND, WaveformView
+
+
+def test_waveform_paints_peaks_and_a_click_seeks(qtbot):
+    view = WaveformView()
+    qtbot.addWidget(view)
+    view.resize(600, 80)
+    t = np.linspace(0, 20 * np.pi, 1200)
+    amp = 0.2 + 0.7 * np.abs(np.sin(t / 7))
+    view.set_peaks(np.stack([-amp, amp], axis=1), duration=120.0)
+    view.set_position(30.0)
+    img = view.grab().toImage()
+    bg = BACKGROUND.rgb()
+    painted = sum(img.pixel(x, y) != bg for x in range(0, 600, 3) for y in range(0, 80, 2))
+    assert painted > 0.2 * (200 * 40)
+    # played part (left of the playhead at 1/4) is drawn in another colour than the rest
+    left, right = QColor(img.pixel(60, 40)), QColor(img.pixel(500, 40))
+    assert left != right
+    with qtbot.waitSignal(view.seek_requested) as sig:
+        qtbot.mouseClick(view, Qt.LeftButton, pos=QPoint(300, 40))
+    assert abs(sig.args[0] - 60.0) < 0.5
+
+
+def test_waveform_without_peaks_says_why(qtbot):
+    view = WaveformView()
+    qtbot.addWidget(view)
+    view.set_message("No waveform: truncated")
+    assert not view.has_peaks and view.grab().width() > 0
+
+
+def test_play_pause_next_previous_with_no_audio_device(indexed_home, make_window, qtbot):
+    w = make_window(indexed_home)
+    pb = w.playback
+    assert not pb.available and w.audio_label.isVisible() and "No audio output" in w.audio_label.text()
+    w.table.select_row(0)
+    qtbot.keyClick(w.table, Qt.Key_Return)
+    assert pb.state == "playing" and pb.current.track_id == w.model.track_id(0)
+    qtbot.waitUntil(lambda: pb.position > 0.15, timeout=5000)  # the null output keeps time
+    qtbot.waitUntil(lambda: w.transport.elapsed_label.text() != "" and w.transport.seek_slider.value() > 0)
+    w.transport.play_button.click()
+    qtbot.waitUntil(lambda: pb.state == "paused", timeout=2000)
+    paused_at = pb.position
+    qtbot.wait(150)
+    assert pb.position == paused_at
+    qtbot.keyClick(w, Qt.Key_Space)  # space toggles
+    qtbot.waitUntil(lambda: pb.state == "playing", timeout=2000)
+    w.transport.next_button.click()
+    assert pb.current.track_id == w.model.track_id(1)
+    qtbot.keyClick(w, Qt.Key_MediaNext)
+    assert pb.current.track_id == w.model.track_id(2)
+    qtbot.keyClick(w, Qt.Key_Left, Qt.ControlModifier)  # previous (position < 3 s: the track before)
+    assert pb.current.track_id == w.model.track_id(1)
+    w.transport.stop_button.click()
+    qtbot.waitUntil(lambda: pb.state == "stopped", timeout=2000)
+    assert pb.position == 0.0
+    w.transport.seek_slider.triggerAction(QSlider.SliderSingleStepAdd)  # a click on the groove: +5 s
+    assert abs(pb.position - 5.0) < 0.01
+
+
+def test_end_of_track_advances_the_queue_and_the_waveform_follows(indexed_home, make_window, qtbot):
+    w = make_window(indexed_home)
+    pb = w.playback
+    w.play_row(4)
+    qtbot.waitUntil(lambda: w.waveform.has_peaks, timeout=5000)
+    assert w.waveform.duration > 5
+    # a click on the waveform seeks the player
+    qtbot.mouseClick(w.waveform, Qt.LeftButton, pos=QPoint(int(w.waveform.width() * 0.9), 30))
+    qtbot.waitUntil(lambda: pb.position > 0.85 * pb.duration, timeout=2000)
+    with qtbot.waitSignal(pb.current_changed, timeout=5000):
+        pass  # the track ends by itself and the queue moves on
+    assert pb.current.track_id == w.model.track_id(5) and pb.state == "playing"
+
+
+def test_volume_keys_and_slider(indexed_home, make_window, qtbot):
+    w = make_window(indexed_home)
+    w.transport.volume_slider.setValue(50)
+    assert abs(w.playback.volume - 0.5) < 1e-6
+    qtbot.keyClick(w, Qt.Key_Up, Qt.ControlModifier)
+    assert abs(w.playback.volume - 0.55) < 1e-6 and w.transport.volume_slider.value() == 55

@@ -1,0 +1,89 @@
+"""The similar-tracks pane driven through the real window: selection, playing, not-indexed states."""
+
+from PySide6.QtCore import Qt
+
+from desktop.core.events import ScanSummary
+from desktop.core.library import Library
+from desktop.core.scan import scan
+from tests.ui.conftest import row_of_path, spectral_home
+
+
+def wait_hits(qtbot, pane, timeout=10000):
+    try:
+        qtbot.waitUntil(lambda: len(pane.hits) > 0, timeout=timeout)
+    except Exception:
+        print("STATE", pane.state_text, pane.query_label.text()); raise
+    return pane.hits
+
+
+def test_selecting_a_track_shows_its_family_first(indexed_home, family_dir, make_window, qtbot):
+    w = make_window(indexed_home)
+    for family in ("drums", "plucked", "pad"):
+        query = next((family_dir / family).iterdir())
+        w.table.select_row(row_of_path(w, query))
+        hits = wait_hits(qtbot, w.similar)
+        qtbot.waitUntil(lambda: w.similar.query_label.text().startswith(query.stem.replace("_", " ")))
+        hits = w.similar.hits
+        assert str(query) not in [h.path for h in hits]  # never the query itself
+        same = [h.genre == family for h in hits]
+        # the same family first (near-identical clips may be dropped as duplicates by the core)
+        assert sum(same) >= 2 and all(same[: sum(same)]), [(h.title, round(h.score, 3)) for h in hits]
+        assert all(-1.0 <= h.score <= 1.0 for h in hits)
+        assert w.similar.play_all_button.isEnabled()
+
+
+def test_play_these_as_a_queue_plays_the_hits_in_order(indexed_home, family_dir, make_window, qtbot):
+    w = make_window(indexed_home)
+    w.table.select_row(0)
+    hits = wait_hits(qtbot, w.similar)
+    w.similar.play_all_button.click()
+    assert w.playback.current.track_id == hits[0].track_id
+    assert w.playback.queue.items == [h.track_id for h in hits]
+    assert w.playback.state == "playing"
+
+
+def test_double_click_on_a_hit_plays_it(indexed_home, make_window, qtbot):
+    w = make_window(indexed_home)
+    w.table.select_row(3)
+    hits = wait_hits(qtbot, w.similar)
+    lst = w.similar.list
+    qtbot.waitUntil(lambda: lst.isVisible() and lst.visualRect(lst.model().index(1, 0)).isValid(), timeout=2000)
+    rect = lst.visualRect(lst.model().index(1, 0))
+
+    qtbot.mouseClick(lst.viewport(), Qt.LeftButton, pos=rect.center())  # a real double-click starts
+    qtbot.mouseDClick(lst.viewport(), Qt.LeftButton, pos=rect.center())  # with a click
+    assert w.playback.current.track_id == hits[1].track_id
+
+
+def test_pane_follows_the_playing_track(indexed_home, make_window, qtbot):
+    w = make_window(indexed_home)
+    w.table.select_row(0)
+    wait_hits(qtbot, w.similar)
+    w.play_row(7)
+    playing = w.model.track_id(7)
+    qtbot.waitUntil(lambda: w.similar_target == playing and bool(w.similar.hits), timeout=10000)
+    assert playing not in [h.track_id for h in w.similar.hits]
+
+
+def test_unindexed_track_says_so_then_fills_in_when_indexing_resumes(tmp_path, family_dir, make_window, qtbot):
+    home = spectral_home(tmp_path / "lib")
+    with Library.open(home) as lib:  # scanned, never indexed: like a run interrupted at once
+        assert isinstance(list(scan(lib.catalog, [str(family_dir)]))[-1], ScanSummary)
+    w = make_window(home, start=False)
+    w.table.select_row(0)
+    assert "not indexed yet" in w.similar.state_text.lower()
+    assert w.similar.hits == []
+    with qtbot.waitSignal(w.session.job_started, timeout=3000):
+        w.start()  # what the app does after the first paint: pending tracks -> resume indexing
+    qtbot.waitUntil(lambda: "indexing" in w.similar.state_text.lower() or bool(w.similar.hits), timeout=5000)
+    wait_hits(qtbot, w.similar, timeout=30000)
+    qtbot.waitUntil(lambda: not w.session.busy, timeout=30000)
+    assert w.session.catalog.counts()["indexed"] == 12
+
+
+def test_failed_track_shows_the_reason(indexed_home, make_window, qtbot):
+    w = make_window(indexed_home)
+    tid = w.model.track_id(2)
+    w.session.catalog.set_failed(tid, "x", "truncated (the file ends early)")
+    w.table.select_row(2)
+    assert "could not be indexed" in w.similar.state_text and "truncated" in w.similar.state_text
