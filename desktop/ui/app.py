@@ -70,10 +70,19 @@ def open_window(home=None, files=(), player=None, start: bool = True):
 
 def main(files=(), home=None) -> int:
     app = create_app()
+    from pathlib import Path
+
     from PySide6.QtWidgets import QMessageBox
 
+    from desktop.core.config import default_home
     from desktop.core.errors import LibraryInUse, SoundalikeError
+    from desktop.ui.single_instance import SingleInstance
 
+    instance = SingleInstance(Path(home).expanduser() if home else default_home())
+    if instance.hand_over(files):  # a window for this library is open: it takes the files
+        print("soundalike: the Soundalike window for this library is already open; "
+              + (f"handed it {len(files)} file(s)" if files else "brought it to the front"), file=sys.stderr)
+        return 0
     try:
         window = open_window(home, files)
     except LibraryInUse as e:
@@ -84,6 +93,18 @@ def main(files=(), home=None) -> int:
     except SoundalikeError as e:
         QMessageBox.critical(None, "Soundalike cannot open the library", str(e))
         return 1
+    instance.listen()
+    instance.files_received.connect(lambda paths: bring_to_front(window, paths))
     rc = app.exec()
+    instance.close()
     window.shutdown()
     return rc
+
+
+def bring_to_front(window, paths: list[str]) -> None:
+    """A second launch: show this window and open what it was given."""
+    window.showNormal()
+    window.raise_()
+    window.activateWindow()
+    if paths:
+        window.open_files(paths)

@@ -31,3 +31,28 @@ def test_no_running_instance_means_no_hand_over(qtbot, tmp_path):
 def test_each_library_has_its_own_instance(tmp_path):
     assert server_name(tmp_path / "a") != server_name(tmp_path / "b")
     assert server_name(tmp_path / "a") == server_name(str(tmp_path / "a"))
+
+
+def test_second_app_launch_hands_its_file_to_the_first_window(tmp_path, family_dir):
+    """The real app twice, as processes: the second exits 0 at once and the first plays the file."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    home = tmp_path / "home"
+    env = {**os.environ, "SOUNDALIKE_HOME": str(home), "SOUNDALIKE_EMBEDDER": "spectral", "QT_QPA_PLATFORM": "offscreen"}
+    first = subprocess.Popen([sys.executable, "-m", "desktop"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not SingleInstance(home).hand_over([]):
+            time.sleep(0.2)  # the first window is up once it answers
+        clip = sorted((family_dir / "pad").iterdir())[0]
+        second = subprocess.run([sys.executable, "-m", "desktop", str(clip)], env=env, capture_output=True,
+                                text=True, timeout=60)
+        assert second.returncode == 0, second.stderr
+        assert "already open" in second.stderr and "handed it 1 file" in second.stderr
+        assert first.poll() is None  # the first window is still running
+    finally:
+        first.terminate()
+        first.wait(timeout=30)
