@@ -84,6 +84,7 @@ def _window(home: Path) -> None:
 
 def run() -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     with tempfile.TemporaryDirectory(prefix="soundalike-selftest-") as tmp:
         tmp = Path(tmp)
         clips = _write_clips(tmp / "music")
