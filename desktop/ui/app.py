@@ -46,7 +46,35 @@ def app_icon():
     return icon
 
 
-def open_window(home=None, files=(), player=None, start: bool = True):
+def choose_store(home, ask) -> dict | None:
+    """Settings overrides for this session: {} normally; {"qdrant_url": ""} when the configured Qdrant
+    server does not answer and `ask(message)` chose the embedded store; None when it chose to quit."""
+    from desktop.core.config import load_settings
+    from desktop.core.errors import StoreUnavailable
+    from desktop.core.store.remote import probe_server
+
+    url = load_settings(home).qdrant_url
+    if not url:
+        return {}
+    try:
+        probe_server(url, timeout=3.0)
+    except StoreUnavailable as e:
+        return {"qdrant_url": ""} if ask(str(e)) else None
+    return {}
+
+
+def ask_embedded_instead(message: str) -> bool:
+    from PySide6.QtWidgets import QMessageBox
+
+    answer = QMessageBox.question(
+        None, "Qdrant server unreachable",
+        f"{message}.\n\nUse the embedded store in the library folder for this session instead? "
+        "(Settings… changes the server for good.)",
+        QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+    return answer == QMessageBox.Yes
+
+
+def open_window(home=None, files=(), player=None, start: bool = True, **overrides):
     """Open the library and show its window; `start` resumes indexing etc. once the window is up.
 
     Raises the core's SoundalikeError (LibraryInUse, CatalogError, ...) if the library cannot be opened.
@@ -56,7 +84,7 @@ def open_window(home=None, files=(), player=None, start: bool = True):
     from desktop.core.library import Library
     from desktop.ui.main_window import MainWindow
 
-    library = Library.open(home)
+    library = Library.open(home, **overrides)
     try:
         window = MainWindow(library, player=player)
     except Exception:
@@ -84,7 +112,10 @@ def main(files=(), home=None) -> int:
               + (f"handed it {len(files)} file(s)" if files else "brought it to the front"), file=sys.stderr)
         return 0
     try:
-        window = open_window(home, files)
+        overrides = choose_store(home, ask_embedded_instead)
+        if overrides is None:
+            return 1
+        window = open_window(home, files, **overrides)
     except LibraryInUse as e:
         QMessageBox.critical(None, "Soundalike is already running",
                              f"{e}.\n\nClose the other Soundalike window (or wait for the command to finish) "

@@ -254,3 +254,19 @@ def open_remote(url: str, name: str, dim: int, timeout: float = 3.0) -> RemoteSt
     except Exception as e:  # malformed URL and the like
         raise StoreUnavailable(f"Qdrant server at {url} is unreachable: {_cause(e)}") from e
     return RemoteStore(client, name, dim, url=url, timeout=timeout)
+
+
+def probe_server(url: str, timeout: float = 3.0) -> None:
+    """Raise StoreUnavailable unless a Qdrant server answers at `url` within about `timeout` seconds."""
+    try:
+        client = QdrantClient(url=url, timeout=timeout, check_compatibility=False)
+    except Exception as e:
+        raise StoreUnavailable(f"Qdrant server at {url} is unreachable: {_cause(e)}") from e
+    try:
+        _with_deadline(client.get_collections, math.ceil(timeout) + 1.0, url)
+    except StoreUnavailable:
+        raise
+    except Exception as e:
+        raise StoreUnavailable(f"Qdrant server at {url} is unreachable: {_cause(e)}") from e
+    finally:
+        client.close()
