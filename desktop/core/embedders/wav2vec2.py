@@ -8,9 +8,9 @@ Why it is shaped so:
   (`try_to_load_from_cache`, before transformers is even imported), then loaded with
   `local_files_only=True`, with `HF_HUB_OFFLINE=1` set before the first HF import unless the user set it.
   Missing weights raise `ModelUnavailable` in well under a second instead of the 23-46 s retry loop.
-* **Windows, not the whole track.** K windows of W s (default 8 x 10 s) spread evenly from 0 to the end
+* **Windows, not the whole track.** K windows of W s (default 6 x 10 s) spread evenly from 0 to the end
   (`plan_windows`): the start, the end and everything between are sampled, at a cost independent of
-  track length. 80 s of audio per track keeps wav2vec2-base at >= 30x realtime on 2 CPU cores for
+  track length. 60 s of audio per track keeps wav2vec2-base above 30x realtime on 2 CPU cores for
   typical 3-5 min tracks (see bench/index_speed.py), while 10 s windows give the transformer enough
   context (about 500 frames) to see rhythm and texture. Tracks shorter than K*W get fewer,
   non-overlapping windows; a clip shorter than W is one window.
@@ -59,7 +59,7 @@ from desktop.core.errors import ModelUnavailable
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "facebook/wav2vec2-base"
-DEFAULT_WINDOWS = 8
+DEFAULT_WINDOWS = 6
 DEFAULT_WINDOW_SECONDS = 10.0
 MIN_SAMPLES = TARGET_SR // 10  # 0.1 s: the conv front end needs >= 400 samples for one frame
 DITHER = 1e-5
