@@ -167,6 +167,10 @@ def cmd_index(args) -> int:
         if lib.notice:
             print(f"soundalike: notice: {lib.notice}", file=sys.stderr)
         print(f"embedder: {emb.label}", file=sys.stderr)
+        if lib.active_key and lib.active_key != emb.key:
+            print(f"soundalike: notice: the library's vectors were made by {lib.active_key}; tracks without a "
+                  f"{emb.key} vector are indexed again (vectors of different embedders are never compared)",
+                  file=sys.stderr)
         bar = ProgressPrinter()
         for ev in scan_and_index(lib, args.paths, retry_failed=args.retry_failed, workers=args.workers):
             if isinstance(ev, Progress):

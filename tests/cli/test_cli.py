@@ -109,3 +109,15 @@ def test_killed_mid_index_resumes_without_duplicates(home, tmp_path):
     check = cli("check", home=home)
     assert check.returncode == 0 and "catalog and store agree" in check.stdout, check.stdout
     assert "24 points in the store" in check.stdout
+
+
+def test_switching_embedder_reindexes_with_a_clear_message(home, tmp_path, tiny_model_dir):
+    music = tmp_path / "music"
+    for i in range(3):
+        audio.write(music / f"t{i}.wav", audio.render("pad", 2.0, seed=i))
+    assert "3 indexed" in cli("index", music, "--embedder", "spectral", home=home).stdout
+    out = cli("index", music, "--embedder", "wav2vec2", "--model", tiny_model_dir, "--device", "cpu", home=home)
+    assert out.returncode == 0, out.stderr
+    assert "vectors were made by spectral-v1-260" in out.stderr and "3 indexed" in out.stdout
+    back = cli("index", music, "--embedder", "spectral", home=home)
+    assert "0 indexed, 3 unchanged" in back.stdout  # the spectral vectors were kept
