@@ -30,7 +30,8 @@ import time
 import numpy as np
 import soxr
 
-from desktop.core.decode import AudioSource, native_blocks, open_audio
+from desktop.core.decode import AudioSource, open_audio
+from desktop.core.native_decode import native_blocks
 from desktop.core.errors import DecodeError
 
 try:

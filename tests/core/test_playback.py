@@ -19,7 +19,8 @@ import pytest
 import soundfile as sf
 import sounddevice as sd
 
-from desktop.core.decode import native_blocks, open_audio
+from desktop.core.decode import open_audio
+from desktop.core.native_decode import native_blocks
 from desktop.core.playback import NO_DEVICE, Player
 
 SR = 22050
@@ -400,7 +401,7 @@ def test_nonexistent_output_device(tmp_path, null_alsa, events, player_factory, 
     _null_clock_checks(p, write(tmp_path / "n.wav", signal(1.2)), events)
 
 
-# --- decode.native_blocks: the playback decoder ------------------------------------------------------
+# --- native_decode.native_blocks: the playback decoder ------------------------------------------------------
 
 
 def _lag(got: np.ndarray, want: np.ndarray, span: int = 1500) -> int:
