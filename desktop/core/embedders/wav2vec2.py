@@ -261,7 +261,10 @@ class Wav2Vec2Embedder(Embedder):
         return self.embed_windows(self.read_windows(source))
 
     def embed_windows(self, windows: list[np.ndarray]) -> np.ndarray:
-        """Raw vector (float32, `dim`) from windows returned by `read_windows`."""
+        """Raw vector (float32, `dim`) from windows returned by `read_windows`.
+
+        One thread at a time per instance (the layer taps live on the model); `read_windows` for the
+        next file may run meanwhile in another thread, which is how decoding overlaps the model."""
         if self._model is None:
             raise RuntimeError("wav2vec2 embedder is closed")
         torch, _ = _import_torch()
