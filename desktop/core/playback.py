@@ -3,7 +3,7 @@
 Threads. `Player()` starts one daemon thread ("soundalike-player") that owns everything slow: it
 decodes ahead (at most BUFFER_SECONDS), opens, starts, stops and closes the output, and reports the
 end of a track or a lost device. The output is a sounddevice `OutputStream` (PortAudio runs the
-callback on its own thread) or, when there is no usable device, a `_NullOutput` whose thread drains the
+callback on its own thread) or, when there is no usable device, a `NullOutput` whose thread drains the
 buffer at wall-clock pace, so position, pause and end-of-track behave the same with no sound card
 (Quod Libet's null backend is the model). The public methods only change state under a lock and wake
 the worker: they never decode or touch the device, except that `load()` opens the file to read its
@@ -33,6 +33,7 @@ import soxr
 from desktop.core.decode import AudioSource, open_audio
 from desktop.core.native_decode import native_blocks
 from desktop.core.errors import DecodeError
+from desktop.core.null_output import NullOutput
 
 try:
     import sounddevice as sd
@@ -47,46 +48,6 @@ STOPPED, PLAYING, PAUSED = "stopped", "playing", "paused"
 
 
 CallbackAbort = getattr(sd, "CallbackAbort", RuntimeError)  # raised by the callback to abort the stream
-
-
-class _NullOutput:
-    """Consumes audio at wall-clock pace through the player's callback, with no device at all."""
-
-    TICK = 0.01
-
-    def __init__(self, samplerate: int, channels: int, callback):
-        self.samplerate, self.channels, self._callback = samplerate, channels, callback
-        self.active, self._halt, self._thread = False, threading.Event(), None
-
-    def start(self) -> None:
-        if not self.active:
-            self.active, self._halt = True, threading.Event()
-            self._thread = threading.Thread(target=self._run, args=(self._halt,), daemon=True, name="soundalike-null-out")
-            self._thread.start()
-
-    def _run(self, halt: threading.Event) -> None:
-        buf = np.zeros((max(1, self.samplerate // 4), self.channels), np.float32)
-        t0, done = time.monotonic(), 0
-        while not halt.wait(self.TICK):
-            due = int((time.monotonic() - t0) * self.samplerate) - done
-            if due > self.samplerate:  # stalled (suspend, debugger): skip ahead like a real device
-                done, due = done + due - self.samplerate // 2, self.samplerate // 2
-            while due > 0 and not halt.is_set():
-                n = min(due, len(buf))
-                try:
-                    self._callback(buf[:n], n, None, None)
-                except Exception:  # noqa: BLE001 - the player recorded why
-                    self.active = False
-                    return
-                done, due = done + n, due - n
-
-    def stop(self) -> None:
-        self._halt.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(1.0)
-        self.active = False
-
-    abort = close = stop
 
 
 class Player:
@@ -376,7 +337,7 @@ class Player:
         if state != PLAYING:
             self._stop_output()
             return
-        if out is None or self._out_fmt != fmt or (isinstance(out, _NullOutput) and not self._out_running and ready):
+        if out is None or self._out_fmt != fmt or (isinstance(out, NullOutput) and not self._out_running and ready):
             self._close_output(abort=True)  # (re)open; a null output about to start tries the device again
             self._open_output(*fmt)
             out = self._out
@@ -415,7 +376,7 @@ class Player:
         if self._out is not None:
             self._out_fmt = (int(self._out.samplerate), channels)
             return
-        self._out, self._out_fmt = _NullOutput(rate, channels, self._callback), (rate, channels)
+        self._out, self._out_fmt = NullOutput(rate, channels, self._callback), (rate, channels)
         if was_available:
             self._emit(self._on_error, self.error)
 
