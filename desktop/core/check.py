@@ -8,10 +8,10 @@ orphans, and re-plans tracks marked indexed without a vector.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from desktop.core.library import Library
+from desktop.core.scan import missing_tracks
 
 
 @dataclass
@@ -47,7 +47,7 @@ def check(library: Library, repair: bool = False) -> CheckReport:
     catalog = library.catalog
     key = library.active_key or ""
     report = CheckReport(key=key, tracks=catalog.counts()["total"])
-    report.missing_files = [tid for path, (tid, _, _) in catalog.file_states().items() if not os.path.exists(path)]
+    report.missing_files = missing_tracks(catalog)
     if key:
         store = library.store()  # opening it finishes an interrupted re-standardisation
         with_vectors = catalog.indexed_ids(key)
