@@ -7,7 +7,7 @@ CORPUS_DIR holds labels.csv (path,label; paths relative to it). Each method anal
 pool of --jobs worker processes (decode included, wall clock measured), then every track queries all
 the others (leave-one-out, itself excluded) by cosine similarity after the *library standardisation*
 the app uses (`desktop.core.standardize.Standardizer`: z-score per dimension over the corpus, equal
-weight per feature group, L2). Reported: P@1, P@10, mAP, files/s, x realtime, failures, per-label P@10.
+weight per feature group, for spectral the within-track whitening learned from its excerpts, L2). Reported: P@1, P@10, mAP, files/s, x realtime, failures, per-label P@10.
 
 Methods:
   spectral  our embedder (`desktop.core.embedders.spectral`), reading its excerpts through open_audio.
@@ -50,10 +50,10 @@ def leave_one_out(unit: np.ndarray, labels: list[str], k: int = 10) -> dict:
             "per_label": {lab: m["p_at_k"] for lab, m in r.per_label.items()}}
 
 
-def standardize(raw: np.ndarray, groups=()) -> np.ndarray:
+def standardize(raw: np.ndarray, groups=(), parts=()) -> np.ndarray:
     from desktop.core.standardize import Standardizer
 
-    return Standardizer.fit(raw, groups).apply(raw)
+    return Standardizer.fit(raw, groups, parts).apply(raw)
 
 
 # -- workers -----------------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ _EMB = None
 
 
 def spectral_worker(path: str):
-    """(raw vector, track seconds, CPU s decoding, CPU s in the features, seconds analysed).
+    """(raw vector, track seconds, CPU s decoding, CPU s in the features, seconds analysed, part vectors).
 
     Same reads and same vector as `embed(open_audio(path))`, with decode and features timed apart."""
     global _EMB
@@ -77,9 +77,9 @@ def spectral_worker(path: str):
         if not plan or sum(map(len, segments)) < 0.5 * sum(sec for _, sec in plan) * 16000:
             segments = list(src.blocks(_EMB.excerpt_seconds))  # a short track: all of it
     t1 = time.process_time()
-    vec = _EMB.embed_segments(segments)
+    vec, parts = _EMB.embed_segment_parts(segments)
     t2 = time.process_time()
-    return vec, duration, t1 - t0, t2 - t1, sum(len(s) for s in segments) / 16000
+    return vec, duration, t1 - t0, t2 - t1, sum(len(s) for s in segments) / 16000, parts
 
 
 def _mel_slaney(n_mels: int, n_fft: int, sr: int) -> np.ndarray:
@@ -208,12 +208,12 @@ def evaluate_method(name: str, run: dict, paths: list[str], labels: list[str]) -
     cpu = sum(run["results"][i][1] for i in ok)
     res = {i: run["results"][i][0] for i in ok}
     raw = np.stack([res[i][0] for i in ok])
-    groups = ()
+    groups, parts = (), ()
     if name == "spectral":
         from desktop.core.embedders.spectral import SpectralEmbedder
 
-        groups = SpectralEmbedder.groups
-    unit = standardize(raw, groups)
+        groups, parts = SpectralEmbedder.groups, [res[i][5] for i in ok]
+    unit = standardize(raw, groups, parts)
     report = leave_one_out(unit, [labels[i] for i in ok])
     audio = sum(res[i][1] for i in ok)
     report.update(name=name, files=len(paths), failed=len(run["failures"]), wall_s=run["wall"],

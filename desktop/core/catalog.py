@@ -21,7 +21,7 @@ import numpy as np
 
 from desktop.core.errors import CatalogError, TrackNotFound
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: vectors.parts, standardizers.whitening
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS vectors (
     track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
     embedder TEXT NOT NULL,
     raw BLOB NOT NULL,
+    parts BLOB,  -- float32 (k x dim): the vectors of the parts the embedder read, or NULL
     PRIMARY KEY (track_id, embedder)
 );
 CREATE TABLE IF NOT EXISTS standardizers (
@@ -57,6 +58,7 @@ CREATE TABLE IF NOT EXISTS standardizers (
     n INTEGER NOT NULL,
     mean BLOB NOT NULL,
     scale BLOB NOT NULL,
+    whitening BLOB,  -- float32 (dim x dim) within-track whitening, or NULL
     fitted_at REAL NOT NULL
 );
 """
@@ -126,7 +128,17 @@ class Catalog:
             raise CatalogError(
                 f"{self.path}: made by a newer Soundalike (schema {version}, this one knows {SCHEMA_VERSION})"
             )
-        # Future migrations: `if int(version) < 2: ...` each in its own transaction, then bump.
+        elif int(version) < 2:
+            with self.transaction():
+                self._add_column("vectors", "parts BLOB")
+                self._add_column("standardizers", "whitening BLOB")
+                self.set_meta("schema_version", "2")
+        # Future migrations: `if int(version) < 3: ...` each in its own transaction, then bump.
+
+    def _add_column(self, table: str, column: str) -> None:
+        existing = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
+        if column.split()[0] not in existing:
+            self._run(f"ALTER TABLE {table} ADD COLUMN {column}")
 
     def transaction(self):
         return _Transaction(self)
@@ -274,12 +286,13 @@ class Catalog:
         )
         return cur.rowcount
 
-    def set_indexed(self, track_id: int, embedder_key: str, raw: np.ndarray) -> None:
+    def set_indexed(self, track_id: int, embedder_key: str, raw: np.ndarray, parts: np.ndarray | None = None) -> None:
+        blob = None if parts is None else np.asarray(parts, np.float32).tobytes()
         with self.transaction():
             self._run(
-                "INSERT INTO vectors(track_id, embedder, raw) VALUES(?, ?, ?) "
-                "ON CONFLICT(track_id, embedder) DO UPDATE SET raw=excluded.raw",
-                (track_id, embedder_key, np.asarray(raw, np.float32).tobytes()),
+                "INSERT INTO vectors(track_id, embedder, raw, parts) VALUES(?, ?, ?, ?) "
+                "ON CONFLICT(track_id, embedder) DO UPDATE SET raw=excluded.raw, parts=excluded.parts",
+                (track_id, embedder_key, np.asarray(raw, np.float32).tobytes(), blob),
             )
             self._run(
                 "UPDATE tracks SET status='indexed', error='', embedder=?, indexed_at=? WHERE id=?",
@@ -313,6 +326,21 @@ class Catalog:
         for tid, raw in rows:
             yield tid, np.frombuffer(raw, dtype=np.float32)
 
+    def part_vectors(self, embedder_key: str, page: int = 1000) -> Iterator[np.ndarray]:
+        """Each track's part vectors (k x dim), a page at a time: a big library's parts never sit in memory
+        at once."""
+        last = -1
+        while True:
+            rows = self._rows("SELECT track_id, raw, parts FROM vectors WHERE embedder=? AND track_id>? "
+                              "AND parts IS NOT NULL ORDER BY track_id LIMIT ?", (embedder_key, last, page))
+            for tid, raw, parts in rows:
+                dim = len(raw) // 4
+                if dim and len(parts) % (4 * dim) == 0:
+                    yield np.frombuffer(parts, dtype=np.float32).reshape(-1, dim)
+            if len(rows) < page:
+                return
+            last = rows[-1][0]
+
     def vector_count(self, embedder_key: str) -> int:
         return self._one("SELECT COUNT(*) FROM vectors WHERE embedder=?", (embedder_key,))[0]
 
@@ -320,17 +348,26 @@ class Catalog:
         return {r[0] for r in self._rows("SELECT track_id FROM vectors WHERE embedder=?", (embedder_key,))}
 
     # -- library standardisation statistics ------------------------------------------------------
-    def standardizer(self, embedder_key: str) -> tuple[int, np.ndarray, np.ndarray] | None:
-        row = self._one("SELECT n, mean, scale FROM standardizers WHERE embedder=?", (embedder_key,))
+    def standardizer(self, embedder_key: str) -> tuple[int, np.ndarray, np.ndarray, np.ndarray | None] | None:
+        """(n, mean, scale, whitening or None) of the last fit, or None."""
+        row = self._one("SELECT n, mean, scale, whitening FROM standardizers WHERE embedder=?", (embedder_key,))
         if not row:
             return None
-        return row[0], np.frombuffer(row[1], np.float32).copy(), np.frombuffer(row[2], np.float32).copy()
+        mean, scale = np.frombuffer(row[1], np.float32).copy(), np.frombuffer(row[2], np.float32).copy()
+        whitening = None
+        if row[3] is not None and len(row[3]) == 4 * len(mean) ** 2:
+            whitening = np.frombuffer(row[3], np.float32).reshape(len(mean), len(mean)).copy()
+        return row[0], mean, scale, whitening
 
-    def set_standardizer(self, embedder_key: str, n: int, mean: np.ndarray, scale: np.ndarray) -> None:
+    def set_standardizer(self, embedder_key: str, n: int, mean: np.ndarray, scale: np.ndarray,
+                         whitening: np.ndarray | None = None) -> None:
+        blob = None if whitening is None else np.asarray(whitening, np.float32).tobytes()
         self._run(
-            "INSERT INTO standardizers(embedder, n, mean, scale, fitted_at) VALUES(?, ?, ?, ?, ?) "
-            "ON CONFLICT(embedder) DO UPDATE SET n=excluded.n, mean=excluded.mean, scale=excluded.scale, fitted_at=excluded.fitted_at",
-            (embedder_key, n, np.asarray(mean, np.float32).tobytes(), np.asarray(scale, np.float32).tobytes(), time.time()),
+            "INSERT INTO standardizers(embedder, n, mean, scale, whitening, fitted_at) VALUES(?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(embedder) DO UPDATE SET n=excluded.n, mean=excluded.mean, scale=excluded.scale, "
+            "whitening=excluded.whitening, fitted_at=excluded.fitted_at",
+            (embedder_key, n, np.asarray(mean, np.float32).tobytes(), np.asarray(scale, np.float32).tobytes(), blob,
+             time.time()),
         )
 
 

@@ -19,7 +19,7 @@ import signal
 import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
@@ -45,22 +45,33 @@ def crash_point(stage: str) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def analyze_file(embedder, path: str) -> tuple[np.ndarray | None, str, float]:
-    """(raw vector, "", seconds) or (None, reason, 0.0): never raises for a bad file."""
+class Analysis(NamedTuple):
+    raw: np.ndarray | None  # None: the file failed, `error` says why
+    error: str = ""
+    seconds: float = 0.0
+    parts: np.ndarray | None = None  # per-part raw vectors (k x dim), when the embedder reads parts
+
+
+def analyze_file(embedder, path: str) -> Analysis:
+    """The file's raw vector (and parts), or None and the reason: never raises for a bad file."""
     try:
         with open_audio(path) as source:
-            raw = embedder.embed(source)
+            raw, parts = embedder.embed_parts(source)
             seconds = source.duration
     except DecodeError as e:
-        return None, e.kind + (f" ({e.detail})" if e.detail else ""), 0.0
+        return Analysis(None, e.kind + (f" ({e.detail})" if e.detail else ""))
     except MemoryError:
-        return None, "out of memory while analysing this file", 0.0
+        return Analysis(None, "out of memory while analysing this file")
     except Exception as e:  # a decoder or model bug must cost one file, not the run
-        return None, f"analysis failed: {type(e).__name__}: {e}", 0.0
+        return Analysis(None, f"analysis failed: {type(e).__name__}: {e}")
     raw = np.asarray(raw, dtype=np.float32)
     if raw.shape != (embedder.dim,) or not np.isfinite(raw).all() or float(np.linalg.norm(raw)) < 1e-12:
-        return None, "the embedder produced an invalid vector (NaN or zero)", 0.0
-    return raw, "", seconds
+        return Analysis(None, "the embedder produced an invalid vector (NaN or zero)")
+    if parts is not None:
+        parts = np.asarray(parts, dtype=np.float32)
+        if parts.ndim != 2 or parts.shape[1] != embedder.dim or not np.isfinite(parts).all():
+            parts = None  # only a refinement of the library statistics: the track itself is fine
+    return Analysis(raw, "", seconds, parts)
 
 
 # -- worker processes (spectral) ------------------------------------------------------------------
@@ -94,7 +105,7 @@ def _pool(name: str, options: dict, workers: int) -> cf.ProcessPoolExecutor:
 
 
 def _results_in_pool(embedder, jobs: list[tuple[int, str]], workers: int, cancel) -> Iterator:
-    """(track_id, path, (raw, error, seconds)) in completion order, `2 * workers` files in flight."""
+    """(track_id, path, Analysis) in completion order, `2 * workers` files in flight."""
     options = getattr(embedder, "options", {})
     todo = list(reversed(jobs))
     while todo:
@@ -128,7 +139,7 @@ def _analyze_isolated(name: str, options: dict, path: str):
     try:
         return pool.submit(_worker_analyze, path).result()
     except BrokenProcessPool:
-        return None, "the decoder crashed on this file", 0.0
+        return Analysis(None, "the decoder crashed on this file")
     finally:
         pool.shutdown(wait=True)
 
@@ -164,7 +175,7 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
     results = _results_in_pool(embedder, jobs, min(workers, total), cancel) if parallel else \
         _results_in_process(embedder, jobs, cancel)
     done = 0
-    for tid, path, (raw, error, seconds) in results:
+    for tid, path, (raw, error, seconds, parts) in results:
         done += 1
         if raw is not None and raw.shape != (embedder.dim,):  # a worker running other code than ours
             raw, error = None, f"the embedder returned {raw.shape[0]} values instead of {embedder.dim}"
@@ -173,7 +184,7 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
             crash_point("before-store")
             store.upsert([(tid, library.to_unit(raw), track.payload())])
             crash_point("after-store")
-            catalog.set_indexed(tid, key, raw)
+            catalog.set_indexed(tid, key, raw, parts)
             crash_point("after-commit")
             if seconds and track.duration <= 0:
                 catalog.set_duration(tid, seconds)

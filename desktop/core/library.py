@@ -107,17 +107,19 @@ class Library:
         key = self.active_key
         if self._standardizer is None and key:
             stats = self.catalog.standardizer(key)
-            groups = self.embedder.groups if self._embedder and self._embedder.key == key else self._groups(key)
+            groups = self._groups(key)
             if stats is None:
                 self._standardizer = Standardizer.identity(key_dim(key), groups)
             else:
-                n, mean, scale = stats
+                n, mean, scale, whitening = stats
                 ident = Standardizer.identity(len(mean), groups)
-                self._standardizer = Standardizer(mean, scale, ident.weights, n)
+                self._standardizer = Standardizer(mean, scale, ident.weights, n, whitening)
         return self._standardizer
 
     def _groups(self, key: str):
         """Feature groups for a key without loading a model: spectral declares them statically."""
+        if self._embedder is not None and self._embedder.key == key:
+            return self._embedder.groups
         if key.startswith("spectral-"):
             from desktop.core.embedders.spectral import SpectralEmbedder
 
@@ -138,10 +140,9 @@ class Library:
         ids, raws = self._raw_matrix(key)
         if not ids:
             return
-        weights = self.standardizer().weights  # the embedder's group weights; only mean/scale change
-        fitted = Standardizer.fit(raws)
-        fitted.weights = weights
-        self.catalog.set_standardizer(key, fitted.n, fitted.mean, fitted.scale)
+        groups = self._groups(key)
+        fitted = Standardizer.fit(raws, groups, self.catalog.part_vectors(key))
+        self.catalog.set_standardizer(key, fitted.n, fitted.mean, fitted.scale, fitted.whitening)
         self.catalog.set_meta(REFIT_PENDING + key, "1")
         self._standardizer = fitted
         yield from self._rewrite(key, ids, raws)

@@ -93,7 +93,7 @@ def embed_file(library: Library, path: str) -> Query:
     from desktop.core.scan import file_hash
     from desktop.core.tags import read_tags
 
-    raw, error, seconds = analyze_file(embedder, path)
+    raw, error, seconds, _ = analyze_file(embedder, path)
     if raw is None:
         raise SoundalikeError(f"{path}: {error}")
     tags = read_tags(path)

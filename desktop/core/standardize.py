@@ -6,6 +6,17 @@ over the user's own library (z-scores), then giving every feature group the same
 cosine similarity listen to all of them. The statistics are the library's, not constants fitted to any
 corpus, so they adapt to whatever music the user has.
 
+Within-track whitening (WCCN, "within-class covariance normalisation" from speaker verification): an
+embedder that reads a track in parts (spectral: its excerpts) also returns one vector per part. How a
+track's parts differ from each other is what changes *inside* one piece of music (a quiet intro, a
+louder chorus): variation that says nothing about what the track sounds like. Whitening by the library's
+pooled within-track covariance turns down the directions that wander inside tracks and turns up the
+ones that stay put (instrumentation, production, the mix). It needs no labels, only the user's own
+tracks; the covariance is shrunk toward its diagonal with the Schafer-Strimmer formula, so even a small
+library gets a well-conditioned estimate without a tuned constant. Measured gains
+(bench/README.md): spectral P@10 0.507 -> 0.56, the MFCC baseline 0.384 -> 0.409, and the gain holds when
+the covariance comes from other tracks than the ones ranked.
+
 Raw vectors stay in the catalog; when the library has grown or shrunk enough, the statistics are
 refitted and every stored vector is rewritten (`Library.refit`), so all vectors in a collection always
 share one set of statistics.
@@ -14,6 +25,7 @@ share one set of statistics.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 
@@ -22,6 +34,8 @@ REFIT_GROWTH = 1.25
 # ... or, at the end of a run, by this share (small libraries refit on every change: it is cheap).
 REFIT_DRIFT = 0.02
 SMALL_LIBRARY = 2000
+# Within-track whitening may turn a direction up by at most this factor over the average one.
+MAX_GAIN = 10.0
 
 
 @dataclass
@@ -30,13 +44,16 @@ class Standardizer:
     scale: np.ndarray
     weights: np.ndarray  # per-dimension group weight: 1/sqrt(group size)
     n: int = 0  # how many vectors the statistics came from
+    whitening: np.ndarray | None = None  # (dim x dim) within-track whitening, applied after the z-score
+
 
     @classmethod
     def identity(cls, dim: int, groups=()) -> "Standardizer":
         return cls(np.zeros(dim, np.float32), np.ones(dim, np.float32), group_weights(dim, groups), 0)
 
     @classmethod
-    def fit(cls, raw: np.ndarray, groups=()) -> "Standardizer":
+    def fit(cls, raw: np.ndarray, groups=(), parts: Iterable[np.ndarray] = ()) -> "Standardizer":
+        """Statistics of a library's raw vectors; `parts`: each track's per-part raw vectors (k x dim)."""
         raw = np.asarray(raw, np.float64)
         n, dim = raw.shape
         if n < 2:
@@ -46,7 +63,9 @@ class Standardizer:
         # A dimension that barely varies in this library must not explode on a new file.
         floor = max(1e-8, 1e-2 * float(np.median(std[std > 0])) if (std > 0).any() else 1e-8)
         scale = np.maximum(std, floor)
-        return cls(mean.astype(np.float32), scale.astype(np.float32), group_weights(dim, groups), n)
+        weights = group_weights(dim, groups)
+        whitening = within_track_whitening(parts, scale, weights)
+        return cls(mean.astype(np.float32), scale.astype(np.float32), weights, n, whitening)
 
     def apply(self, raw: np.ndarray) -> np.ndarray:
         """Unit vector(s) for raw vector(s): z-score, group weights, L2 norm. Never zero, never NaN."""
@@ -54,6 +73,8 @@ class Standardizer:
         single = raw.ndim == 1
         x = np.atleast_2d(raw)
         z = (x - self.mean) / self.scale * self.weights
+        if self.whitening is not None:
+            z = z @ self.whitening
         norms = np.linalg.norm(z, axis=1, keepdims=True)
         flat = (norms[:, 0] < 1e-9) | ~np.isfinite(norms[:, 0])
         if flat.any():  # exactly the library mean (or a one-track library): keep the raw direction
@@ -63,6 +84,44 @@ class Standardizer:
             norms[flat] = np.linalg.norm(alt, axis=1, keepdims=True)
         out = (z / norms).astype(np.float32)
         return out[0] if single else out
+
+
+def within_track_whitening(parts: Iterable[np.ndarray], scale: np.ndarray, weights: np.ndarray,
+                           min_rows: int = 4) -> np.ndarray | None:
+    """W^(-1/2) of the pooled within-track covariance W of the standardised part vectors, or None.
+
+    Streams the tracks (one k x dim matrix each; tracks with one part carry no information) and keeps
+    only dim x dim sums, so memory does not grow with the library. W is shrunk toward its own diagonal
+    with the Schafer-Strimmer (2005) weight, computed from the same sums: lambda = sum of the estimated
+    variances of the off-diagonal covariances / sum of their squares. No direction is weighted more than
+    `MAX_GAIN` times the average one, so a feature that happens never to move inside tracks cannot take over.
+    """
+    dim = len(scale)
+    factor = np.asarray(weights, np.float64) / np.asarray(scale, np.float64)
+    scatter, fourth, rows = np.zeros((dim, dim)), np.zeros((dim, dim)), 0
+    for p in parts:
+        p = np.asarray(p, np.float64).reshape(-1, dim)
+        if len(p) < 2 or not np.isfinite(p).all():
+            continue
+        dev = (p - p.mean(0)) * factor  # the mean and the library mean cancel: only the scale matters
+        scatter += dev.T @ dev
+        sq = dev**2
+        fourth += sq.T @ sq
+        rows += len(dev)
+    if rows < min_rows:
+        return None
+    cov = scatter / rows
+    mu = float(np.trace(cov)) / dim
+    if mu <= 1e-12:
+        return None
+    off = ~np.eye(dim, dtype=bool)
+    variance = (fourth - rows * cov**2) / (rows * (rows - 1))  # of each covariance estimate
+    denom = float((cov[off] ** 2).sum())
+    lam = 1.0 if denom <= 1e-18 else float(np.clip(variance[off].sum() / denom, 0.0, 1.0))
+    shrunk = (1 - lam) * cov + lam * np.diag(np.diag(cov))
+    values, vectors = np.linalg.eigh(shrunk)
+    values = np.maximum(values, mu / MAX_GAIN**2)
+    return ((vectors / np.sqrt(values)) @ vectors.T * np.sqrt(mu)).astype(np.float32)
 
 
 def group_weights(dim: int, groups) -> np.ndarray:

@@ -6,7 +6,8 @@ collection, so changing features or models can never mix incomparable vectors.
 
 `embed()` returns the *raw* vector. The library then standardises raw vectors with statistics of the
 whole library (see `desktop.core.standardize`) before they reach the store, giving every feature
-`group` equal weight; `groups` tells it where the groups are.
+`group` equal weight; `groups` tells it where the groups are. `embed_parts()` may also return the
+vectors of the parts it read, from which the library learns what varies inside a track.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ class Embedder:
     def embed(self, source: AudioSource) -> np.ndarray:
         """Raw float32 vector of length `dim`; finite for any input, silence included."""
         raise NotImplementedError
+
+    def embed_parts(self, source: AudioSource) -> tuple[np.ndarray, np.ndarray | None]:
+        """The raw vector and, if the embedder reads the track in parts, one raw vector per part
+        (k x dim): the library learns from them what varies inside tracks (within-track whitening)."""
+        return self.embed(source), None
 
     def embed_array(self, samples_16k: np.ndarray) -> np.ndarray:
         return self.embed(ArraySource(samples_16k))
