@@ -98,16 +98,26 @@ def within_track_whitening(parts: Iterable[np.ndarray], scale: np.ndarray, weigh
     """
     dim = len(scale)
     factor = np.asarray(weights, np.float64) / np.asarray(scale, np.float64)
-    scatter, fourth, rows = np.zeros((dim, dim)), np.zeros((dim, dim)), 0
+    scatter, fourth, rows, batch = np.zeros((dim, dim)), np.zeros((dim, dim)), 0, []
+
+    def add(devs: list[np.ndarray]) -> None:  # a few thousand rows per product: far fewer Python steps
+        nonlocal scatter, fourth
+        dev = np.concatenate(devs)
+        sq = dev**2
+        scatter += dev.T @ dev
+        fourth += sq.T @ sq
+
     for p in parts:
         p = np.asarray(p, np.float64).reshape(-1, dim)
         if len(p) < 2 or not np.isfinite(p).all():
             continue
-        dev = (p - p.mean(0)) * factor  # the mean and the library mean cancel: only the scale matters
-        scatter += dev.T @ dev
-        sq = dev**2
-        fourth += sq.T @ sq
-        rows += len(dev)
+        batch.append((p - p.mean(0)) * factor)  # the mean and the library mean cancel: only the scale matters
+        rows += len(p)
+        if len(batch) >= 1000:
+            add(batch)
+            batch = []
+    if batch:
+        add(batch)
     if rows < min_rows:
         return None
     cov = scatter / rows
