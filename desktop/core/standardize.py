@@ -14,7 +14,7 @@ pooled within-track covariance turns down the directions that wander inside trac
 ones that stay put (instrumentation, production, the mix). It needs no labels, only the user's own
 tracks; the covariance is shrunk toward its diagonal with the Schafer-Strimmer formula, so even a small
 library gets a well-conditioned estimate without a tuned constant. Measured gains
-(bench/README.md): spectral P@10 0.507 -> 0.56, the MFCC baseline 0.384 -> 0.409, and the gain holds when
+(bench/README.md): spectral P@10 0.507 -> 0.554, the MFCC baseline 0.384 -> 0.409, and the gain holds when
 the covariance comes from other tracks than the ones ranked.
 
 Raw vectors stay in the catalog; when the library has grown or shrunk enough, the statistics are
