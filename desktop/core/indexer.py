@@ -6,8 +6,9 @@ transaction), so a crash loses at most the tracks in flight and never duplicates
 track id). A broken file becomes a failed row with its cause, and the run goes on.
 
 Feature embedders (spectral) run in worker processes, one per core: decode dominates and is
-CPU-bound. Model embedders (wav2vec2) run in this process: torch already uses every core, and
-seeking to a few windows costs little next to the model. Cancel is checked between tracks.
+CPU-bound. Model embedders (wav2vec2) run in this process: torch already uses every core, and a
+thread decodes the next files' windows while the model works on this one. Cancel is checked between
+tracks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 import time
@@ -58,19 +60,28 @@ def analyze_file(embedder, path: str) -> Analysis:
         with open_audio(path) as source:
             raw, parts = embedder.embed_parts(source)
             seconds = source.duration
-    except DecodeError as e:
-        return Analysis(None, e.kind + (f" ({e.detail})" if e.detail else ""))
-    except MemoryError:
-        return Analysis(None, "out of memory while analysing this file")
     except Exception as e:  # a decoder or model bug must cost one file, not the run
-        return Analysis(None, f"analysis failed: {type(e).__name__}: {e}")
+        return Analysis(None, failure_reason(e))
+    return checked(embedder, raw, parts, seconds)
+
+
+def failure_reason(e: Exception) -> str:
+    if isinstance(e, DecodeError):
+        return e.kind + (f" ({e.detail})" if e.detail else "")
+    if isinstance(e, MemoryError):
+        return "out of memory while analysing this file"
+    return f"analysis failed: {type(e).__name__}: {e}"
+
+
+def checked(embedder, raw, parts, seconds: float) -> Analysis:
+    """Refuse a vector of the wrong shape, NaN or zero; drop unusable parts (they only refine statistics)."""
     raw = np.asarray(raw, dtype=np.float32)
     if raw.shape != (embedder.dim,) or not np.isfinite(raw).all() or float(np.linalg.norm(raw)) < 1e-12:
         return Analysis(None, "the embedder produced an invalid vector (NaN or zero)")
     if parts is not None:
         parts = np.asarray(parts, dtype=np.float32)
         if parts.ndim != 2 or parts.shape[1] != embedder.dim or not np.isfinite(parts).all():
-            parts = None  # only a refinement of the library statistics: the track itself is fine
+            parts = None
     return Analysis(raw, "", seconds, parts)
 
 
@@ -145,11 +156,55 @@ def _analyze_isolated(name: str, options: dict, path: str):
 
 
 def _results_in_process(embedder, jobs: list[tuple[int, str]], cancel) -> Iterator:
-    """Model embedders: analyse here, one file at a time (the model keeps every core busy)."""
-    for tid, path in jobs:
-        if cancel.is_set():
-            return
-        yield tid, path, analyze_file(embedder, path)
+    """Model embedders: analyse here, one file at a time (the model keeps every core busy). One that
+    reads its input separately (wav2vec2's windows) gets the next files decoded in a thread meanwhile."""
+    if getattr(embedder, "read_windows", None) is None:
+        for tid, path in jobs:
+            if cancel.is_set():
+                return
+            yield tid, path, analyze_file(embedder, path)
+        return
+    decoded: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                decoded.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def decode() -> None:  # PyAV and libsndfile release the GIL while they decode
+        for tid, path in jobs:
+            if stop.is_set() or cancel.is_set():
+                break
+            try:
+                with open_audio(path) as source:
+                    item = (tid, path, embedder.read_windows(source), source.duration, "")
+            except Exception as e:
+                item = (tid, path, None, 0.0, failure_reason(e))
+            if not put(item):
+                return
+        put(None)
+
+    reader = threading.Thread(target=decode, daemon=True, name="decode-ahead")
+    reader.start()
+    try:
+        while (item := decoded.get()) is not None and not cancel.is_set():
+            tid, path, windows, seconds, error = item
+            if windows is None:
+                yield tid, path, Analysis(None, error)
+                continue
+            try:
+                result = checked(embedder, embedder.embed_windows(windows), None, seconds)
+            except Exception as e:
+                result = Analysis(None, failure_reason(e))
+            yield tid, path, result
+    finally:
+        stop.set()
+        reader.join()
 
 
 def index(library: Library, *, retry_failed: bool = False, cancel: threading.Event | None = None,

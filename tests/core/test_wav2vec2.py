@@ -251,3 +251,31 @@ def test_importing_the_module_does_not_import_torch(tmp_path):
         print(json.dumps({m: m in sys.modules for m in ("torch", "transformers", "huggingface_hub")}))
     """
     assert run_py(code, clean_env(tmp_path)) == {"torch": False, "transformers": False, "huggingface_hub": False}
+
+
+# -- indexing: the next files decode while the model works --------------------------------------
+def test_decode_ahead_gives_the_same_results_and_survives_bad_files(emb, tmp_path):
+    import threading
+
+    from desktop.core.indexer import _results_in_process, analyze_file
+    from tests import audio
+
+    paths = [audio.write(tmp_path / f"t{i}.flac", audio.render("plucked", 3.0, seed=i)) for i in range(4)]
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(b"ID3" + b"\0" * 64)
+    jobs = [(1, str(paths[0])), (2, str(broken)), (3, str(paths[1])), (4, str(paths[2])), (5, str(paths[3]))]
+    results = list(_results_in_process(emb, jobs, threading.Event()))
+    assert [tid for tid, _, _ in results] == [1, 2, 3, 4, 5]  # in order
+    bad = results[1][2]
+    assert bad.raw is None and bad.error == analyze_file(emb, str(broken)).error != ""
+    for (tid, path, got) in results[:1] + results[2:]:
+        alone = analyze_file(emb, path)
+        assert got.error == "" and np.array_equal(got.raw, alone.raw) and got.seconds == pytest.approx(alone.seconds)
+    # cancelled after the first track: it stops there and the decode thread ends
+    cancel = threading.Event()
+    before = threading.active_count()
+    first = []
+    for tid, _, _ in _results_in_process(emb, jobs, cancel):
+        first.append(tid)
+        cancel.set()
+    assert first == [1] and threading.active_count() == before
