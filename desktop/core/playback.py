@@ -30,24 +30,15 @@ import time
 import numpy as np
 import soxr
 
+from desktop.core.audio_device import CallbackAbort, default_rate, open_stream, probe_output
 from desktop.core.decode import AudioSource, open_audio
 from desktop.core.native_decode import native_blocks
 from desktop.core.errors import DecodeError
 from desktop.core.null_output import NullOutput
 
-try:
-    import sounddevice as sd
-except OSError as _e:  # libportaudio2 missing: sounddevice cannot even be imported
-    sd = None
-    _SD_MISSING = str(_e)
-
 log = logging.getLogger(__name__)
 
-NO_DEVICE = "no audio output device found"
 STOPPED, PLAYING, PAUSED = "stopped", "playing", "paused"
-
-
-CallbackAbort = getattr(sd, "CallbackAbort", RuntimeError)  # raised by the callback to abort the stream
 
 
 class Player:
@@ -73,7 +64,7 @@ class Player:
         self._base, self._eof, self._drained, self._closing = 0.0, False, False, False
         # The output (worker thread only, except _out_lost and _last_cb, written by the callback).
         self._out, self._out_fmt, self._out_running, self._out_lost, self._last_cb = None, None, False, "", 0.0
-        self.available, self.error, self._dev_channels = self._probe()
+        self.available, self.error, self._dev_channels = probe_output(self.output_device)
         self._thread = threading.Thread(target=self._run, name="soundalike-player", daemon=True)
         self._thread.start()
 
@@ -194,21 +185,6 @@ class Player:
                 callback(*args)
             except Exception:  # noqa: BLE001 - a UI bug must not kill the audio threads
                 log.exception("player callback %r failed", callback)
-
-    def _probe(self) -> tuple[bool, str, int]:
-        """(available, error, output channels) of the configured device, without opening it."""
-        if sd is None:
-            return False, f"{NO_DEVICE} (PortAudio is missing: {_SD_MISSING})", 2
-        try:
-            info = sd.query_devices(self.output_device, kind="output")
-        except ValueError as e:  # no device matching a name
-            return False, f"{NO_DEVICE} ({e})", 2
-        except sd.PortAudioError:
-            detail = f" (no device {self.output_device!r})" if self.output_device is not None else ""
-            return False, NO_DEVICE + detail, 2
-        if info["max_output_channels"] < 1:
-            return False, f"{NO_DEVICE} ({info['name']} has no outputs)", 2
-        return True, "", min(2, int(info["max_output_channels"]))
 
     # --- audio thread ------------------------------------------------------------------------------
 
@@ -354,7 +330,7 @@ class Player:
     def _open_output(self, rate: int, channels: int) -> None:
         """Open the device at the buffer's format (or its own rate); fall back to the null output."""
         was_available = self.available
-        self.available, self.error, dev_channels = self._probe()
+        self.available, self.error, dev_channels = probe_output(self.output_device)
         if self.available and dev_channels != channels:
             with self._cond:
                 self._set_format(rate, dev_channels)
@@ -365,7 +341,7 @@ class Player:
             except Exception as e:  # noqa: BLE001 - most often "Invalid sample rate": try the device's own
                 self.available, self.error = False, f"audio output unavailable: {e}"
                 try:
-                    device_rate = int(sd.query_devices(self.output_device, kind="output")["default_samplerate"])
+                    device_rate = default_rate(self.output_device)
                     if device_rate != rate:
                         self._out = self._stream(device_rate, channels)
                         self.available, self.error = True, ""
@@ -381,10 +357,7 @@ class Player:
             self._emit(self._on_error, self.error)
 
     def _stream(self, rate: int, channels: int):
-        return sd.OutputStream(
-            samplerate=rate, channels=channels, dtype="float32", device=self.output_device,
-            latency=self.LATENCY, callback=self._callback, finished_callback=self._finished,
-        )
+        return open_stream(self.output_device, rate, channels, self.LATENCY, self._callback, self._finished)
 
     def _stop_output(self) -> None:
         if self._out is not None and self._out_running:

@@ -21,7 +21,8 @@ import sounddevice as sd
 
 from desktop.core.decode import open_audio
 from desktop.core.native_decode import native_blocks
-from desktop.core.playback import NO_DEVICE, Player
+from desktop.core.audio_device import NO_DEVICE
+from desktop.core.playback import Player
 
 SR = 22050
 
