@@ -331,10 +331,9 @@ class Catalog:
         at once."""
         last = -1
         while True:
-            rows = self._rows("SELECT track_id, raw, parts FROM vectors WHERE embedder=? AND track_id>? "
+            rows = self._rows("SELECT track_id, length(raw) / 4, parts FROM vectors WHERE embedder=? AND track_id>? "
                               "AND parts IS NOT NULL ORDER BY track_id LIMIT ?", (embedder_key, last, page))
-            for tid, raw, parts in rows:
-                dim = len(raw) // 4
+            for tid, dim, parts in rows:  # the raw vector's length gives the dimension, without reading it
                 if dim and len(parts) % (4 * dim) == 0:
                     yield np.frombuffer(parts, dtype=np.float32).reshape(-1, dim)
             if len(rows) < page:
