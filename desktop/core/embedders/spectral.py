@@ -330,16 +330,17 @@ class SpectralEmbedder(Embedder):
         """The track's vector and one vector per excerpt (or per 15 s block of a short track)."""
         plan = self.plan(source)
         if plan is not None:
-            got = [0]
+            got = 0
 
             def excerpts():  # one at a time: memory stays bounded by one excerpt
+                nonlocal got
                 for start, seconds in plan:
                     x = source.read(start, seconds)
-                    got[0] += len(x)
+                    got += len(x)
                     yield x
 
             result = self.embed_segment_parts(excerpts())
-            if got[0] >= 0.5 * sum(sec for _, sec in plan) * SR:
+            if got >= 0.5 * sum(sec for _, sec in plan) * SR:
                 return result
             # the header promised more than the file holds (a bogus mp3 length): read what is there
         return self.embed_segment_parts(source.blocks(self.excerpt_seconds))
