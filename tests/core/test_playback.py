@@ -10,9 +10,11 @@ never wall-clock time. The no-device tests use the null output, which is paced b
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,42 +34,44 @@ def _reinit_portaudio() -> None:
     sd._initialize()
 
 
+@contextlib.contextmanager
+def _portaudio_with_home(home: Path):
+    """PortAudio re-initialised with HOME=home (ALSA reads ~/.asoundrc), then put back as it was."""
+    old = os.environ.get("HOME")
+    os.environ["HOME"] = str(home)
+    _reinit_portaudio()
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("HOME", None)
+        else:
+            os.environ["HOME"] = old
+        _reinit_portaudio()
+
+
+def _has_output() -> bool:
+    return any(d["max_output_channels"] > 0 for d in sd.query_devices())
+
+
 @pytest.fixture
 def null_alsa(tmp_path):
     home = tmp_path / "alsa-home"
     home.mkdir()
     (home / ".asoundrc").write_text("pcm.!default {\n    type null\n}\n")
-    old = os.environ.get("HOME")
-    os.environ["HOME"] = str(home)
-    _reinit_portaudio()
-    try:
-        if not any(d["max_output_channels"] > 0 for d in sd.query_devices()):
+    with _portaudio_with_home(home):
+        if not _has_output():
             pytest.skip("the ALSA null device did not appear (no ALSA host API?)")
         yield
-    finally:
-        if old is None:
-            os.environ.pop("HOME", None)
-        else:
-            os.environ["HOME"] = old
-        _reinit_portaudio()
 
 
 @pytest.fixture
 def no_devices(tmp_path):
     """This machine's real state: no sound card, hence no output device (skipped where there is one)."""
-    old = os.environ.get("HOME")
-    os.environ["HOME"] = str(tmp_path)  # no .asoundrc
-    _reinit_portaudio()
-    try:
-        if any(d["max_output_channels"] > 0 for d in sd.query_devices()):
+    with _portaudio_with_home(tmp_path):  # no .asoundrc
+        if _has_output():
             pytest.skip("this machine has an audio output device")
         yield
-    finally:
-        if old is None:
-            os.environ.pop("HOME", None)
-        else:
-            os.environ["HOME"] = old
-        _reinit_portaudio()
 
 
 class Tap:
