@@ -76,7 +76,8 @@ def synthesize(folder: Path, n: int, seed: int = 0) -> list[Path]:
             h = a + int(beat * sr / 2)
             if h < n_samples:
                 mh = min(int(0.05 * sr), n_samples - h)
-                sig[h:h + mh] += 0.08 * rng.standard_normal(mh).astype(np.float32) * np.linspace(1, 0, mh, dtype=np.float32)
+                fade = np.linspace(1, 0, mh, dtype=np.float32)
+                sig[h:h + mh] += 0.08 * rng.standard_normal(mh).astype(np.float32) * fade
         sig += 0.003 * rng.standard_normal(n_samples).astype(np.float32)
         sig /= max(1e-6, float(np.abs(sig).max())) / 0.8
         stereo = np.stack([sig, np.roll(sig, 30)], axis=1)
@@ -176,7 +177,8 @@ def run_one(name: str, options: dict, files: list[str], threads: int = 0) -> dic
     info = {"name": name, "options": options, "label": emb.label, "key": emb.key, "files": done,
             "errors": errors, "audio_s": round(audio_s, 1), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
             "load_s": round(load_s, 2), "threads": threads or None,
-            "x_realtime_per_cpu_s": round(audio_s / cpu, 1) if cpu else None, "x_realtime": round(audio_s / wall, 1) if wall else None,
+            "x_realtime_per_cpu_s": round(audio_s / cpu, 1) if cpu else None,
+            "x_realtime": round(audio_s / wall, 1) if wall else None,
             "files_per_s": round(done / wall, 3) if wall else None,
             "peak_rss_gb": round(peak_rss_bytes() / 1024**3, 2)}
     emb.close()
@@ -252,7 +254,8 @@ def main(argv=None) -> int:
             print(f"{title:<34} skipped: {r['skipped']}")
             continue
         print(f"{title:<34} {r['files']:>5} {r['audio_s']:>7.0f}s {r['wall_s']:>6.1f}s {r['x_realtime']:>6.1f} "
-              f"{r['files_per_s']:>7.3f} {r['cpu_s']:>7.1f} {r['x_realtime_per_cpu_s']:>6.1f} {r['load_s']:>5.1f} {r['peak_rss_gb']:>6.2f}  "
+              f"{r['files_per_s']:>7.3f} {r['cpu_s']:>7.1f} {r['x_realtime_per_cpu_s']:>6.1f} {r['load_s']:>5.1f} "
+              f"{r['peak_rss_gb']:>6.2f}  "
               f"{r['loadavg'][0]}->{r['loadavg'][1]}" + (f"  ({len(r['errors'])} errors)" if r["errors"] else ""))
     tmp.cleanup()
     if args.json:

@@ -7,7 +7,8 @@ CORPUS_DIR holds labels.csv (path,label; paths relative to it). Each method anal
 pool of --jobs worker processes (decode included, wall clock measured), then every track queries all
 the others (leave-one-out, itself excluded) by cosine similarity after the *library standardisation*
 the app uses (`desktop.core.standardize.Standardizer`: z-score per dimension over the corpus, equal
-weight per feature group, for spectral the within-track whitening learned from its excerpts, L2). Reported: P@1, P@10, mAP, files/s, x realtime, failures, per-label P@10.
+weight per feature group, for spectral the within-track whitening learned from its excerpts, L2).
+Reported: P@1, P@10, mAP, files/s, x realtime, failures, per-label P@10.
 
 Methods:
   spectral  our embedder (`desktop.core.embedders.spectral`), reading its excerpts through open_audio.

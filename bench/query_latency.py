@@ -88,7 +88,7 @@ def pct(xs, p) -> float:
 
 def edge_baseline(path: str, x: np.ndarray, datatype) -> object:
     """An Edge shard with one plain vector (STACK.md's measured design) for --compare."""
-    from qdrant_edge import (Distance, EdgeConfig, EdgeShard, EdgeVectorParams, Point, UpdateOperation)
+    from qdrant_edge import Distance, EdgeConfig, EdgeShard, EdgeVectorParams, Point, UpdateOperation
 
     os.makedirs(path, exist_ok=True)
     params = EdgeVectorParams(size=x.shape[1], distance=Distance.Cosine, datatype=datatype)
@@ -185,7 +185,7 @@ def run_one(n: int, dim: int, args, rng, workdir: str) -> dict:
     for shard in baselines.values():
         shard.close()
     # numpy reference in its own loop, stores closed, so Edge's search pool does not compete with it.
-    for rep in range(2):
+    for _rep in range(2):
         for pid, v in zip(qids, q):
             t = time.perf_counter()
             s = x @ v

@@ -45,12 +45,14 @@ def reexec_under_xvfb() -> None:
         sys.exit("screenshot: no $DISPLAY and no xvfb-run (apt install xvfb xauth)")
     env = dict(os.environ, SOUNDALIKE_SCREENSHOT_XVFB="1")
     env.pop("QT_QPA_PLATFORM", None)
-    cmd = ["xvfb-run", "-a", "-s", f"-screen 0 {SIZE[0] + 40}x{SIZE[1] + 40}x24", sys.executable, __file__, *sys.argv[1:]]
+    screen = f"-screen 0 {SIZE[0] + 40}x{SIZE[1] + 40}x24"
+    cmd = ["xvfb-run", "-a", "-s", screen, sys.executable, __file__, *sys.argv[1:]]
     sys.exit(subprocess.call(cmd, env=env))
 
 
 def make_music(folder: Path, seconds: float) -> Path:
     import mutagen
+
     from tests import audio
 
     for fi, (family, (genre, albums, titles)) in enumerate(ALBUMS.items()):

@@ -34,7 +34,8 @@ def make_library(home: Path, tracks: int) -> None:
     with cat.transaction():
         for i in range(tracks):
             cat.add_track(Track(id=0, path=f"/music/artist{i % 800}/album{i // 12}/{i:05d}.flac", title=f"Song {i}",
-                                artist=f"Artist {i % 800}", album=f"Album {i // 12}", genre=("rock", "jazz", "folk")[i % 3],
+                                artist=f"Artist {i % 800}", album=f"Album {i // 12}",
+                                genre=("rock", "jazz", "folk")[i % 3],
                                 year=1960 + i % 60, duration=150 + i % 200, status="indexed"))
     cat.close()
 

@@ -54,7 +54,8 @@ def main() -> int:
     args = ap.parse_args()
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    music = synth(ROOT / "bench" / "out" / "stall-music" / f"{args.tracks}x{args.seconds:g}s", args.tracks, args.seconds)
+    out = ROOT / "bench" / "out" / "stall-music" / f"{args.tracks}x{args.seconds:g}s"
+    music = synth(out, args.tracks, args.seconds)
 
     from PySide6.QtCore import QTimer
 

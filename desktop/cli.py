@@ -55,7 +55,8 @@ def build_parser(with_files: bool = False) -> argparse.ArgumentParser:
     sub.add_parser = functools.partial(sub.add_parser, parents=[home_anywhere])
 
     def embedder_flags(sp):
-        sp.add_argument("--embedder", choices=("wav2vec2", "spectral"), help="default: wav2vec2 (spectral if its weights are missing)")
+        sp.add_argument("--embedder", choices=("wav2vec2", "spectral"),
+                        help="default: wav2vec2 (spectral if its weights are missing)")
         sp.add_argument("--model", metavar="ID_OR_PATH", help="Wav2Vec2 hub id or local folder")
         sp.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where wav2vec2 runs (default: auto)")
 
@@ -95,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(with_files=window).parse_args(argv)
     if not window:
         args.files = []
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
     if args.self_test:
         from desktop.selftest import run
 
@@ -103,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.install_desktop_entry or args.uninstall_desktop_entry:
         from desktop import integration
 
-        done = integration.install_desktop_entry() if args.install_desktop_entry else integration.uninstall_desktop_entry()
+        install = args.install_desktop_entry
+        done = integration.install_desktop_entry() if install else integration.uninstall_desktop_entry()
         verb = "installed" if args.install_desktop_entry else "removed"
         print(f"{verb} {len(done)} files: " + (str(done[0]) if done else "nothing was installed"))
         return 0
@@ -142,7 +145,8 @@ class ProgressPrinter:
         if self.bar is None or ev.stage != self.stage or (ev.total and self.bar.total != ev.total):
             self.close()
             self.stage = ev.stage
-            self.bar = tqdm(total=ev.total or None, desc=ev.stage, unit="file", file=sys.stderr, disable=None, leave=False)
+            self.bar = tqdm(total=ev.total or None, desc=ev.stage, unit="file", file=sys.stderr, disable=None,
+                            leave=False)
         self.bar.n = ev.done
         if ev.path:
             self.bar.set_postfix_str(os.path.basename(ev.path)[-40:], refresh=False)
@@ -219,7 +223,8 @@ def cmd_status(args) -> int:
         print(f"tracks: {c['total']} ({c['indexed']} indexed, {c['pending']} pending, {c['failed']} failed)")
         print(f"vector space: {key or 'none yet'}" + (f" ({lib.catalog.vector_count(key)} vectors)" if key else ""))
         print(f"store: {lib.settings.qdrant_url or 'embedded Qdrant in ' + str(lib.settings.vectors_dir)}")
-        print(f"configured embedder: {lib.settings.embedder} (model {lib.settings.model}, device {lib.settings.device})")
+        s = lib.settings
+        print(f"configured embedder: {s.embedder} (model {s.model}, device {s.device})")
         for folder in lib.catalog.folders():
             print(f"folder: {folder}")
     return 0

@@ -41,7 +41,8 @@ def launch_command() -> str:
 
 def entry_paths() -> list[Path]:
     base = data_home()
-    paths = [base / "applications" / "soundalike.desktop", base / "icons" / "hicolor" / "scalable" / "apps" / "soundalike.svg"]
+    paths = [base / "applications" / "soundalike.desktop",
+             base / "icons" / "hicolor" / "scalable" / "apps" / "soundalike.svg"]
     paths += [base / "icons" / "hicolor" / f"{s}x{s}" / "apps" / "soundalike.png" for s in ICON_SIZES]
     return paths
 

@@ -110,7 +110,8 @@ def write_m4a(path: Path, data: np.ndarray, sr: int) -> None:
     layout = "stereo" if data.shape[1] == 2 else "mono"
     with av.open(str(path), "w", format="mp4") as c:
         stream = c.add_stream("aac", rate=sr, layout=layout)
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data.T.astype(np.float32)), format="fltp", layout=layout)
+        planar = np.ascontiguousarray(data.T.astype(np.float32))
+        frame = av.AudioFrame.from_ndarray(planar, format="fltp", layout=layout)
         frame.sample_rate = sr
         for pkt in stream.encode(frame):
             c.mux(pkt)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -174,7 +174,8 @@ class Catalog:
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self._run("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
+        self._run("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                  (key, value))
 
     def folders(self) -> list[str]:
         return [r[0] for r in self._rows("SELECT path FROM folders ORDER BY path")]
@@ -221,7 +222,8 @@ class Catalog:
         with self.transaction():
             cols = ["size", "mtime", "file_hash", "title", "artist", "album", "genre", "year", "duration", "generated"]
             self._run(
-                f"UPDATE tracks SET {', '.join(c + '=?' for c in cols)}, status='pending', error='', embedder='' WHERE id=?",
+                f"UPDATE tracks SET {', '.join(c + '=?' for c in cols)}, status='pending', error='', embedder='' "
+                "WHERE id=?",
                 [getattr(track, c) for c in cols] + [track.id],
             )
             self._run("DELETE FROM vectors WHERE track_id=?", (track.id,))
@@ -243,7 +245,8 @@ class Catalog:
         q = f"SELECT * FROM tracks {where} ORDER BY {order} COLLATE NOCASE {direction}, id {direction} LIMIT ? OFFSET ?"
         return [self._track(r) for r in self._rows(q, [*args, limit, offset])]
 
-    def track_ids(self, *, status: str | None = None, text: str = "", order: str = "id", descending: bool = False) -> list[int]:
+    def track_ids(self, *, status: str | None = None, text: str = "", order: str = "id",
+                  descending: bool = False) -> list[int]:
         """Only the ids in display order: 50,000 ints are cheap; rows are then fetched lazily."""
         where, args = self._where(status, text)
         if order not in SORTABLE:
@@ -333,7 +336,7 @@ class Catalog:
         while True:
             rows = self._rows("SELECT track_id, length(raw) / 4, parts FROM vectors WHERE embedder=? AND track_id>? "
                               "AND parts IS NOT NULL ORDER BY track_id LIMIT ?", (embedder_key, last, page))
-            for tid, dim, parts in rows:  # the raw vector's length gives the dimension, without reading it
+            for _tid, dim, parts in rows:  # the raw vector's length gives the dimension, without reading it
                 if dim and len(parts) % (4 * dim) == 0:
                     yield np.frombuffer(parts, dtype=np.float32).reshape(-1, dim)
             if len(rows) < page:

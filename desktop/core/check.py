@@ -30,7 +30,8 @@ class CheckReport:
         return not (self.missing_in_store or self.orphans_in_store or self.indexed_without_vector or self.missing_files)
 
     def lines(self) -> list[str]:
-        out = [f"vector space: {self.key or 'none'}; {self.tracks} tracks in the catalog, {self.points} points in the store"]
+        out = [f"vector space: {self.key or 'none'}; {self.tracks} tracks in the catalog, "
+               f"{self.points} points in the store"]
         for name, ids in (("indexed in the catalog but missing from the store", self.missing_in_store),
                           ("in the store but not in the catalog (orphans)", self.orphans_in_store),
                           ("marked indexed without a vector", self.indexed_without_vector),

@@ -56,7 +56,7 @@ class Settings:
     def config_path(self) -> Path:
         return self.home / "config.json"
 
-    def validated(self) -> "Settings":
+    def validated(self) -> Settings:
         if self.embedder not in EMBEDDERS:
             raise SoundalikeError(f"unknown embedder {self.embedder!r}; choose one of: {', '.join(EMBEDDERS)}")
         if self.device not in DEVICES:

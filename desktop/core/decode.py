@@ -13,7 +13,7 @@ gives the same signal whichever decoder opened it (a test checks this). Every fa
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import soxr
@@ -66,7 +66,7 @@ class AudioSource:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> "AudioSource":
+    def __enter__(self) -> AudioSource:
         return self
 
     def __exit__(self, *exc) -> None:

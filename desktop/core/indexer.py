@@ -20,8 +20,9 @@ import queue
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,7 +30,6 @@ from desktop.core.decode import open_audio
 from desktop.core.errors import DecodeError
 from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
 from desktop.core.library import Library
-
 
 _crash_counts: dict[str, int] = {}
 

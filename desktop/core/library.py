@@ -8,7 +8,7 @@ the store of the *active* vector space, whose key the catalog remembers.
 from __future__ import annotations
 
 import logging
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -61,7 +61,7 @@ class Library:
         self.notice = ""
 
     @classmethod
-    def open(cls, home=None, *, strict: bool = False, lock: bool = True, **overrides) -> "Library":
+    def open(cls, home=None, *, strict: bool = False, lock: bool = True, **overrides) -> Library:
         return cls(load_settings(home, **overrides), strict=strict, lock=lock)
 
     # -- the vector space ------------------------------------------------------------------------
@@ -93,7 +93,8 @@ class Library:
                 raise SoundalikeError("the library has no indexed tracks yet; run `soundalike index FOLDER` first")
             from desktop.core.store import open_store
 
-            self._store = open_store(str(self.settings.vectors_dir), key, key_dim(key), url=self.settings.qdrant_url or None)
+            url = self.settings.qdrant_url or None
+            self._store = open_store(str(self.settings.vectors_dir), key, key_dim(key), url=url)
             self._resume_refit(key)
         return self._store
 
@@ -159,7 +160,8 @@ class Library:
         tracks = self.catalog.many(ids)
         batch = 1000
         for i in range(0, len(ids), batch):
-            items = [(tid, units[j], tracks[tid].payload()) for j, tid in enumerate(ids[i : i + batch], start=i) if tid in tracks]
+            items = [(tid, units[j], tracks[tid].payload())
+                     for j, tid in enumerate(ids[i : i + batch], start=i) if tid in tracks]
             store.upsert(items)
             yield Progress("standardise", min(i + batch, len(ids)), len(ids))
         self.catalog.set_meta(REFIT_PENDING + key, "")
@@ -195,7 +197,7 @@ class Library:
             self.lock.release()
             self.lock = None
 
-    def __enter__(self) -> "Library":
+    def __enter__(self) -> Library:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -25,7 +25,7 @@ class LibraryLock:
         self.purpose = purpose or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:200]
         self._fd: int | None = None
 
-    def acquire(self) -> "LibraryLock":
+    def acquire(self) -> LibraryLock:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -36,7 +36,8 @@ class LibraryLock:
         except BlockingIOError:
             holder = self.holder()
             os.close(fd)
-            raise LibraryInUse(f"the library at {self.path.parent} is in use by another Soundalike ({holder})") from None
+            raise LibraryInUse(f"the library at {self.path.parent} is in use by another Soundalike ({holder})") \
+                from None
         os.ftruncate(fd, 0)
         info = {"pid": os.getpid(), "purpose": self.purpose, "since": time.time()}
         os.write(fd, json.dumps(info).encode())
@@ -64,7 +65,7 @@ class LibraryLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "LibraryLock":
+    def __enter__(self) -> LibraryLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:

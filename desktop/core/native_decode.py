@@ -6,7 +6,7 @@ same open `AudioSource` objects, so one file opens the same way for both.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -48,7 +48,7 @@ def _to_stereo(block: np.ndarray) -> np.ndarray:
     return _clean(np.stack([left, right], axis=1))
 
 
-def _native_soundfile(src: "_SoundFileSource", start: float, block_frames: int) -> Iterator[np.ndarray]:
+def _native_soundfile(src: _SoundFileSource, start: float, block_frames: int) -> Iterator[np.ndarray]:
     import soundfile as sf
 
     try:
@@ -63,7 +63,7 @@ def _native_soundfile(src: "_SoundFileSource", start: float, block_frames: int) 
         raise DecodeError(src.path, "corrupt data", str(e)) from e
 
 
-def _native_pyav(src: "_PyAVSource", start: float, block_frames: int) -> Iterator[np.ndarray]:
+def _native_pyav(src: _PyAVSource, start: float, block_frames: int) -> Iterator[np.ndarray]:
     import av
 
     if start > 0:

@@ -24,7 +24,8 @@ class NullOutput:
     def start(self) -> None:
         if not self.active:
             self.active, self._halt = True, threading.Event()
-            self._thread = threading.Thread(target=self._run, args=(self._halt,), daemon=True, name="soundalike-null-out")
+            self._thread = threading.Thread(target=self._run, args=(self._halt,), daemon=True,
+                                            name="soundalike-null-out")
             self._thread.start()
 
     def _run(self, halt: threading.Event) -> None:

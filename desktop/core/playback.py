@@ -32,8 +32,8 @@ import soxr
 
 from desktop.core.audio_device import CallbackAbort, default_rate, open_stream, probe_output
 from desktop.core.decode import AudioSource, open_audio
-from desktop.core.native_decode import native_blocks
 from desktop.core.errors import DecodeError
+from desktop.core.native_decode import native_blocks
 from desktop.core.null_output import NullOutput
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class Player:
         if threading.current_thread() is not self._thread:
             self._thread.join(5.0)
 
-    def __enter__(self) -> "Player":
+    def __enter__(self) -> Player:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -234,7 +234,8 @@ class Player:
                     to_close, self._to_close = self._to_close, []
                     seen = self._wake
                     snap = (self._gen, self._src, self._base, self._rate, self._channels)
-                    want_data = self._src is not None and not self._eof and self._buffered < self._rate * self.BUFFER_SECONDS
+                    want_data = (self._src is not None and not self._eof
+                                 and self._buffered < self._rate * self.BUFFER_SECONDS)
                 for src in to_close:
                     if dec["src"] is src:
                         if dec["it"] is not None:
@@ -260,7 +261,8 @@ class Player:
 
     def _decode_step(self, dec: dict, gen: int, src: AudioSource, base: float, rate: int, channels: int) -> None:
         if dec["gen"] != gen or dec["src"] is not src:
-            rs = None if src.sample_rate == rate else soxr.ResampleStream(src.sample_rate, rate, channels, dtype="float32")
+            same = src.sample_rate == rate
+            rs = None if same else soxr.ResampleStream(src.sample_rate, rate, channels, dtype="float32")
             if dec["it"] is not None:
                 dec["it"].close()
             dec.update(gen=gen, src=src, it=native_blocks(src, base, self.BLOCK_FRAMES), rs=rs)

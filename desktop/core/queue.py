@@ -10,7 +10,8 @@ before it. Repeat (off by default) wraps around at both ends.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 RESTART_AFTER = 3.0  # seconds: past this, previous() restarts the current track
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from desktop.core.catalog import Catalog, Track
 from desktop.core.events import Progress, ScanSummary
@@ -119,7 +119,8 @@ def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune
         dirs = [r.rstrip(os.sep) + os.sep for r in roots if os.path.isdir(r)]
         gone = [
             tid for path, (tid, _, _) in known.items()
-            if path not in seen and (path in roots or any(path.startswith(d) for d in dirs)) and not os.path.exists(path)
+            if path not in seen and (path in roots or any(path.startswith(d) for d in dirs))
+            and not os.path.exists(path)
         ]
         summary.removed = gone
     yield summary

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from desktop.core.decode import open_audio
 from desktop.core.errors import SoundalikeError, TrackNotFound
 from desktop.core.library import Library
 

@@ -24,8 +24,8 @@ share one set of statistics.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -48,11 +48,11 @@ class Standardizer:
 
 
     @classmethod
-    def identity(cls, dim: int, groups=()) -> "Standardizer":
+    def identity(cls, dim: int, groups=()) -> Standardizer:
         return cls(np.zeros(dim, np.float32), np.ones(dim, np.float32), group_weights(dim, groups), 0)
 
     @classmethod
-    def fit(cls, raw: np.ndarray, groups=(), parts: Iterable[np.ndarray] = ()) -> "Standardizer":
+    def fit(cls, raw: np.ndarray, groups=(), parts: Iterable[np.ndarray] = ()) -> Standardizer:
         """Statistics of a library's raw vectors; `parts`: each track's per-part raw vectors (k x dim)."""
         raw = np.asarray(raw, np.float64)
         n, dim = raw.shape

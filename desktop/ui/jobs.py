@@ -23,8 +23,9 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 _ids = itertools.count(1)
 # Live WorkerThreads (tests check that none outlives its window).
-LIVE: "weakref.WeakSet[WorkerThread]" = weakref.WeakSet()
+LIVE: weakref.WeakSet[WorkerThread] = weakref.WeakSet()
 
 
 @dataclass(eq=False)

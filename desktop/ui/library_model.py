@@ -24,8 +24,8 @@ DISPLAY, TOOLTIP, FONT, FOREGROUND, ALIGNMENT = (
 TRACK_ID_ROLE = int(Qt.UserRole.value) + 1
 TRACK_ROLE = int(Qt.UserRole.value) + 2
 _HANDLED = frozenset((DISPLAY, TOOLTIP, FONT, FOREGROUND, ALIGNMENT, TRACK_ID_ROLE, TRACK_ROLE))
-_ALIGN = {"year": int((Qt.AlignRight | Qt.AlignVCenter).value), "duration": int((Qt.AlignRight | Qt.AlignVCenter).value),
-          "status": int(Qt.AlignCenter.value)}
+_RIGHT = int((Qt.AlignRight | Qt.AlignVCenter).value)
+_ALIGN = {"year": _RIGHT, "duration": _RIGHT, "status": int(Qt.AlignCenter.value)}
 GENERATED_ARTIST_TIP = "No artist tag; name made up"
 STATUS_TIP = {"indexed": "Indexed: similar tracks can be found", "pending": "Not indexed yet",
               "failed": "Could not index: {error}"}

@@ -10,10 +10,21 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from desktop.core.config import DEVICES, EMBEDDERS, Settings, ENV_VARS
+from desktop.core.config import DEVICES, EMBEDDERS, ENV_VARS, Settings
 from desktop.core.errors import SoundalikeError
 
 

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from desktop.core.catalog import Catalog, SCHEMA_VERSION
+from desktop.core.catalog import SCHEMA_VERSION, Catalog
 from desktop.core.errors import CatalogError, LibraryInUse
 from desktop.core.events import ScanSummary
 from desktop.core.lock import LibraryLock

@@ -19,7 +19,8 @@ def run_index(home, music, crash_at=None, timeout=180):
     env = {**os.environ, "SOUNDALIKE_HOME": str(home)}
     if crash_at:
         env["SOUNDALIKE_CRASH_AT"] = crash_at
-    return subprocess.run([sys.executable, "-m", "desktop", "index", str(music), "--embedder", "spectral", "--workers", "1"],
+    cmd = [sys.executable, "-m", "desktop", "index", str(music), "--embedder", "spectral", "--workers", "1"]
+    return subprocess.run(cmd,
                           capture_output=True, text=True, env=env, timeout=timeout)
 
 

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 import sounddevice as sd
+import soundfile as sf
 
+from desktop.core.audio_device import NO_DEVICE
 from desktop.core.decode import open_audio
 from desktop.core.native_decode import native_blocks
-from desktop.core.audio_device import NO_DEVICE
 from desktop.core.playback import Player
 
 SR = 22050

@@ -118,9 +118,12 @@ def test_spectral_parts_add_up_to_the_track(rng):
 # -- catalog and library ------------------------------------------------------------------------------
 V1_SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE tracks (id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL UNIQUE, status TEXT NOT NULL DEFAULT 'pending');
-CREATE TABLE vectors (track_id INTEGER NOT NULL, embedder TEXT NOT NULL, raw BLOB NOT NULL, PRIMARY KEY (track_id, embedder));
-CREATE TABLE standardizers (embedder TEXT PRIMARY KEY, n INTEGER NOT NULL, mean BLOB NOT NULL, scale BLOB NOT NULL, fitted_at REAL NOT NULL);
+CREATE TABLE tracks (id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL UNIQUE,
+                     status TEXT NOT NULL DEFAULT 'pending');
+CREATE TABLE vectors (track_id INTEGER NOT NULL, embedder TEXT NOT NULL, raw BLOB NOT NULL,
+                      PRIMARY KEY (track_id, embedder));
+CREATE TABLE standardizers (embedder TEXT PRIMARY KEY, n INTEGER NOT NULL, mean BLOB NOT NULL, scale BLOB NOT NULL,
+                            fitted_at REAL NOT NULL);
 INSERT INTO meta VALUES ('schema_version', '1');
 INSERT INTO tracks(path, status) VALUES ('/music/a.flac', 'indexed');
 """

@@ -212,10 +212,10 @@ def test_edge_matches_exact_search_with_every_filter_path(tmp_path, rng):
     store.upsert([(i + 1, x[i], payload(i + 1)) for i in range(n)])
     many = set(range(1, POSTFILTER_MAX_IDS + 50))
     found = expected = 0
-    for t in range(20):
+    for _ in range(20):
         q = x[rng.integers(0, n)] + 0.2 * rng.standard_normal(dim).astype(np.float32)
         for kw in ({}, {"exclude_ids": many}, {"artist_not_in": ARTISTS[:5]}, {"genre": "folk"}):
-            keep = lambda i: (  # noqa: E731
+            keep = lambda i, kw=kw: (  # noqa: E731
                 i not in kw.get("exclude_ids", ())
                 and payload(i)["artist"] not in kw.get("artist_not_in", ())
                 and payload(i)["genre"] == kw.get("genre", payload(i)["genre"])

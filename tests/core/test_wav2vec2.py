@@ -268,7 +268,7 @@ def test_decode_ahead_gives_the_same_results_and_survives_bad_files(emb, tmp_pat
     assert [tid for tid, _, _ in results] == [1, 2, 3, 4, 5]  # in order
     bad = results[1][2]
     assert bad.raw is None and bad.error == analyze_file(emb, str(broken)).error != ""
-    for (tid, path, got) in results[:1] + results[2:]:
+    for (_tid, path, got) in results[:1] + results[2:]:
         alone = analyze_file(emb, path)
         assert got.error == "" and np.array_equal(got.raw, alone.raw) and got.seconds == pytest.approx(alone.seconds)
     # cancelled after the first track: it stops there and the decode thread ends

@@ -12,7 +12,8 @@ def wait_hits(qtbot, pane, timeout=10000):
     try:
         qtbot.waitUntil(lambda: len(pane.hits) > 0, timeout=timeout)
     except Exception:
-        print("STATE", pane.state_text, pane.query_label.text()); raise
+        print("STATE", pane.state_text, pane.query_label.text())
+        raise
     return pane.hits
 
 
@@ -22,7 +23,7 @@ def test_selecting_a_track_shows_its_family_first(indexed_home, family_dir, make
         query = next((family_dir / family).iterdir())
         w.table.select_row(row_of_path(w, query))
         hits = wait_hits(qtbot, w.similar)
-        qtbot.waitUntil(lambda: w.similar.query_label.text().startswith(query.stem.replace("_", " ")))
+        qtbot.waitUntil(lambda query=query: w.similar.query_label.text().startswith(query.stem.replace("_", " ")))
         hits = w.similar.hits
         assert str(query) not in [h.path for h in hits]  # never the query itself
         same = [h.genre == family for h in hits]

@@ -41,7 +41,8 @@ def test_second_app_launch_hands_its_file_to_the_first_window(tmp_path, family_d
     import time
 
     home = tmp_path / "home"
-    env = {**os.environ, "SOUNDALIKE_HOME": str(home), "SOUNDALIKE_EMBEDDER": "spectral", "QT_QPA_PLATFORM": "offscreen"}
+    env = {**os.environ, "SOUNDALIKE_HOME": str(home), "SOUNDALIKE_EMBEDDER": "spectral",
+           "QT_QPA_PLATFORM": "offscreen"}
     first = subprocess.Popen([sys.executable, "-m", "desktop"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60

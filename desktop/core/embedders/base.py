@@ -12,12 +12,12 @@ vectors of the parts it read, from which the library learns what varies inside a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
-from desktop.core.decode import AudioSource, ArraySource
+from desktop.core.decode import ArraySource, AudioSource
 
 
 @dataclass(frozen=True)

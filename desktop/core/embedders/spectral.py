@@ -150,7 +150,7 @@ class _Texture:
             self.wsq += (means**2).sum(0)
             self.wn += len(w)
 
-    def merge(self, other: "_Texture") -> None:
+    def merge(self, other: _Texture) -> None:
         for name in ("sum", "n", "dsum", "dn", "wstd", "wsum", "wsq", "wn"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -190,7 +190,7 @@ class _Accumulator:
         self._modulation(logmel)
         self._repetition(logmel.reshape(len(logmel), REP_BANDS, -1).mean(2))
 
-    def merge(self, other: "_Accumulator") -> None:
+    def merge(self, other: _Accumulator) -> None:
         """Add another segment's sums: the track is the sum of its parts."""
         self.mfcc += other.mfcc
         self.n += other.n

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 from qdrant_client import QdrantClient, models
