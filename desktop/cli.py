@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from desktop import __version__
+from desktop import __version__, cli_store
 from desktop.core.errors import SoundalikeError
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -83,6 +83,8 @@ def build_parser(with_files: bool = False) -> argparse.ArgumentParser:
     embedder_flags(sp)
     sp.add_argument("-k", type=int, default=10, help="P@k cut-off (default 10)")
     sp.add_argument("--json", action="store_true")
+
+    cli_store.add_parser(sub)
 
     sp = sub.add_parser("tracks", help="list tracks")
     sp.add_argument("--failed", action="store_true", help="only tracks that failed, with the reason")
@@ -227,6 +229,7 @@ def cmd_status(args) -> int:
         print(f"configured embedder: {s.embedder} (model {s.model}, device {s.device})")
         for folder in lib.catalog.folders():
             print(f"folder: {folder}")
+        print("\n".join(cli_store.store_status_lines(lib)))
     return 0
 
 
@@ -292,4 +295,4 @@ def cmd_eval(args) -> int:
 
 
 COMMANDS = {"index": cmd_index, "similar": cmd_similar, "status": cmd_status, "tracks": cmd_tracks,
-            "check": cmd_check, "eval": cmd_eval}
+            "check": cmd_check, "eval": cmd_eval, "store": cli_store.cmd_store}

@@ -53,3 +53,11 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory) -> dict:
+    """A throw-away CA (ca.pem) and a 127.0.0.1 certificate signed by it (cert, key), made with openssl."""
+    from tests.qdrant_http import make_test_ca
+
+    return make_test_ca(tmp_path_factory.mktemp("tls"))

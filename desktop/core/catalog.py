@@ -177,6 +177,11 @@ class Catalog:
         self._run("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                   (key, value))
 
+    def meta_default(self, key: str, value: str) -> str:
+        """The value of `key`, first setting it to `value` if it has none (atomic: concurrent callers agree)."""
+        self._run("INSERT OR IGNORE INTO meta(key, value) VALUES(?, ?)", (key, value))
+        return self.meta(key)
+
     def folders(self) -> list[str]:
         return [r[0] for r in self._rows("SELECT path FROM folders ORDER BY path")]
 
@@ -342,6 +347,10 @@ class Catalog:
             if len(rows) < page:
                 return
             last = rows[-1][0]
+
+    def vector_keys(self) -> list[str]:
+        """Every vector space (embedder key) the catalog holds raw vectors of."""
+        return [r[0] for r in self._rows("SELECT DISTINCT embedder FROM vectors ORDER BY embedder")]
 
     def vector_count(self, embedder_key: str) -> int:
         return self._one("SELECT COUNT(*) FROM vectors WHERE embedder=?", (embedder_key,))[0]

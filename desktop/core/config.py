@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from desktop.core.errors import SoundalikeError
@@ -23,7 +23,9 @@ ENV_VARS = {  # setting -> environment variable that overrides config.json
     "model": "SOUNDALIKE_MODEL",
     "device": "SOUNDALIKE_DEVICE",
     "qdrant_url": "SOUNDALIKE_QDRANT_URL",
+    "qdrant_api_key": "SOUNDALIKE_QDRANT_API_KEY",
 }
+QUANTIZATIONS = ("auto", "none", "scalar", "binary")
 
 
 def default_home() -> Path:
@@ -43,6 +45,19 @@ class Settings:
     device: str = "auto"
     qdrant_url: str = ""  # empty: the embedded store under HOME/vectors
     workers: int = 0  # decode/embed processes for spectral; 0 = one per core
+    # Qdrant server connection (used only with qdrant_url). The key is a secret: repr=False keeps it out
+    # of tracebacks and logs; messages name the setting, never the value.
+    qdrant_api_key: str = field(default="", repr=False)
+    qdrant_ca_file: str = ""  # PEM file of the CA that signed the server's certificate; empty: system CAs
+    qdrant_prefer_grpc: bool = False  # gRPC on qdrant_grpc_port instead of REST
+    qdrant_grpc_port: int = 6334
+    # Collection parameters on a server; 0 / None / "auto": chosen by library size (store/params.py).
+    qdrant_shards: int = 0
+    qdrant_replication: int = 0
+    qdrant_on_disk: bool | None = None
+    qdrant_quantization: str = "auto"
+    qdrant_hnsw_m: int = 0
+    qdrant_hnsw_ef_construct: int = 0
 
     @property
     def catalog_path(self) -> Path:
@@ -63,29 +78,67 @@ class Settings:
             raise SoundalikeError(f"unknown device {self.device!r}; choose one of: {', '.join(DEVICES)}")
         if self.qdrant_url and not self.qdrant_url.startswith(("http://", "https://")):
             raise SoundalikeError(f"Qdrant URL must start with http:// or https://, got {self.qdrant_url!r}")
+        if self.qdrant_quantization not in QUANTIZATIONS:
+            raise SoundalikeError(f"unknown qdrant_quantization {self.qdrant_quantization!r}; choose one of: "
+                                  f"{', '.join(QUANTIZATIONS)}")
+        for name in ("qdrant_shards", "qdrant_replication", "qdrant_hnsw_m", "qdrant_hnsw_ef_construct"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                raise SoundalikeError(f"{name} must be a whole number >= 0 (0: by library size), got {getattr(self, name)!r}")
         return self
 
     def save(self) -> None:
-        """Persist everything but `home` to HOME/config.json (atomically: a crash keeps the old file)."""
-        self.home.mkdir(parents=True, exist_ok=True)
+        """Persist everything but `home` to HOME/config.json (atomically: a crash keeps the old file).
+
+        An API key that came from SOUNDALIKE_QDRANT_API_KEY is not copied into the file (the file keeps
+        what it had): a secret the user keeps in the environment must not end up on disk.
+        """
         data = {k: v for k, v in asdict(self).items() if k != "home"}
-        tmp = self.config_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, self.config_path)
+        env_key = os.environ.get(ENV_VARS["qdrant_api_key"])
+        if env_key and data["qdrant_api_key"] == env_key:
+            data["qdrant_api_key"] = read_config(self.home).get("qdrant_api_key", "")
+        write_config(self.home, data)
+
+
+def read_config(home: Path) -> dict:
+    """HOME/config.json as a dict ({} when there is none)."""
+    path = Path(home) / "config.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise SoundalikeError(f"{path}: cannot read settings ({e})") from e
+    if not isinstance(data, dict):
+        raise SoundalikeError(f"{path}: cannot read settings (not a JSON object)")
+    return data
+
+
+def write_config(home: Path, data: dict) -> None:
+    """Write HOME/config.json atomically, readable by the owner only (it may hold the server's API key)."""
+    home = Path(home)
+    home.mkdir(parents=True, exist_ok=True)
+    tmp = home / "config.json.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(json.dumps(data, indent=2) + "\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, home / "config.json")
+
+
+def update_config(home: Path, **changes) -> None:
+    """Change some settings in HOME/config.json, keeping the others as the file has them (not as the
+    environment overrides them): how `store migrate` switches the library's store."""
+    data = read_config(home)
+    data.update(changes)
+    write_config(home, data)
 
 
 def load_settings(home: str | os.PathLike | None = None, **overrides) -> Settings:
     """Settings for `home` (default: `default_home()`), with non-None `overrides` applied last."""
     home_path = Path(home).expanduser() if home else default_home()
     values: dict = {}
-    config_file = home_path / "config.json"
-    if config_file.is_file():
-        try:
-            data = json.loads(config_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise SoundalikeError(f"{config_file}: cannot read settings ({e})") from e
-        known = {f.name for f in fields(Settings)} - {"home"}
-        values.update({k: v for k, v in data.items() if k in known})
+    known = {f.name for f in fields(Settings)} - {"home"}
+    values.update({k: v for k, v in read_config(home_path).items() if k in known})
     for name, var in ENV_VARS.items():
         if os.environ.get(var):
             values[name] = os.environ[var]

@@ -91,10 +91,9 @@ class Library:
             key = self.active_key
             if key is None:
                 raise SoundalikeError("the library has no indexed tracks yet; run `soundalike index FOLDER` first")
-            from desktop.core.store import open_store
+            from desktop.core.store import open_library_store
 
-            url = self.settings.qdrant_url or None
-            self._store = open_store(str(self.settings.vectors_dir), key, key_dim(key), url=url)
+            self._store = open_library_store(self.settings, self.catalog, key, key_dim(key))
             self._resume_refit(key)
         return self._store
 
@@ -107,15 +106,18 @@ class Library:
     def standardizer(self) -> Standardizer:
         key = self.active_key
         if self._standardizer is None and key:
-            stats = self.catalog.standardizer(key)
-            groups = self._groups(key)
-            if stats is None:
-                self._standardizer = Standardizer.identity(key_dim(key), groups)
-            else:
-                n, mean, scale, whitening = stats
-                ident = Standardizer.identity(len(mean), groups)
-                self._standardizer = Standardizer(mean, scale, ident.weights, n, whitening)
+            self._standardizer = self.standardizer_for(key)
         return self._standardizer
+
+    def standardizer_for(self, key: str) -> Standardizer:
+        """The statistics vector space `key` was standardised with (identity before the first fit)."""
+        stats = self.catalog.standardizer(key)
+        groups = self._groups(key)
+        if stats is None:
+            return Standardizer.identity(key_dim(key), groups)
+        n, mean, scale, whitening = stats
+        ident = Standardizer.identity(len(mean), groups)
+        return Standardizer(mean, scale, ident.weights, n, whitening)
 
     def _groups(self, key: str):
         """Feature groups for a key without loading a model: spectral declares them statically."""

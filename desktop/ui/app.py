@@ -52,12 +52,13 @@ def choose_store(home, ask) -> dict | None:
     from desktop.core.config import load_settings
     from desktop.core.errors import StoreUnavailable
     from desktop.core.store.remote import probe_server
+    from desktop.core.store.server import ServerConfig
 
-    url = load_settings(home).qdrant_url
-    if not url:
+    settings = load_settings(home)
+    if not settings.qdrant_url:
         return {}
     try:
-        probe_server(url, timeout=3.0)
+        probe_server(ServerConfig.from_settings(settings, timeout=3.0))
     except StoreUnavailable as e:
         return {"qdrant_url": ""} if ask(str(e)) else None
     return {}

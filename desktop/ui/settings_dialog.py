@@ -1,4 +1,5 @@
-"""Settings…: embedder, Wav2Vec2 model (hub id or folder), device and Qdrant URL.
+"""Settings…: embedder, Wav2Vec2 model (hub id or folder), device, and the Qdrant server (URL, API key,
+CA file, gRPC). The API key is masked (password echo) and never shown back in clear.
 
 The dialog edits a copy of the core `Settings` and saves it with `Settings.save()` (HOME/config.json);
 the window applies it by reopening the library. Environment variables still win over the file, so
@@ -11,6 +12,7 @@ import os
 from dataclasses import replace
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -53,12 +55,30 @@ class SettingsDialog(QDialog):
         self.device.setCurrentText(settings.device)
         self.qdrant_url = QLineEdit(settings.qdrant_url)
         self.qdrant_url.setPlaceholderText("empty: embedded store in the library folder")
+        self.qdrant_api_key = QLineEdit(settings.qdrant_api_key)
+        self.qdrant_api_key.setEchoMode(QLineEdit.Password)
+        self.qdrant_api_key.setPlaceholderText("none (Qdrant Cloud and shared servers need one)")
+        self.qdrant_ca_file = QLineEdit(settings.qdrant_ca_file)
+        self.qdrant_ca_file.setPlaceholderText("empty: the system's CAs (https:// only)")
+        browse_ca = QPushButton("File…")
+        browse_ca.clicked.connect(self._browse_ca)
+        ca_row = QWidget()
+        cr = QHBoxLayout(ca_row)
+        cr.setContentsMargins(0, 0, 0, 0)
+        cr.addWidget(self.qdrant_ca_file, 1)
+        cr.addWidget(browse_ca)
+        self.qdrant_prefer_grpc = QCheckBox("Use gRPC (port 6334)")
+        self.qdrant_prefer_grpc.setChecked(settings.qdrant_prefer_grpc)
         self.embedder.currentTextChanged.connect(self._sync)
+        self.qdrant_url.textChanged.connect(self._sync)
         form = QFormLayout()
         form.addRow("Embedder", self.embedder)
         form.addRow("Model (hub id or folder)", model_row)
         form.addRow("Device", self.device)
         form.addRow("Qdrant URL", self.qdrant_url)
+        form.addRow("Qdrant API key", self.qdrant_api_key)
+        form.addRow("CA file", ca_row)
+        form.addRow("", self.qdrant_prefer_grpc)
         self.error = QLabel()
         self.error.setObjectName("settingsError")
         self.error.setWordWrap(True)
@@ -82,6 +102,15 @@ class SettingsDialog(QDialog):
         neural = self.embedder.currentText() == "wav2vec2"
         self.model.setEnabled(neural)
         self.device.setEnabled(neural)
+        server = bool(self.qdrant_url.text().strip())
+        for w in (self.qdrant_api_key, self.qdrant_ca_file, self.qdrant_prefer_grpc):
+            w.setEnabled(server)
+
+    def _browse_ca(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "CA certificate (PEM)", os.path.expanduser("~"),
+                                              "Certificates (*.pem *.crt);;All files (*)")
+        if path:
+            self.qdrant_ca_file.setText(path)
 
     def _browse(self) -> None:
         start = self.model.text() if os.path.isdir(self.model.text()) else os.path.expanduser("~")
@@ -92,7 +121,9 @@ class SettingsDialog(QDialog):
     def values(self) -> Settings:
         return replace(self.settings, embedder=self.embedder.currentText(), model=self.model.text().strip() or
                        self.settings.model, device=self.device.currentText(),
-                       qdrant_url=self.qdrant_url.text().strip()).validated()
+                       qdrant_url=self.qdrant_url.text().strip(), qdrant_api_key=self.qdrant_api_key.text().strip(),
+                       qdrant_ca_file=self.qdrant_ca_file.text().strip(),
+                       qdrant_prefer_grpc=self.qdrant_prefer_grpc.isChecked()).validated()
 
     def accept(self) -> None:
         try:

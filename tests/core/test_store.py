@@ -23,6 +23,7 @@ import pytest
 from desktop.core.errors import LibraryInUse, StoreUnavailable
 from desktop.core.store import Hit, open_store
 from desktop.core.store.edge import POSTFILTER_MAX_IDS, EdgeStore
+from tests.qdrant_http import QdrantHttpServer
 
 REPO = Path(__file__).resolve().parents[2]
 NAME, DIM = "test-v1-32", 32
@@ -70,13 +71,26 @@ def exact_top(data: np.ndarray, q: np.ndarray, k: int, keep=lambda i: True) -> l
     return [i for i in order if keep(i)][:k]
 
 
-@pytest.fixture(params=["edge", "remote-local"])
-def make_store(request, tmp_path):
+@pytest.fixture(params=["edge", "remote-local", "remote-https"])
+def make_store(request, tmp_path, test_ca):
+    """The store under test. remote-https: the server store over real HTTPS with an API key and a
+    test CA, to a loopback server (tests/qdrant_http.py) that the in-process engine answers, with the
+    size-based layout of a big library (scalar quantization with rescoring, HNSW m=32)."""
     opened = []
+    server = None
+    if request.param == "remote-https":
+        server = QdrantHttpServer(api_key="k-123", tls=(test_ca["cert"], test_ca["key"])).__enter__()
 
     def make(name=NAME, dim=DIM):
         if request.param == "edge":
             store = open_store(str(tmp_path / "vectors"), name, dim)
+        elif server is not None:
+            from desktop.core.store.params import CollectionParams
+            from desktop.core.store.server import ServerConfig
+
+            config = ServerConfig(url=server.url, api_key="k-123", ca_file=str(test_ca["ca"]))
+            store = open_store("", name, dim, server=config, params=CollectionParams.choose(200_000, dim))
+            assert store.quantization == "scalar"
         else:
             from qdrant_client import QdrantClient
 
@@ -89,6 +103,8 @@ def make_store(request, tmp_path):
     yield make
     for s in opened:
         s.close()
+    if server is not None:
+        server.__exit__()
 
 
 @pytest.fixture

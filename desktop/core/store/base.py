@@ -79,6 +79,11 @@ class VectorStore:
     def count(self) -> int:
         raise NotImplementedError
 
+    def describe(self) -> dict:
+        """What `soundalike status` shows: collection, where, status, points, segments, indexed_vectors
+        (and, on a server, its layout: shards, replication, on_disk, quantization, hnsw)."""
+        raise NotImplementedError
+
     def flush(self) -> None:
         """Make every acknowledged write durable in the main storage (the WAL already has it)."""
         raise NotImplementedError

@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 from qdrant_client import QdrantClient, models
-from qdrant_client.http.exceptions import UnexpectedResponse
 
 from desktop.core.errors import StoreUnavailable
+from desktop.core.store.params import CollectionParams, quantization_of, search_params
+from desktop.core.store.server import ServerConfig
 from desktop.core.store.base import (
     PAYLOAD_INDEXES,
     Hit,
@@ -44,15 +45,6 @@ from desktop.core.store.base import (
 
 BATCH = 256
 _INDEX_TYPES = {"keyword": models.PayloadSchemaType.KEYWORD, "integer": models.PayloadSchemaType.INTEGER}
-
-
-def _cause(e: BaseException) -> str:
-    """The innermost meaningful message: 'Connection refused', 'timed out', ..."""
-    seen = e
-    while seen.__cause__ is not None or seen.__context__ is not None:
-        seen = seen.__cause__ or seen.__context__
-    text = str(seen) or type(seen).__name__
-    return text if seen is e else f"{text} ({type(e).__name__})"
 
 
 def _with_deadline(fn, seconds: float, url: str):
@@ -78,9 +70,13 @@ def _with_deadline(fn, seconds: float, url: str):
 class RemoteStore(VectorStore):
     """A collection on a Qdrant server. `client` may also be a local-mode client (tests use ':memory:')."""
 
-    def __init__(self, client: QdrantClient, name: str, dim: int, *, url: str = "", timeout: float = 3.0):
+    def __init__(self, client: QdrantClient, name: str, dim: int, *, url: str = "", timeout: float = 3.0,
+                 server: ServerConfig | None = None, params: CollectionParams | None = None):
         self.name, self.dim = check_name(name), int(dim)
-        self.url = url or "(local)"
+        self.server = server or ServerConfig(url=url or "(local)", timeout=timeout)
+        self.url = self.server.url
+        self.params = params or CollectionParams()
+        self.quantization = "none"  # as the server reports it, set by _ensure_collection
         self._client: QdrantClient | None = client
         self._timeout = float(timeout)
         try:
@@ -105,24 +101,17 @@ class RemoteStore(VectorStore):
             return fn(*args, **kwargs)
         except StoreUnavailable:
             raise
-        except UnexpectedResponse as e:
-            raise StoreUnavailable(
-                f"Qdrant server at {self.url} refused the request: HTTP {e.status_code} {e.reason_phrase}"
-            ) from e
         except (ValueError, TypeError, KeyError, AssertionError):
             raise  # programming errors and bad arguments stay what they are
-        except Exception as e:  # ResponseHandlingException, httpx/grpc transport errors, OSError
-            raise StoreUnavailable(f"Qdrant server at {self.url} is unreachable: {_cause(e)}") from e
+        except Exception as e:  # UnexpectedResponse, ResponseHandlingException, httpx/grpc errors, OSError
+            raise self.server.failure(e) from e
 
     def _ensure_collection(self, exists: bool) -> None:
         c = self._c()
         if not exists:
-            self._call(
-                c.create_collection,
-                self.name,
-                vectors_config=models.VectorParams(size=self.dim, distance=models.Distance.COSINE),
-            )
+            self._call(c.create_collection, self.name, **self.params.create_kwargs(self.dim))
         info = self._call(c.get_collection, self.name)
+        self.quantization = quantization_of(info.config.quantization_config)
         params = info.config.params.vectors
         if not isinstance(params, models.VectorParams):
             raise StoreUnavailable(
@@ -243,31 +232,44 @@ class RemoteStore(VectorStore):
             query_filter=flt,
             limit=k,
             with_payload=True,
-            search_params=models.SearchParams(hnsw_ef=max(128, 4 * k)),
+            search_params=search_params(k, self.quantization),
         )
         return [Hit(int(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
 
 
-def open_remote(url: str, name: str, dim: int, timeout: float = 3.0) -> RemoteStore:
-    """Connect to the server at `url`; fails within about `timeout` seconds if it does not answer."""
-    try:
-        client = QdrantClient(url=url, timeout=timeout, check_compatibility=False)
-    except Exception as e:  # malformed URL and the like
-        raise StoreUnavailable(f"Qdrant server at {url} is unreachable: {_cause(e)}") from e
-    return RemoteStore(client, name, dim, url=url, timeout=timeout)
+    def describe(self) -> dict:
+        """The collection as the server reports it: points, segments, indexing state and layout."""
+        info = self._call(self._c().get_collection, self.name)
+        params = info.config.params
+        hnsw = info.config.hnsw_config
+        return {
+            "collection": self.name, "where": self.url, "status": str(getattr(info.status, "value", info.status)),
+            "optimizer": _optimizer_text(info.optimizer_status), "points": info.points_count or 0,
+            "indexed_vectors": info.indexed_vectors_count or 0, "segments": info.segments_count,
+            "shards": params.shard_number or 1, "replication": params.replication_factor or 1,
+            "on_disk": bool(getattr(params.vectors, "on_disk", False)), "quantization": self.quantization,
+            "hnsw": f"m={hnsw.m} ef_construct={hnsw.ef_construct}",
+        }
 
 
-def probe_server(url: str, timeout: float = 3.0) -> None:
-    """Raise StoreUnavailable unless a Qdrant server answers at `url` within about `timeout` seconds."""
+def _optimizer_text(status) -> str:
+    value = getattr(status, "value", status)
+    return value if isinstance(value, str) else f"error: {getattr(status, 'error', status)}"
+
+
+def open_remote(server: ServerConfig, name: str, dim: int, params: CollectionParams | None = None) -> RemoteStore:
+    """Connect to `server`; fails within about its timeout if it does not answer."""
+    return RemoteStore(server.client(), name, dim, timeout=server.timeout, server=server, params=params)
+
+
+def probe_server(server: ServerConfig) -> None:
+    """Raise StoreUnavailable unless the Qdrant server answers (and accepts the key) within about its timeout."""
+    client = server.client()
     try:
-        client = QdrantClient(url=url, timeout=timeout, check_compatibility=False)
-    except Exception as e:
-        raise StoreUnavailable(f"Qdrant server at {url} is unreachable: {_cause(e)}") from e
-    try:
-        _with_deadline(client.get_collections, math.ceil(timeout) + 1.0, url)
+        _with_deadline(client.get_collections, math.ceil(server.timeout) + 1.0, server.url)
     except StoreUnavailable:
         raise
     except Exception as e:
-        raise StoreUnavailable(f"Qdrant server at {url} is unreachable: {_cause(e)}") from e
+        raise server.failure(e) from e
     finally:
         client.close()
