@@ -99,7 +99,7 @@ class QdrantHttpServer:
     def url(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.httpd.server_address[1]}"
 
-    def __enter__(self) -> "QdrantHttpServer":
+    def __enter__(self) -> QdrantHttpServer:
         self._thread.start()
         return self
 

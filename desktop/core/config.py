@@ -83,7 +83,8 @@ class Settings:
                                   f"{', '.join(QUANTIZATIONS)}")
         for name in ("qdrant_shards", "qdrant_replication", "qdrant_hnsw_m", "qdrant_hnsw_ef_construct"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
-                raise SoundalikeError(f"{name} must be a whole number >= 0 (0: by library size), got {getattr(self, name)!r}")
+                raise SoundalikeError(
+                    f"{name} must be a whole number >= 0 (0: by library size), got {getattr(self, name)!r}")
         return self
 
     def save(self) -> None:

@@ -92,7 +92,8 @@ def test_migrate_killed_mid_way_resumes_without_duplicates(home, server):
     assert server.engine.count(name).count == 400
     assert load_settings(home).qdrant_url == server.url
 
-    back = run_cli(home, "store", "migrate", "--to", "embedded", "--batch", "100", env={"SOUNDALIKE_CRASH_AT": "migrate-batch:2"})
+    back = run_cli(home, "store", "migrate", "--to", "embedded", "--batch", "100",
+                   env={"SOUNDALIKE_CRASH_AT": "migrate-batch:2"})
     assert back.returncode == -signal.SIGKILL
     back = run_cli(home, "store", "migrate", "--to", "embedded")
     assert back.returncode == 0, back.stderr

@@ -41,7 +41,7 @@ class CollectionParams:
     hnsw_ef_construct: int = 100
 
     @classmethod
-    def choose(cls, points: int, dim: int, settings=None) -> "CollectionParams":
+    def choose(cls, points: int, dim: int, settings=None) -> CollectionParams:
         """Defaults for a library of `points` vectors of `dim`, with any explicit setting applied."""
         big = points >= BIG_HNSW_FROM
         p = cls(

@@ -28,8 +28,6 @@ import numpy as np
 from qdrant_client import QdrantClient, models
 
 from desktop.core.errors import StoreUnavailable
-from desktop.core.store.params import CollectionParams, quantization_of, search_params
-from desktop.core.store.server import ServerConfig
 from desktop.core.store.base import (
     PAYLOAD_INDEXES,
     Hit,
@@ -42,6 +40,8 @@ from desktop.core.store.base import (
     clean_payload,
     parse_must,
 )
+from desktop.core.store.params import CollectionParams, quantization_of, search_params
+from desktop.core.store.server import ServerConfig
 
 BATCH = 256
 _INDEX_TYPES = {"keyword": models.PayloadSchemaType.KEYWORD, "integer": models.PayloadSchemaType.INTEGER}

@@ -37,7 +37,7 @@ class ServerConfig:
     timeout: float = 3.0
 
     @classmethod
-    def from_settings(cls, settings, timeout: float = 3.0) -> "ServerConfig":
+    def from_settings(cls, settings, timeout: float = 3.0) -> ServerConfig:
         return cls(url=settings.qdrant_url, api_key=settings.qdrant_api_key, ca_file=settings.qdrant_ca_file,
                    prefer_grpc=settings.qdrant_prefer_grpc, grpc_port=settings.qdrant_grpc_port, timeout=timeout)
 
