@@ -52,6 +52,10 @@ class QdrantHttpServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # One segment per answer and no Nagle: otherwise headers and body go out as two writes and the
+            # client's delayed ACK adds ~40 ms to every request, which no real server does.
+            wbufsize = -1
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # keep test output clean
                 pass

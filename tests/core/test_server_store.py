@@ -109,6 +109,21 @@ def test_prefer_grpc_fails_fast_and_clearly_on_a_closed_port():
     assert time.monotonic() - started < 5
 
 
+def test_grpc_sends_the_key_as_metadata_and_a_wrong_one_is_one_line():
+    from tests.qdrant_grpc import QdrantGrpcServer
+
+    with QdrantGrpcServer(api_key=KEY_VALUE) as srv:
+        config = ServerConfig(url="http://127.0.0.1:9", api_key=KEY_VALUE, prefer_grpc=True, grpc_port=srv.port)
+        with open_store("", "x-v1-4", 4, server=config) as store:
+            store.upsert([(1, np.ones(4), {})])
+            assert store.search(np.ones(4), 1)[0].id == 1
+        assert srv.keys_seen and set(srv.keys_seen) == {KEY_VALUE}
+        with pytest.raises(StoreUnavailable) as wrong:
+            open_store("", "x-v1-4", 4, server=replace(config, api_key="sk-wrong-1"))
+        assert str(wrong.value) == (f"Qdrant server at http://127.0.0.1:9 (gRPC port {srv.port}) rejected the API "
+                                    "key (HTTP 401): check qdrant_api_key (config.json) or SOUNDALIKE_QDRANT_API_KEY")
+
+
 def test_layout_settings_go_over_the_wire_and_status_reports_them(tmp_path, server):
     home = tmp_path / "lib"
     make_library(home, 30, qdrant_url=server.url, qdrant_api_key=KEY_VALUE, qdrant_shards=3, qdrant_replication=2,

@@ -23,6 +23,7 @@ import pytest
 from desktop.core.errors import LibraryInUse, StoreUnavailable
 from desktop.core.store import Hit, open_store
 from desktop.core.store.edge import POSTFILTER_MAX_IDS, EdgeStore
+from tests.qdrant_grpc import QdrantGrpcServer
 from tests.qdrant_http import QdrantHttpServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,15 +72,18 @@ def exact_top(data: np.ndarray, q: np.ndarray, k: int, keep=lambda i: True) -> l
     return [i for i in order if keep(i)][:k]
 
 
-@pytest.fixture(params=["edge", "remote-local", "remote-https"])
+@pytest.fixture(params=["edge", "remote-local", "remote-https", "remote-grpc"])
 def make_store(request, tmp_path, test_ca):
     """The store under test. remote-https: the server store over real HTTPS with an API key and a
     test CA, to a loopback server (tests/qdrant_http.py) that the in-process engine answers, with the
-    size-based layout of a big library (scalar quantization with rescoring, HNSW m=32)."""
+    size-based layout of a big library (scalar quantization with rescoring, HNSW m=32). remote-grpc: the
+    same over gRPC (prefer_grpc) to a loopback gRPC server (tests/qdrant_grpc.py)."""
     opened = []
     server = None
     if request.param == "remote-https":
         server = QdrantHttpServer(api_key="k-123", tls=(test_ca["cert"], test_ca["key"])).__enter__()
+    elif request.param == "remote-grpc":
+        server = QdrantGrpcServer(api_key="k-123").__enter__()
 
     def make(name=NAME, dim=DIM):
         if request.param == "edge":
@@ -88,6 +92,12 @@ def make_store(request, tmp_path, test_ca):
             from desktop.core.store.params import CollectionParams
             from desktop.core.store.server import ServerConfig
 
+            if request.param == "remote-grpc":
+                config = ServerConfig(url="http://127.0.0.1:9", api_key="k-123", prefer_grpc=True,
+                                      grpc_port=server.port)
+                store = open_store("", name, dim, server=config)
+                opened.append(store)
+                return store
             config = ServerConfig(url=server.url, api_key="k-123", ca_file=str(test_ca["ca"]))
             store = open_store("", name, dim, server=config, params=CollectionParams.choose(200_000, dim))
             assert store.quantization == "scalar"

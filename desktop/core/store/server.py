@@ -45,6 +45,11 @@ class ServerConfig:
     def https(self) -> bool:
         return self.url.lower().startswith("https://")
 
+    @property
+    def where(self) -> str:
+        """The server as messages name it (with the gRPC port when that is what is used)."""
+        return f"{self.url} (gRPC port {self.grpc_port})" if self.prefer_grpc else self.url
+
     def scrub(self, text: str) -> str:
         return text.replace(self.api_key, "***") if self.api_key else text
 
@@ -78,28 +83,28 @@ class ServerConfig:
                                     grpc_port=self.grpc_port, timeout=self.timeout, check_compatibility=False,
                                     **kwargs)
         except Exception as e:  # malformed URL and the like
-            raise StoreUnavailable(f"Qdrant server at {self.url} is unreachable: {self.scrub(cause(e))}") from e
+            raise StoreUnavailable(f"Qdrant server at {self.where} is unreachable: {self.scrub(cause(e))}") from e
 
     def failure(self, e: BaseException) -> StoreUnavailable:
         """One clear line for a failed call: wrong key, untrusted certificate, refused request, unreachable."""
         status = http_status(e)
         if status in (401, 403):
             return StoreUnavailable(
-                f"Qdrant server at {self.url} rejected the API key (HTTP {status}): "
+                f"Qdrant server at {self.where} rejected the API key (HTTP {status}): "
                 + (f"check {KEY_SETTING}" if self.api_key else f"it needs one; set {KEY_SETTING}")
             )
         text = self.scrub(cause(e))
         if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text.lower():
             where = f"the CA file {self.ca_file}" if self.ca_file else "the system's CAs (set qdrant_ca_file)"
             return StoreUnavailable(
-                f"Qdrant server at {self.url}: its TLS certificate is not trusted by {where} ({text})"
+                f"Qdrant server at {self.where}: its TLS certificate is not trusted by {where} ({text})"
             )
         if status is not None:
             reason = getattr(e, "reason_phrase", "") or ""
             said = self.scrub(server_error(e))
-            return StoreUnavailable(f"Qdrant server at {self.url} refused the request: HTTP {status} {reason}".rstrip()
-                                    + (f" ({said})" if said else ""))
-        return StoreUnavailable(f"Qdrant server at {self.url} is unreachable: {text}")
+            text = f"Qdrant server at {self.where} refused the request: HTTP {status} {reason}".rstrip()
+            return StoreUnavailable(text + (f" ({said})" if said else ""))
+        return StoreUnavailable(f"Qdrant server at {self.where} is unreachable: {text}")
 
 
 def _loopback(url: str) -> bool:
