@@ -13,8 +13,7 @@ translation on every read and write) and a filter on every query, and one librar
 filter would show another's tracks. Separate collections cannot leak, a library is removed by
 dropping its collections, and each can have its own size-based layout. Qdrant's advice for payload
 partitioning targets thousands of tenants, where per-collection overhead adds up; a household has a
-handful. Measured (bench/server_store.py): a query on one of two 50k libraries costs the same either way
-on the in-process engine.
+handful. bench/server_store.py measures both layouts on the in-process engine (bench/README.md).
 """
 
 from __future__ import annotations
