@@ -18,6 +18,7 @@ from desktop.core.embedders import Embedder, create
 from desktop.core.errors import ModelUnavailable, SoundalikeError
 from desktop.core.events import Progress
 from desktop.core.lock import LibraryLock
+from desktop.core.priors import load_prior
 from desktop.core.standardize import Standardizer, needs_refit
 
 log = logging.getLogger(__name__)
@@ -110,11 +111,15 @@ class Library:
         return self._standardizer
 
     def standardizer_for(self, key: str) -> Standardizer:
-        """The statistics vector space `key` was standardised with (identity before the first fit)."""
+        """The statistics vector space `key` was standardised with (before the first fit: the shipped
+        prior's, where the space has one, else the identity)."""
         stats = self.catalog.standardizer(key)
         groups = self._groups(key)
         if stats is None:
-            return Standardizer.identity(key_dim(key), groups)
+            prior = load_prior(key)
+            if prior is None:
+                return Standardizer.identity(key_dim(key), groups)
+            return Standardizer.fit(np.zeros((0, key_dim(key))), groups, prior=prior)
         n, mean, scale, whitening = stats
         ident = Standardizer.identity(len(mean), groups)
         return Standardizer(mean, scale, ident.weights, n, whitening)
@@ -144,7 +149,7 @@ class Library:
         if not ids:
             return
         groups = self._groups(key)
-        fitted = Standardizer.fit(raws, groups, self.catalog.part_vectors(key))
+        fitted = Standardizer.fit(raws, groups, self.catalog.part_vectors(key), prior=load_prior(key))
         self.catalog.set_standardizer(key, fitted.n, fitted.mean, fitted.scale, fitted.whitening)
         self.catalog.set_meta(REFIT_PENDING + key, "1")
         self._standardizer = fitted
