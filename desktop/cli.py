@@ -16,6 +16,7 @@ from pathlib import Path
 
 from desktop import __version__, cli_store
 from desktop.core.errors import SoundalikeError
+from desktop.core.track import JSON_KEYS
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -237,8 +238,7 @@ def cmd_tracks(args) -> int:
     with open_library(args, lock=False) as lib:
         tracks = lib.catalog.tracks(status="failed" if args.failed else None)
     if args.json:
-        keys = ("id", "path", "title", "artist", "album", "genre", "year", "duration", "status", "error")
-        print(json.dumps([{k: getattr(t, k) for k in keys} for t in tracks], indent=2, ensure_ascii=False))
+        print(json.dumps([{k: getattr(t, k) for k in JSON_KEYS} for t in tracks], indent=2, ensure_ascii=False))
         return 0
     for t in tracks:
         if args.failed:

@@ -14,38 +14,21 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from desktop.core.errors import CatalogError, TrackNotFound
+from desktop.core.track import FIELDS, FROM_FILE, NAMES, SEARCHABLE, SORTABLE, Track
+
+__all__ = ["Catalog", "Track", "SORTABLE"]
 
 SCHEMA_VERSION = 2  # 2: vectors.parts, standardizers.whitening
 
+# The tracks table is derived from the field table (track.py) and migrated by comparing the two.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, added_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS tracks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    path TEXT NOT NULL UNIQUE,
-    size INTEGER NOT NULL DEFAULT 0,
-    mtime REAL NOT NULL DEFAULT 0,
-    file_hash TEXT NOT NULL DEFAULT '',
-    title TEXT NOT NULL DEFAULT '',
-    artist TEXT NOT NULL DEFAULT '',
-    album TEXT NOT NULL DEFAULT '',
-    genre TEXT NOT NULL DEFAULT '',
-    year INTEGER,
-    duration REAL NOT NULL DEFAULT 0,
-    generated TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'indexed', 'failed')),
-    error TEXT NOT NULL DEFAULT '',
-    embedder TEXT NOT NULL DEFAULT '',
-    added_at REAL NOT NULL DEFAULT 0,
-    indexed_at REAL
-);
-CREATE INDEX IF NOT EXISTS tracks_status ON tracks(status);
 CREATE TABLE IF NOT EXISTS vectors (
     track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
     embedder TEXT NOT NULL,
@@ -63,44 +46,8 @@ CREATE TABLE IF NOT EXISTS standardizers (
 );
 """
 
-# Columns a client may sort the library by (guards the ORDER BY against injection).
-SORTABLE = ("id", "title", "artist", "album", "genre", "year", "duration", "status", "path", "added_at")
-
-
-@dataclass
-class Track:
-    id: int
-    path: str
-    size: int = 0
-    mtime: float = 0.0
-    file_hash: str = ""
-    title: str = ""
-    artist: str = ""
-    album: str = ""
-    genre: str = ""
-    year: int | None = None
-    duration: float = 0.0
-    generated: str = ""  # comma-separated fields we made up ("artist,genre"): shown differently
-    status: str = "pending"
-    error: str = ""
-    embedder: str = ""
-    added_at: float = 0.0
-    indexed_at: float | None = None
-
-    @property
-    def artist_generated(self) -> bool:
-        return "artist" in self.generated.split(",")
-
-    def payload(self) -> dict:
-        """What the vector store keeps beside the vector (enough to show and filter a hit)."""
-        return {
-            "track_id": self.id, "path": self.path, "title": self.title, "artist": self.artist,
-            "album": self.album, "genre": self.genre, "year": self.year, "duration": self.duration,
-            "file_hash": self.file_hash, "artist_generated": self.artist_generated,
-        }
-
-
-_COLUMNS = [f.name for f in fields(Track)]
+TRACKS_TABLE = "CREATE TABLE tracks (\n    " + ",\n    ".join(f.declaration for f in FIELDS) + "\n)"
+_TRACKS_INDEXES = [f"CREATE INDEX IF NOT EXISTS tracks_{f.name} ON tracks({f.name})" for f in FIELDS if f.db_index]
 
 
 class Catalog:
@@ -133,7 +80,46 @@ class Catalog:
                 self._add_column("vectors", "parts BLOB")
                 self._add_column("standardizers", "whitening BLOB")
                 self.set_meta("schema_version", "2")
-        # Future migrations: `if int(version) < 3: ...` each in its own transaction, then bump.
+        # Future migrations of meta/folders/vectors/standardizers: `if int(version) < 3: ...`, then bump.
+        self._migrate_tracks()
+
+    def _migrate_tracks(self) -> None:
+        """Make the tracks table match the field table: missing columns are added (cheap, in place); a
+        changed column definition (e.g. a new status in the CHECK) rebuilds the table, keeping every row
+        and id. Columns this version does not know (a newer Soundalike's) are left alone, never dropped."""
+        row = self._one("SELECT sql FROM sqlite_master WHERE type='table' AND name='tracks'")
+        if row is None:
+            self._run(TRACKS_TABLE)
+        else:
+            have = {r[1] for r in self._rows("PRAGMA table_info(tracks)")}
+            with self.transaction():
+                for f in FIELDS:
+                    if f.name not in have:
+                        self._run(f"ALTER TABLE tracks ADD COLUMN {f.declaration}")
+            stored = self._one("SELECT sql FROM sqlite_master WHERE type='table' AND name='tracks'")[0]
+            if have <= set(NAMES) and _declarations(stored) != _declarations(TRACKS_TABLE):
+                self._rebuild_tracks()
+        for sql in _TRACKS_INDEXES:
+            self._run(sql)
+
+    def _rebuild_tracks(self) -> None:
+        """SQLite's way to change a column definition: copy into a new table, drop, rename. Foreign keys
+        are off meanwhile so dropping the old table does not cascade to the vectors."""
+        common = ", ".join(r[1] for r in self._rows("PRAGMA table_info(tracks)"))
+        self._run("PRAGMA foreign_keys=OFF")
+        try:
+            with self.transaction():
+                seq = self._one("SELECT seq FROM sqlite_sequence WHERE name='tracks'")
+                self._run(TRACKS_TABLE.replace("CREATE TABLE tracks", "CREATE TABLE tracks_new", 1))
+                self._run(f"INSERT INTO tracks_new({common}) SELECT {common} FROM tracks")
+                self._run("DROP TABLE tracks")
+                self._run("ALTER TABLE tracks_new RENAME TO tracks")
+                if seq is not None:  # ids are never reused, also across the rebuild
+                    self._run("UPDATE sqlite_sequence SET seq=max(seq, ?) WHERE name='tracks'", (seq[0],))
+                if self._rows("PRAGMA foreign_key_check"):
+                    raise CatalogError(f"{self.path}: rebuilding the tracks table broke a reference; unchanged")
+        finally:
+            self._run("PRAGMA foreign_keys=ON")
 
     def _add_column(self, table: str, column: str) -> None:
         existing = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
@@ -190,7 +176,7 @@ class Catalog:
 
     # -- tracks -----------------------------------------------------------------------------------
     def _track(self, row: sqlite3.Row | None) -> Track | None:
-        return Track(**{k: row[k] for k in _COLUMNS}) if row else None
+        return Track(**{k: row[k] for k in NAMES}) if row else None
 
     def get(self, track_id: int) -> Track:
         t = self._track(self._one("SELECT * FROM tracks WHERE id=?", (track_id,)))
@@ -216,7 +202,7 @@ class Catalog:
 
     def add_track(self, track: Track) -> int:
         """Insert a new file's row (status pending) and return its new, never reused id."""
-        cols = [c for c in _COLUMNS if c != "id"]
+        cols = [c for c in NAMES if c != "id"]
         values = [getattr(track, c) for c in cols]
         with self._lock:
             cur = self._run(f"INSERT INTO tracks({','.join(cols)}) VALUES({','.join('?' * len(cols))})", values)
@@ -225,7 +211,7 @@ class Catalog:
     def update_file(self, track: Track) -> None:
         """A changed file: new tags and size/mtime, back to pending, old vectors dropped."""
         with self.transaction():
-            cols = ["size", "mtime", "file_hash", "title", "artist", "album", "genre", "year", "duration", "generated"]
+            cols = FROM_FILE
             self._run(
                 f"UPDATE tracks SET {', '.join(c + '=?' for c in cols)}, status='pending', error='', embedder='' "
                 "WHERE id=?",
@@ -267,8 +253,8 @@ class Catalog:
             clauses.append("status=?")
             args.append(status)
         for word in text.split():
-            clauses.append("(title LIKE ? OR artist LIKE ? OR album LIKE ? OR genre LIKE ?)")
-            args += [f"%{word}%"] * 4
+            clauses.append("(" + " OR ".join(f"{name} LIKE ?" for name in SEARCHABLE) + ")")
+            args += [f"%{word}%"] * len(SEARCHABLE)
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
 
     def counts(self) -> dict[str, int]:
@@ -380,6 +366,19 @@ class Catalog:
             (embedder_key, n, np.asarray(mean, np.float32).tobytes(), np.asarray(scale, np.float32).tobytes(), blob,
              time.time()),
         )
+
+
+def _declarations(create_sql: str) -> set[str]:
+    """The column definitions of a CREATE TABLE statement, whitespace-normalised, in any order."""
+    body = create_sql[create_sql.index("(") + 1 : create_sql.rindex(")")]
+    out, depth, start = set(), 0, 0
+    for i, ch in enumerate(body + ","):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            out.add(" ".join(body[start:i].split()))
+            start = i + 1
+    return out
 
 
 class _Transaction:

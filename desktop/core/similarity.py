@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, make_dataclass
+from dataclasses import field as dc_field
 
 import numpy as np
 
 from desktop.core.errors import SoundalikeError, TrackNotFound
 from desktop.core.library import Library
+from desktop.core.track import BY_NAME, PAYLOAD_KEYS, PAYLOAD_TYPES
 
 # Two vectors this close are the same recording (another encoding or copy of one file).
 SAME_AUDIO_SCORE = 0.999
@@ -26,20 +28,27 @@ class NotIndexed(SoundalikeError):
     """The query track has no vector yet (pending or failed)."""
 
 
-@dataclass
-class SimilarHit:
-    track_id: int
-    score: float
-    title: str
-    artist: str
-    album: str
-    genre: str
-    path: str
-    duration: float
-    artist_generated: bool = False
+# A hit is the track id, the score and the track's store payload (the payload fields of track.py).
+_HIT_DEFAULTS = {key: BY_NAME[name].default if name in BY_NAME else False
+                 for name, key in [*PAYLOAD_KEYS.items(), ("artist_generated", "artist_generated")]
+                 if key != "track_id"}
+SimilarHit = make_dataclass(
+    "SimilarHit",
+    [("track_id", int), ("score", float),
+     *[(key, PAYLOAD_TYPES[key] | None, dc_field(default=default)) for key, default in _HIT_DEFAULTS.items()]],
+    namespace={"to_dict": lambda self: asdict(self),
+               "__doc__": "One similar track: id, cosine score and the payload fields declared in track.py."},
+)
+SimilarHit.__module__ = __name__
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+
+def _hit_values(payload: dict) -> dict:
+    """The payload's values as the hit's fields, coerced to their declared types (default when absent)."""
+    out = {}
+    for key, default in _HIT_DEFAULTS.items():
+        value = payload.get(key)
+        out[key] = default if value is None else PAYLOAD_TYPES[key](value)
+    return out
 
 
 @dataclass
@@ -138,12 +147,7 @@ def shape(hits, q: Query, k: int, per_artist: int | None) -> list[SimilarHit]:
         per[artist] = per.get(artist, 0) + 1
         hashes.add(p.get("file_hash", ""))
         songs.add(song)
-        kept.append(SimilarHit(
-            track_id=int(p.get("track_id", h.id)), score=float(h.score), title=p.get("title", ""),
-            artist=p.get("artist", ""), album=p.get("album", ""), genre=p.get("genre", ""),
-            path=p.get("path", ""), duration=float(p.get("duration") or 0),
-            artist_generated=bool(p.get("artist_generated", False)),
-        ))
+        kept.append(SimilarHit(track_id=int(p.get("track_id", h.id)), score=float(h.score), **_hit_values(p)))
         if len(kept) >= k:
             break
     return kept

@@ -12,12 +12,17 @@ import os
 import re
 from functools import lru_cache
 
+from desktop.core.track import TAG_FIELDS, tags_defaults
+
+# Text fields read straight from an easy-mutagen tag of the same meaning (track.py declares them).
+_TEXT_TAGS = tuple((f.name, f.tag) for f in TAG_FIELDS if f.tag and f.type is str)
+
 _YEAR = re.compile(r"(\d{4})")
 
 
 def read_tags(path: str) -> dict:
-    """title, artist, album, genre, year, duration, generated — never raises for a bad file."""
-    info: dict = {"title": "", "artist": "", "album": "", "genre": "", "year": None, "duration": 0.0}
+    """The track fields whose source is "tags" (track.py), by name — never raises for a bad file."""
+    info: dict = tags_defaults()
     try:
         import mutagen
 
@@ -26,13 +31,13 @@ def read_tags(path: str) -> dict:
         f = None
     if f is not None:
         tags = f.tags or {}
-        for key in ("title", "artist", "album", "genre"):
+        for name, key in _TEXT_TAGS:
             try:
                 value = tags.get(key)
             except Exception:
                 value = None
             if value:
-                info[key] = str(value[0] if isinstance(value, list) else value).strip()
+                info[name] = str(value[0] if isinstance(value, list) else value).strip()
         try:
             date = tags.get("date") or tags.get("year")
         except Exception:

@@ -16,6 +16,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QFont
 
 from desktop.core.catalog import Catalog, Track
+from desktop.core.track import FIELDS
 
 PAGE_SIZE = 256
 MAX_PAGES = 64  # 16k rows cached at most
@@ -25,20 +26,13 @@ TRACK_ID_ROLE = int(Qt.UserRole.value) + 1
 TRACK_ROLE = int(Qt.UserRole.value) + 2
 _HANDLED = frozenset((DISPLAY, TOOLTIP, FONT, FOREGROUND, ALIGNMENT, TRACK_ID_ROLE, TRACK_ROLE))
 _RIGHT = int((Qt.AlignRight | Qt.AlignVCenter).value)
-_ALIGN = {"year": _RIGHT, "duration": _RIGHT, "status": int(Qt.AlignCenter.value)}
+_ALIGN = {f.name: _RIGHT for f in FIELDS if f.header and f.type in (int, float)}  # numbers right-aligned
+_ALIGN["status"] = int(Qt.AlignCenter.value)
 GENERATED_ARTIST_TIP = "No artist tag; name made up"
 STATUS_TIP = {"indexed": "Indexed: similar tracks can be found", "pending": "Not indexed yet",
               "failed": "Could not index: {error}"}
 
-COLUMNS = (  # (catalog field, header)
-    ("title", "Title"),
-    ("artist", "Artist"),
-    ("album", "Album"),
-    ("genre", "Genre"),
-    ("year", "Year"),
-    ("duration", "Time"),
-    ("status", "Index"),
-)
+COLUMNS = tuple((f.name, f.header) for f in FIELDS if f.header)  # (track field, header), declared in track.py
 STATUS_TEXT = {"indexed": "✓", "pending": "pending…", "failed": "failed"}
 GENERATED_COLOR = QColor(140, 140, 150)
 STATUS_COLOR = {"pending": QColor(200, 160, 60), "failed": QColor(220, 90, 80), "indexed": QColor(110, 180, 120)}
@@ -124,11 +118,12 @@ class LibraryModel(QAbstractTableModel):
     def _display(track: Track, name: str) -> str:
         if name == "duration":
             return format_time(track.duration)
-        if name == "year":
-            return str(track.year) if track.year else ""
+        value = getattr(track, name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value) if value else ""  # year, track number...: blank when unknown
         if name == "status":
             return STATUS_TEXT.get(track.status, track.status)
-        return getattr(track, name) or ""
+        return "" if value is None else str(value)
 
     def sort(self, column: int, order=Qt.AscendingOrder) -> None:
         name = COLUMNS[column][0] if 0 <= column < len(COLUMNS) else "id"  # -1: no sort column

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, QTimer
 
 from desktop.core.errors import SoundalikeError
 from desktop.core.scan import is_audio_path
+from desktop.core.track import Track
 from desktop.ui.jobs import error_text
 from desktop.ui.transport import NowPlaying
 
@@ -96,12 +97,11 @@ class WindowActions:
     def resolve_item(self, item) -> NowPlaying:
         if isinstance(item, int):
             t = self.session.catalog.get(item)
-            return NowPlaying(item, t.path, t.title, t.artist, t.id, t.duration, t.artist_generated)
-        from desktop.core.tags import read_tags
+        else:  # a file outside the library
+            from desktop.core.tags import read_tags
 
-        tags = read_tags(item)
-        return NowPlaying(item, item, tags["title"], tags["artist"], None, tags["duration"],
-                          "artist" in tags["generated"].split(","))
+            t = Track(id=0, path=item, **read_tags(item))
+        return NowPlaying(item, t.path, t.title, t.artist, t.id or None, t.duration, t.artist_generated)
 
     def play_row(self, row: int) -> None:
         ids = self.model.ids()

@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import uuid
 
-from desktop.core.store.base import PAYLOAD_FIELDS, Hit, VectorStore
+from desktop.core.store.base import Hit, VectorStore
 
-__all__ = ["Hit", "VectorStore", "PAYLOAD_FIELDS", "open_store", "open_library_store", "library_id",
-           "server_collection"]
+__all__ = ["Hit", "VectorStore", "open_store", "open_library_store", "library_id", "server_collection"]
 
 LIBRARY_ID = "library_id"
 

@@ -10,7 +10,8 @@ Conventions every backend keeps:
 - the point id is the stable catalog track id; upserting an id again replaces its vector and payload;
 - similarity is cosine; scores are cosine similarities in [-1, 1], best first. Vectors are stored
   unit-normalised (Qdrant normalises on insert for cosine), so `get_vectors` returns unit vectors;
-- payload fields are `PAYLOAD_FIELDS`; `genre` and `artist` are keyword-indexed, `year` integer-indexed;
+- the payload is `Track.payload()`; the fields indexed for filtering are `PAYLOAD_INDEXES`, declared with
+  the rest of a track in desktop/core/track.py;
 - `must` is backend-neutral (no Qdrant types leak out): a mapping of payload field to
   a scalar (equality), a list/tuple/set (any of) or a dict with keys gte/gt/lte/lt (range), e.g.
   `{"year": {"gte": 1990, "lte": 1999}, "album": "Blue"}`;
@@ -26,11 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from desktop.core.errors import StoreUnavailable
+from desktop.core.track import PAYLOAD_INDEXES, PAYLOAD_TYPES
 
-PAYLOAD_FIELDS = ("track_id", "path", "title", "artist", "album", "genre", "year", "duration")
-# (field, kind) of the payload indexes every collection gets; kind is "keyword" or "integer".
-PAYLOAD_INDEXES = (("genre", "keyword"), ("artist", "keyword"), ("year", "integer"))
+__all__ = ["PAYLOAD_INDEXES", "Hit", "VectorStore"]
+
 RANGE_KEYS = ("gte", "gt", "lte", "lt")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 
@@ -131,16 +131,16 @@ def as_query(vector, dim: int) -> np.ndarray:
 
 
 def clean_payload(track_id: int, payload: dict | None) -> dict:
-    """Copy the payload, fill `track_id`, and coerce the indexed fields to the index types."""
+    """Copy the payload, fill `track_id`, and coerce the numbers to their declared types (a value that is
+    not a number becomes None rather than breaking an index)."""
     p = dict(payload or {})
     p.setdefault("track_id", int(track_id))
-    if p.get("year") is not None:
-        try:
-            p["year"] = int(p["year"])
-        except (TypeError, ValueError):
-            p["year"] = None
-    if p.get("duration") is not None:
-        p["duration"] = float(p["duration"])
+    for key, kind in PAYLOAD_TYPES.items():
+        if kind in (int, float) and p.get(key) is not None:
+            try:
+                p[key] = kind(p[key])
+            except (TypeError, ValueError):
+                p[key] = None
     return p
 
 
@@ -181,7 +181,3 @@ def parse_must(must: Mapping[str, Any] | None) -> list[tuple[str, str, Any]]:
             )
     return out
 
-
-def require_open(closed: bool, name: str) -> None:
-    if closed:
-        raise StoreUnavailable(f"vector collection {name!r} is closed")

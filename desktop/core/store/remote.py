@@ -44,7 +44,8 @@ from desktop.core.store.params import CollectionParams, quantization_of, search_
 from desktop.core.store.server import ServerConfig
 
 BATCH = 256
-_INDEX_TYPES = {"keyword": models.PayloadSchemaType.KEYWORD, "integer": models.PayloadSchemaType.INTEGER}
+_INDEX_TYPES = {"keyword": models.PayloadSchemaType.KEYWORD, "integer": models.PayloadSchemaType.INTEGER,
+                "float": models.PayloadSchemaType.FLOAT, "bool": models.PayloadSchemaType.BOOL}
 
 
 def _with_deadline(fn, seconds: float, url: str):

@@ -1,0 +1,100 @@
+"""The catalog's tracks table follows the field table (desktop/core/track.py) on open, losing nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+
+from desktop.core.catalog import TRACKS_TABLE, Catalog
+from desktop.core.track import FIELDS, NAMES, Track
+
+
+def old_catalog(path, tracks_sql: str) -> None:
+    """A catalog as an earlier Soundalike left it: two tracks (ids 1 and 3, id 4 used then deleted),
+    a vector for track 3."""
+    db = sqlite3.connect(str(path))
+    db.executescript(f"""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO meta VALUES ('schema_version', '2');
+        {tracks_sql};
+        CREATE TABLE vectors (track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+            embedder TEXT NOT NULL, raw BLOB NOT NULL, parts BLOB, PRIMARY KEY (track_id, embedder));
+        INSERT INTO tracks(id, path, title, status) VALUES (1, '/m/a.flac', 'A', 'pending');
+        INSERT INTO tracks(id, path, title, status) VALUES (3, '/m/c.flac', 'C', 'indexed');
+        INSERT INTO tracks(id, path, title, status) VALUES (4, '/m/d.flac', 'D', 'pending');
+        DELETE FROM tracks WHERE id=4;
+    """)
+    db.execute("INSERT INTO vectors(track_id, embedder, raw) VALUES (3, 'k', ?)",
+               (np.ones(4, np.float32).tobytes(),))
+    db.commit()
+    db.close()
+
+
+def table_sql(path) -> str:
+    db = sqlite3.connect(str(path))
+    try:
+        return db.execute("SELECT sql FROM sqlite_master WHERE name='tracks'").fetchone()[0]
+    finally:
+        db.close()
+
+
+def columns(path) -> list[str]:
+    db = sqlite3.connect(str(path))
+    try:
+        return [r[1] for r in db.execute("PRAGMA table_info(tracks)")]
+    finally:
+        db.close()
+
+
+def test_a_new_field_is_added_in_place_with_its_default(tmp_path):
+    path = tmp_path / "catalog.db"
+    without = [f.declaration for f in FIELDS if f.name != "generated"]
+    old_catalog(path, "CREATE TABLE tracks (" + ", ".join(without) + ")")
+    cat = Catalog(path)
+    assert cat.get(1).generated == "" and cat.get(3).title == "C"
+    cat.close()
+    assert columns(path)[-1] == "generated"  # ALTER TABLE ADD COLUMN, no rebuild
+
+
+def test_a_changed_column_definition_rebuilds_the_table_keeping_rows_ids_and_vectors(tmp_path):
+    path = tmp_path / "catalog.db"
+    old = [f.declaration for f in FIELDS if f.name not in ("generated", "file_hash")]
+    old = [d if not d.startswith("status") else "status TEXT NOT NULL DEFAULT 'pending' "
+           "CHECK (status IN ('pending', 'indexed'))" for d in old]
+    old_catalog(path, "CREATE TABLE tracks (" + ", ".join(old) + ")")
+    cat = Catalog(path)
+    assert columns(path) == list(NAMES)
+    assert [t.id for t in cat.tracks()] == [1, 3]
+    assert cat.get(3).status == "indexed" and cat.get(3).file_hash == ""
+    assert cat.indexed_ids("k") == {3}  # dropping the old table did not cascade to the vectors
+    cat.set_failed(1, "k", "bad file")  # allowed by the new CHECK
+    assert cat.add_track(Track(id=0, path="/m/e.flac")) == 5  # ids are never reused, across the rebuild
+    cat.remove([3])
+    assert cat.indexed_ids("k") == set()  # and the foreign key still cascades
+    cat.close()
+    assert table_sql(path).split("(", 1)[1].split() == TRACKS_TABLE.split("(", 1)[1].split()
+    Catalog(path).close()  # and the next open finds nothing to do
+    assert table_sql(path).split("(", 1)[1].split() == TRACKS_TABLE.split("(", 1)[1].split()
+
+
+def test_a_column_of_a_newer_soundalike_is_kept(tmp_path):
+    path = tmp_path / "catalog.db"
+    old_catalog(path, "CREATE TABLE tracks (" + ", ".join(f.declaration for f in FIELDS) + ", bpm REAL)")
+    sqlite3.connect(str(path)).execute("UPDATE tracks SET bpm=120").connection.commit()
+    cat = Catalog(path)
+    assert cat.get(1).title == "A"
+    cat.add_track(Track(id=0, path="/m/e.flac"))
+    cat.close()
+    assert "bpm" in columns(path)
+    db = sqlite3.connect(str(path))
+    assert db.execute("SELECT bpm FROM tracks WHERE id=1").fetchone()[0] == 120
+    db.close()
+
+
+def test_a_catalog_made_by_this_version_is_left_as_it_is(tmp_path):
+    path = tmp_path / "catalog.db"
+    Catalog(path).close()
+    before = table_sql(path)
+    Catalog(path).close()
+    assert table_sql(path) == before == TRACKS_TABLE
