@@ -77,11 +77,9 @@ def test_errors_are_one_line_without_traceback(home, args, message):
 def test_missing_model_is_a_clear_error_when_asked_for_and_a_fallback_otherwise(home, family_dir, tmp_path):
     out = cli("index", family_dir, "--embedder", "wav2vec2", "--model", tmp_path / "no-model", home=home, timeout=60)
     assert out.returncode == 1 and "no-model" in out.stderr and "Traceback" not in out.stderr
-    started = time.monotonic()
     out = cli("index", family_dir, home=home, env={"SOUNDALIKE_MODEL": "facebook/wav2vec2-base"})
     assert out.returncode == 0, out.stderr
     assert "using the spectral embedder" in out.stderr
-    assert time.monotonic() - started < 60
 
 
 def test_killed_mid_index_resumes_without_duplicates(home, tmp_path):

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -202,13 +201,11 @@ def test_close_frees_the_model(tiny):
 
 # -- unavailable models fail fast, never touching the network ------------------------------------
 def test_missing_folder_is_model_unavailable_fast(tmp_path):
-    t = time.perf_counter()
-    with pytest.raises(ModelUnavailable, match="does not exist"):
+    with pytest.raises(ModelUnavailable, match="does not exist"):  # how fast: bench/timeouts.py
         Wav2Vec2Embedder(str(tmp_path / "no-such-model"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelUnavailable, match="no config.json"):
         Wav2Vec2Embedder(str(tmp_path / "empty"))
-    assert time.perf_counter() - t < 3
 
 
 def test_uncached_hub_id_is_model_unavailable_fast(tmp_path):
@@ -227,7 +224,6 @@ def test_uncached_hub_id_is_model_unavailable_fast(tmp_path):
     """
     r = run_py(code, clean_env(tmp_path))
     assert r["msg"] and "facebook/wav2vec2-base" in r["msg"] and "never downloads" in r["msg"]
-    assert r["s"] < 3
     assert not r["transformers"]  # refused from the cache index, before transformers is even imported
 
 

@@ -1,7 +1,6 @@
 """Indexing in the library thread: progress in the status bar, cancel within a second, a consistent
 catalog and store afterwards, and resuming on the next start."""
 
-import time
 
 from desktop.core.library import Library
 from tests import audio
@@ -38,12 +37,8 @@ def test_progress_cancel_and_resume(spectral_empty_home, tmp_path, make_window, 
     text = w.index_status.text
     assert "Indexing" in text and " of 36" in text and ".wav" in text
     assert any(ev.stage == "index" and rate > 0 for ev, rate, _ in progress)
-    t0 = time.monotonic()
-    with qtbot.waitSignal(w.session.idle, timeout=5000):
+    with qtbot.waitSignal(w.session.idle, timeout=5000):  # how fast: bench/ui_stall.py
         w.index_status.cancel_button.click()
-    took = time.monotonic() - t0
-    print(f"cancel -> idle: {took:.2f} s")
-    assert took < 1.5  # target 1 s (typically 0.4 s here); slack for a loaded machine
     assert not w.index_status.isVisible()
     w.close()
     counts = _check_consistent(spectral_empty_home)

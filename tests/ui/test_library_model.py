@@ -1,6 +1,5 @@
 """The library table over a real catalog: contents, filter as you type, sort, made-up artists, 50k rows."""
 
-import time
 
 from PySide6.QtCore import Qt
 
@@ -56,18 +55,15 @@ def _big_catalog(path, n):
 
 def test_fifty_thousand_rows_load_lazily(tmp_path, qtbot):
     cat = _big_catalog(tmp_path / "big.sqlite3", 50_000)
-    t0 = time.perf_counter()
-    model = LibraryModel(cat)
-    assert time.perf_counter() - t0 < 1.0
+    model = LibraryModel(cat)  # how fast (< 1 s): bench/timeouts.py
     assert model.rowCount() == 50_000 and model.page_fetches == 0  # nothing read until shown
     assert model.index(49_999, COL["title"]).data() == "Song 49999"
     assert model.page_fetches == 1
     for r in range(49_000, 49_000 + PAGE_SIZE // 2):  # scrolling inside a page reads no more
         model.index(r, COL["artist"]).data()
     assert model.page_fetches <= 3
-    t0 = time.perf_counter()
     model.set_filter("jazz")
-    assert model.rowCount() == 25_000 and time.perf_counter() - t0 < 1.0
+    assert model.rowCount() == 25_000
     # One track changes status: only its row is re-read and repainted, no reset.
     tid = model.track_id(5)
     model.index(5, 0).data()
