@@ -3,12 +3,10 @@ the parts of each track (its estimate, what it is for, and how the catalog and l
 
 from __future__ import annotations
 
-import sqlite3
-
 import numpy as np
 import pytest
 
-from desktop.core.catalog import SCHEMA_VERSION, Catalog
+from desktop.core.catalog import Catalog
 from desktop.core.embedders.spectral import MAX_PARTS, SpectralEmbedder, _Accumulator, _finish
 from desktop.core.indexer import scan_and_index
 from desktop.core.library import Library
@@ -116,37 +114,6 @@ def test_spectral_parts_add_up_to_the_track(rng):
 
 
 # -- catalog and library ------------------------------------------------------------------------------
-V1_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE tracks (id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL UNIQUE,
-                     status TEXT NOT NULL DEFAULT 'pending');
-CREATE TABLE vectors (track_id INTEGER NOT NULL, embedder TEXT NOT NULL, raw BLOB NOT NULL,
-                      PRIMARY KEY (track_id, embedder));
-CREATE TABLE standardizers (embedder TEXT PRIMARY KEY, n INTEGER NOT NULL, mean BLOB NOT NULL, scale BLOB NOT NULL,
-                            fitted_at REAL NOT NULL);
-INSERT INTO meta VALUES ('schema_version', '1');
-INSERT INTO tracks(path, status) VALUES ('/music/a.flac', 'indexed');
-"""
-
-
-def test_catalog_from_schema_1_gains_parts_and_keeps_its_vectors(tmp_path):
-    path = tmp_path / "catalog.sqlite3"
-    db = sqlite3.connect(path)
-    db.executescript(V1_SCHEMA)
-    db.execute("INSERT INTO vectors VALUES (1, 'k-v1-3', ?)", (np.ones(3, np.float32).tobytes(),))
-    db.commit()
-    db.close()
-    cat = Catalog(path)
-    assert cat.meta("schema_version") == str(SCHEMA_VERSION) == "2"
-    assert [(tid, list(v)) for tid, v in cat.raw_vectors("k-v1-3")] == [(1, [1.0, 1.0, 1.0])]
-    assert list(cat.part_vectors("k-v1-3")) == []  # old rows simply have no parts
-    cat.set_standardizer("k-v1-3", 5, np.zeros(3), np.ones(3), np.eye(3) * 2)
-    n, mean, scale, whitening = cat.standardizer("k-v1-3")
-    assert n == 5 and np.array_equal(whitening, np.eye(3) * 2)
-    cat.close()
-    Catalog(path).close()  # opening a migrated catalog again is a no-op
-
-
 def test_part_vectors_are_paged(tmp_path):
     cat = Catalog(tmp_path / "c.sqlite3")
     ids = [cat._run("INSERT INTO tracks(path) VALUES (?)", (f"/m/{i}.wav",)).lastrowid for i in range(7)]
