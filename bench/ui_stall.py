@@ -113,7 +113,7 @@ def main() -> int:
             timer.start()
             if args.clicks:
                 clicks.start()
-            window.add_paths([str(music)])
+            window.library_controller.add_paths([str(music)])
 
         QTimer.singleShot(200, go)
         QTimer.singleShot(600_000, app.quit)

@@ -46,25 +46,9 @@ def app_icon():
     return icon
 
 
-def choose_store(home, ask) -> dict | None:
-    """Settings overrides for this session: {} normally; {"qdrant_url": ""} when the configured Qdrant
-    server does not answer and `ask(message)` chose the embedded store; None when it chose to quit."""
-    from desktop.core.config import load_settings
-    from desktop.core.errors import StoreUnavailable
-    from desktop.core.store.remote import probe_server
-    from desktop.core.store.server import ServerConfig
-
-    settings = load_settings(home)
-    if not settings.qdrant_url:
-        return {}
-    try:
-        probe_server(ServerConfig.from_settings(settings, timeout=3.0))
-    except StoreUnavailable as e:
-        return {"qdrant_url": ""} if ask(str(e)) else None
-    return {}
-
-
 def ask_embedded_instead(message: str) -> bool:
+    """The window's question when the configured Qdrant server does not answer (probed in the library
+    thread): True uses the embedded store for this session, False quits."""
     from PySide6.QtWidgets import QMessageBox
 
     answer = QMessageBox.question(
@@ -75,7 +59,7 @@ def ask_embedded_instead(message: str) -> bool:
     return answer == QMessageBox.Yes
 
 
-def open_window(home=None, files=(), player=None, start: bool = True, **overrides):
+def open_window(home=None, files=(), player=None, start: bool = True, ask_store=ask_embedded_instead, **overrides):
     """Open the library and show its window; `start` resumes indexing etc. once the window is up.
 
     Raises the core's SoundalikeError (LibraryInUse, CatalogError, ...) if the library cannot be opened.
@@ -87,7 +71,7 @@ def open_window(home=None, files=(), player=None, start: bool = True, **override
 
     library = Library.open(home, **overrides)
     try:
-        window = MainWindow(library, player=player)
+        window = MainWindow(library, player=player, ask_store=ask_store)
     except Exception:
         library.close()
         raise
@@ -113,10 +97,7 @@ def main(files=(), home=None) -> int:
               + (f"handed it {len(files)} file(s)" if files else "brought it to the front"), file=sys.stderr)
         return 0
     try:
-        overrides = choose_store(home, ask_embedded_instead)
-        if overrides is None:
-            return 1
-        window = open_window(home, files, **overrides)
+        window = open_window(home, files)
     except LibraryInUse as e:
         QMessageBox.critical(None, "Soundalike is already running",
                              f"{e}.\n\nClose the other Soundalike window (or wait for the command to finish) "
@@ -130,7 +111,7 @@ def main(files=(), home=None) -> int:
     rc = app.exec()
     instance.close()
     window.shutdown()
-    return rc
+    return rc or window.exit_code
 
 
 def bring_to_front(window, paths: list[str]) -> None:

@@ -1,43 +1,58 @@
 """The main window: layout, menus, shortcuts, status bar, and the wiring between the parts.
 
-Widgets render and forward; the core does the work in the session's worker threads. The window's
-own logic (which track the similar pane follows, what a drop means) lives in `WindowActions`.
+Widgets render and forward; the core does the work in the session's worker threads. The logic lives
+in controllers with explicit dependencies: `SimilarController` (which track the Sounds-like pane
+follows), `LibraryController` (drops, adding, index results) and `NowPlayingController` (the playing
+track in the transport, title and waveform; it holds the `PlaybackController`: queue and player).
+`bind_session()` points them all at an open library, so reopening one is one call.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop import __version__
 from desktop.core.errors import SoundalikeError
 from desktop.core.library import Library
 from desktop.core.scan import AUDIO_EXTENSIONS
+from desktop.ui.library_controller import LibraryController, drop_problem
 from desktop.ui.library_model import LibraryModel
 from desktop.ui.library_view import LibraryPanel
+from desktop.ui.now_playing import NowPlayingController
 from desktop.ui.session import LibrarySession
+from desktop.ui.settings_dialog import SettingsDialog
+from desktop.ui.similar_controller import SimilarController
 from desktop.ui.similar_pane import SimilarPane, local_paths
 from desktop.ui.status import IndexStatus, NoticeBar
-from desktop.ui.transport import PlaybackController, Transport
+from desktop.ui.transport import Transport
 from desktop.ui.waveform_view import WaveformView
-from desktop.ui.window_actions import WindowActions
 
 log = logging.getLogger(__name__)
 SEEK_STEP_S = 5.0
 VOLUME_STEP = 0.05
 
 
-class MainWindow(QMainWindow, WindowActions):
-    def __init__(self, library: Library, player=None, parent=None):
+class MainWindow(QMainWindow):
+    def __init__(self, library: Library, player=None, parent=None, ask_store=None):
         super().__init__(parent)
         self.setWindowTitle("Soundalike")
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
         self.resize(1200, 760)
-        self.session = LibrarySession(library, self)
+        self.session: LibrarySession | None = None
         self.ui_settings = QSettings(str(library.settings.home / "window.ini"), QSettings.IniFormat)
         self.model = LibraryModel(library.catalog, self)
         self.panel = LibraryPanel(self.model)
@@ -46,15 +61,32 @@ class MainWindow(QMainWindow, WindowActions):
         self.waveform = WaveformView()
         self.transport = Transport()
         self.notices = NoticeBar()
-        self.playback = PlaybackController(self.resolve_item, player, self)
+        self.similar_controller = SimilarController(self.similar, self.notices, self)
+        self.now_playing = NowPlayingController(self.transport, self.waveform, self.similar_controller,
+                                                self.setWindowTitle, player, self)
+        self.playback = self.now_playing.playback
         self._build_layout()
         self._build_status_bar()
+        self.library_controller = LibraryController(self.model, self.index_status, self.notices,
+                                                    self.similar_controller, self.statusBar().showMessage, self)
+        self.ask_store = ask_store  # (message) -> bool: use the embedded store when the server is unreachable
+        self._files: list[str] = []
+        self.exit_code = 0
         self._build_menus()
-        self._init_actions()
         self._connect_widgets()
-        self._connect_session()
+        self.bind_session(LibrarySession(library, self))
         self.restore_ui_state()
         self._closed = False
+
+    def bind_session(self, session: LibrarySession) -> None:
+        """Point the window and its controllers at an open library (at start, and when reopened)."""
+        self.session = session
+        self.library_controller.bind_session(session)
+        self.similar_controller.bind_session(session)
+        self.now_playing.bind_session(session)
+        session.embedder_ready.connect(self.on_embedder)
+        session.store_checked.connect(self._on_store_checked)
+        self.embedder_label.setText(f"{session.library.settings.embedder} · loading…")
 
     # -- layout ---------------------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -88,7 +120,7 @@ class MainWindow(QMainWindow, WindowActions):
         self.audio_label.setObjectName("noAudio")
         self.audio_label.setToolTip(f"Playback is silent: {self.playback.unavailable_reason}. "
                                     "Everything else works.")
-        self.embedder_label = QLabel(f"{self.session.library.settings.embedder} · loading…")
+        self.embedder_label = QLabel()  # "spectral · loading…" once a session is bound
         self.embedder_label.setObjectName("embedderLabel")
         self.embedder_label.setToolTip("The embedder that analyses your music, and where it runs")
         for w in (self.fallback_label, self.audio_label, self.embedder_label):
@@ -146,33 +178,18 @@ class MainWindow(QMainWindow, WindowActions):
         t.volume_changed.connect(pb.set_volume)
         self.waveform.seek_requested.connect(pb.seek)
         pb.state_changed.connect(t.set_state)
-        pb.position_changed.connect(self._on_position)
-        pb.current_changed.connect(self.on_current_changed)
         pb.error.connect(lambda msg: self.notices.add("Playback problem", [msg]))
-        self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self.on_row_selected(cur.row()))
+        lib, sim = self.library_controller, self.similar_controller
+        self.table.selectionModel().currentRowChanged.connect(
+            lambda cur, _prev: sim.select(self.model.track_id(cur.row())))
         self.table.track_activated.connect(self.play_row)
-        self.table.files_dropped.connect(lambda paths, mods: self.handle_drop(paths, mods, "library"))
-        self.similar.example_dropped.connect(lambda paths: self.handle_drop(paths, Qt.NoModifier, "similar"))
+        self.table.files_dropped.connect(lambda paths, mods: lib.handle_drop(paths, mods, "library"))
+        self.similar.example_dropped.connect(lambda paths: lib.handle_drop(paths, Qt.NoModifier, "similar"))
         self.similar.play_hit.connect(self.play_hit)
         self.similar.play_all.connect(lambda: self.play_hit(0))
         self.similar.play_example.connect(lambda path: self.playback.play_items([path]))
-        self.index_status.cancel_clicked.connect(self.session.cancel)
+        self.index_status.cancel_clicked.connect(lib.cancel)
         self.model.modelReset.connect(self.reselect_after_reset)
-
-    def _connect_session(self) -> None:
-        s = self.session
-        s.embedder_ready.connect(self.on_embedder)
-        s.job_started.connect(self.on_job_started)
-        s.progress.connect(self.index_status.show_progress)
-        s.track_done.connect(self.on_track_done)
-        s.scan_done.connect(self.on_scan_done)
-        s.index_done.connect(self.on_index_done)
-        s.job_error.connect(lambda msg: self.notices.add("Something went wrong", [msg]))
-        s.idle.connect(self.on_idle)
-        s.similar_ready.connect(self.on_similar_ready)
-        s.similar_failed.connect(self.on_similar_failed)
-        s.peaks_ready.connect(self.on_peaks)
-        s.peaks_failed.connect(lambda _p, msg: self.waveform.set_message(f"No waveform: {msg}"))
 
     def _media_play(self) -> None:
         if self.playback.state != "playing":
@@ -181,11 +198,6 @@ class MainWindow(QMainWindow, WindowActions):
     def _media_pause(self) -> None:
         if self.playback.state == "playing":
             self.playback.play_pause()
-
-    def _on_position(self, pos: float, dur: float) -> None:
-        self.transport.set_position(pos, dur)
-        self.waveform.set_duration(dur)
-        self.waveform.set_position(pos)
 
     def set_volume(self, v: float) -> None:
         self.playback.set_volume(v)
@@ -204,21 +216,18 @@ class MainWindow(QMainWindow, WindowActions):
     def add_folder_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a music folder")
         if folder:
-            self.add_paths([folder])
+            self.library_controller.add_paths([folder])
 
     def add_files_dialog(self) -> None:
         exts = " ".join(f"*{e}" for e in sorted(AUDIO_EXTENSIONS))
         files, _ = QFileDialog.getOpenFileNames(self, "Add music files", "", f"Audio files ({exts});;All files (*)")
         if files:
-            self.handle_drop(files, Qt.NoModifier, "library")
+            self.library_controller.handle_drop(files, Qt.NoModifier, "library")
 
     def rescan(self) -> None:
-        if self.session.rescan() is None:
-            self.statusBar().showMessage("No folders in the library yet: use File → Add folder…", 5000)
+        self.library_controller.rescan()
 
     def open_settings(self) -> None:
-        from desktop.ui.settings_dialog import SettingsDialog
-
         dlg = SettingsDialog(self.session.library.settings, self)
         if dlg.exec() and dlg.result_settings is not None:
             answer = QMessageBox.question(
@@ -227,25 +236,21 @@ class MainWindow(QMainWindow, WindowActions):
             if answer == QMessageBox.Yes:
                 self.reopen_library()
 
-    def reopen_library(self) -> None:
+    def reopen_library(self, start: bool = True, **overrides) -> bool:
         """Close the library and open it again with the saved settings (e.g. another embedder)."""
         home = self.session.library.settings.home
         self.session.close()
         self.session.deleteLater()
         try:
-            library = Library.open(home)
+            library = Library.open(home, **overrides)
         except SoundalikeError as e:
             QMessageBox.critical(self, "Soundalike cannot reopen the library", str(e))
             self.close()
-            return
-        self.session = LibrarySession(library, self)
-        self.model.set_catalog(self.session.catalog)
-        self.index_status.cancel_clicked.disconnect()
-        self.index_status.cancel_clicked.connect(self.session.cancel)
-        self.index_status.finish()
-        self._connect_session()
-        self.embedder_label.setText(f"{self.session.library.settings.embedder} · loading…")
-        self.start()
+            return False
+        self.bind_session(LibrarySession(library, self))
+        if start:
+            self.start()
+        return True
 
     def about(self) -> None:
         QMessageBox.about(
@@ -262,7 +267,83 @@ class MainWindow(QMainWindow, WindowActions):
         paths = local_paths(event.mimeData())
         if paths:
             event.acceptProposedAction()
-            self.handle_drop(paths, event.modifiers(), "window")
+            self.library_controller.handle_drop(paths, event.modifiers(), "window")
+
+    # -- startup -------------------------------------------------------------------------------------
+    def start(self, files=()) -> None:
+        """After the first paint: check the configured Qdrant server (in the library thread), then load the
+        embedder in the background, resume indexing and open `files`."""
+        self._files = [os.path.abspath(f) for f in files or ()]
+        if self.session.library.settings.qdrant_url:
+            self.session.check_store()  # answers with store_checked
+        else:
+            self._resume()
+
+    def _on_store_checked(self, problem: str) -> None:
+        if problem:
+            if self.ask_store is None or not self.ask_store(problem):
+                self.exit_code = 1  # the user chose to quit rather than use the embedded store
+                self.close()
+                return
+            if not self.reopen_library(start=False, qdrant_url=""):  # the embedded store, for this session
+                return
+        self._resume()
+
+    def _resume(self) -> None:
+        self.session.load_embedder()
+        if self.session.catalog.counts()["pending"]:
+            self.session.index_pending()
+        files, self._files = self._files, []
+        if files:
+            self.open_files(files)
+        else:
+            self._restore_last_track()
+
+    def _restore_last_track(self) -> None:
+        item = self.ui_settings.value("last_item")
+        if item in (None, ""):
+            return
+        item = int(item) if str(item).isdigit() else str(item)
+        if isinstance(item, int):
+            row = self.model.row_of(item)
+            if row is None:
+                return
+            self.table.select_row(row)
+        elif not os.path.exists(item):
+            return
+        self.playback.load_item(item, float(self.ui_settings.value("last_position", 0.0) or 0.0))
+
+    def open_files(self, paths: list[str]) -> None:
+        """Files named on the command line: play audio files (not added), add folders."""
+        folders = [p for p in paths if os.path.isdir(p)]
+        files = [p for p in paths if not os.path.isdir(p)]
+        if folders:
+            self.library_controller.add_paths(folders)
+        ok = [p for p in files if not drop_problem(p, True)]
+        bad = [f"{os.path.basename(p)}: {drop_problem(p, True)}" for p in files if p not in ok]
+        if bad:
+            self.notices.add("Some files could not be opened", bad)
+        if ok:
+            self.playback.play_items(ok)
+            self.similar_controller.show(ok[0])
+
+    # -- playing -------------------------------------------------------------------------------------
+    def play_row(self, row: int) -> None:
+        ids = self.model.ids()
+        if 0 <= row < len(ids):
+            self.playback.play_items(ids, row)
+
+    def play_hit(self, index: int) -> None:
+        hits = self.similar.hits
+        if 0 <= index < len(hits):
+            self.playback.play_items([h.track_id for h in hits], index)
+
+    def reselect_after_reset(self) -> None:
+        """After the id list was reloaded, keep the same track selected (if it is still listed)."""
+        selected = self.similar_controller.selected_id
+        row = self.model.row_of(selected) if selected is not None else None
+        if row is not None:
+            QTimer.singleShot(0, lambda: self.table.select_row(row))
 
     # -- state across runs ---------------------------------------------------------------------------
     def restore_ui_state(self) -> None:

@@ -13,9 +13,11 @@ import os
 
 from PySide6.QtCore import QObject, Signal
 
+from desktop.core import store
 from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
 from desktop.core.library import Library
-from desktop.ui.jobs import Job, RateMeter, WorkerThread
+from desktop.core.tags import read_tags
+from desktop.ui.jobs import Job, RateMeter, WorkerThread, error_text
 
 log = logging.getLogger(__name__)
 SIMILAR_K = 25
@@ -42,6 +44,8 @@ class LibrarySession(QObject):
     similar_failed = Signal(int, object)  # token, exception
     peaks_ready = Signal(str, object)  # path, (points, 2) array
     peaks_failed = Signal(str, str)  # path, message
+    tags_ready = Signal(str, object)  # path, dict of the track's tag fields (a file outside the library)
+    store_checked = Signal(str)  # "" when the configured vector store answers, else why not
 
     def __init__(self, library: Library, parent=None):
         super().__init__(parent)
@@ -157,14 +161,20 @@ class LibrarySession(QObject):
     def cancel_similar(self) -> None:
         self.worker.forget("similar")
 
-    def is_latest_similar(self, token: int) -> bool:
-        return self.worker.is_latest("similar", token)
-
     def request_peaks(self, path: str) -> int:
         from desktop.core.waveform import peaks
 
         cache = str(self.home / "cache" / "waveforms")
         return self.waves.request("peaks", lambda: (path, peaks(path, points=WAVEFORM_POINTS, cache_dir=cache)))
+
+    def request_tags(self, path: str) -> int:
+        """A file's tags, read in the waveform thread (it only reads files; the library thread may be busy)."""
+        return self.waves.request("tags", lambda: (path, read_tags(path)))
+
+    def check_store(self) -> int:
+        """Whether the configured vector store answers (a network probe), in the library thread."""
+        settings = self.library.settings
+        return self.worker.request("store", lambda: store.probe(settings))
 
     def _request_done(self, kind: str, token: int, result) -> None:
         if kind == "embedder":
@@ -175,10 +185,13 @@ class LibrarySession(QObject):
         elif kind == "peaks":
             if self.waves.is_latest(kind, token):
                 self.peaks_ready.emit(*result)
+        elif kind == "tags":
+            if self.waves.is_latest(kind, token):
+                self.tags_ready.emit(*result)
+        elif kind == "store":
+            self.store_checked.emit("")
 
     def _request_failed(self, kind: str, token: int, exc) -> None:
-        from desktop.ui.jobs import error_text
-
         if kind == "embedder":
             self._emit_embedder("no embedder", f"cannot load the embedder: {error_text(exc)}")
             self.job_error.emit(f"cannot load the embedder: {error_text(exc)}")
@@ -188,6 +201,8 @@ class LibrarySession(QObject):
         elif kind == "peaks":
             if self.waves.is_latest(kind, token):
                 self.peaks_failed.emit("", error_text(exc))
+        elif kind == "store":
+            self.store_checked.emit(str(exc))
 
     # -- shutdown -----------------------------------------------------------------------------------
     def close(self, timeout_s: float = 10.0) -> None:

@@ -31,7 +31,7 @@ def test_progress_cancel_and_resume(spectral_empty_home, tmp_path, make_window, 
     w.session.progress.connect(lambda ev, rate, eta: progress.append((ev, rate, eta)))
     done = []
     w.session.track_done.connect(done.append)
-    w.add_paths([str(music)])
+    w.library_controller.add_paths([str(music)])
     qtbot.waitUntil(lambda: len(done) >= 3, timeout=30000)
     assert w.index_status.isVisible()
     text = w.index_status.text

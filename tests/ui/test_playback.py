@@ -84,3 +84,16 @@ def test_volume_keys_and_slider(indexed_home, make_window, qtbot):
     assert abs(w.playback.volume - 0.5) < 1e-6
     qtbot.keyClick(w, Qt.Key_Up, Qt.ControlModifier)
     assert abs(w.playback.volume - 0.55) < 1e-6 and w.transport.volume_slider.value() == 55
+
+
+def test_a_file_outside_the_library_shows_its_name_then_its_tags(indexed_home, make_window, qtbot, tmp_path):
+    from tests import audio
+
+    path = audio.write(tmp_path / "elsewhere" / "night_song.wav", audio.render("pad", 2.0, seed=9))
+    w = make_window(indexed_home)
+    w.playback.play_items([str(path)])
+    assert w.playback.current.title == "night song"  # at once, from the name: no file read on the GUI thread
+    # The tags (none here: a made-up artist) arrive from the waveform thread.
+    qtbot.waitUntil(lambda: w.playback.current.artist != "", timeout=30000)
+    assert w.playback.current.artist_generated and w.playback.current.track_id is None
+    assert w.playback.current.artist in w.windowTitle()

@@ -62,7 +62,7 @@ def test_pane_follows_the_playing_track(indexed_home, make_window, qtbot):
     wait_hits(qtbot, w.similar)
     w.play_row(7)
     playing = w.model.track_id(7)
-    qtbot.waitUntil(lambda: w.similar_target == playing and bool(w.similar.hits), timeout=10000)
+    qtbot.waitUntil(lambda: w.similar_controller.target == playing and bool(w.similar.hits), timeout=10000)
     assert playing not in [h.track_id for h in w.similar.hits]
 
 

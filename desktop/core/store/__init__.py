@@ -22,7 +22,8 @@ import uuid
 
 from desktop.core.store.base import Hit, VectorStore
 
-__all__ = ["Hit", "VectorStore", "open_store", "open_library_store", "library_id", "server_collection"]
+__all__ = ["Hit", "VectorStore", "open_store", "open_library_store", "library_id", "server_collection",
+           "probe"]
 
 LIBRARY_ID = "library_id"
 
@@ -75,3 +76,13 @@ def open_library_store(settings, catalog, key: str, dim: int, *, url: str | None
     server = replace(ServerConfig.from_settings(settings), url=url)
     params = CollectionParams.choose(catalog.vector_count(key), dim, settings)
     return open_store("", server_collection(catalog, key), dim, server=server, params=params)
+
+
+def probe(settings, timeout: float = 3.0) -> None:
+    """Raise `StoreUnavailable` (with a message for the user) when the configured server cannot be reached
+    or refuses us; the embedded store (no URL) is always there. A network call: keep it off the GUI thread."""
+    if settings.qdrant_url:
+        from desktop.core.store.remote import probe_server
+        from desktop.core.store.server import ServerConfig
+
+        probe_server(ServerConfig.from_settings(settings, timeout=timeout))

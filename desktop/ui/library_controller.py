@@ -1,0 +1,132 @@
+"""What happens to the library from the window: drops and added files, and the indexer's news.
+
+A drop adds folders and audio files to the library, or (on the similar pane, or with Ctrl/Alt held)
+searches by the dropped file without adding it. Anything unusable is listed, by name and reason, in
+the non-modal notice bar. Index results reach the table in batches (`DIRTY_FLUSH_MS`) so a fast
+indexer never floods the GUI thread.
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QObject, Qt, QTimer
+
+from desktop.core.scan import is_audio_path
+
+DIRTY_FLUSH_MS = 100
+INDEX_PROBLEMS = "Some files could not be indexed"
+DROP_PROBLEMS = "Some dropped items were not used"
+
+
+def drop_problem(path: str, by_example: bool) -> str:
+    """Why a dropped path cannot be used ('' when it can)."""
+    if not os.path.exists(path):
+        return "no such file or folder"
+    if os.path.isdir(path):
+        return "a folder cannot be searched by example; drop one audio file" if by_example else ""
+    if not is_audio_path(path):
+        ext = os.path.splitext(path)[1] or "no extension"
+        return f"not a supported audio file ({ext})"
+    if os.path.getsize(path) == 0:
+        return "the file is empty"
+    return ""
+
+
+class LibraryController(QObject):
+    def __init__(self, model, index_status, notices, similar, show_message, parent=None):
+        super().__init__(parent)
+        self.model = model  # LibraryModel
+        self.index_status = index_status  # IndexStatus
+        self.notices = notices  # NoticeBar
+        self.similar = similar  # SimilarController: a search by example
+        self.show_message = show_message  # (text, ms): the status bar
+        self.session = None
+        self._dirty: list = []  # TrackDone events not yet shown in the table
+        self._dirty_timer = QTimer(self)
+        self._dirty_timer.setSingleShot(True)
+        self._dirty_timer.setInterval(DIRTY_FLUSH_MS)
+        self._dirty_timer.timeout.connect(self._flush_dirty)
+
+    def bind_session(self, session) -> None:
+        self.session = session
+        self.model.set_catalog(session.catalog)
+        self.index_status.finish()
+        session.job_started.connect(self.on_job_started)
+        session.progress.connect(self.index_status.show_progress)
+        session.track_done.connect(self.on_track_done)
+        session.scan_done.connect(self.on_scan_done)
+        session.index_done.connect(self.on_index_done)
+        session.job_error.connect(lambda msg: self.notices.add("Something went wrong", [msg]))
+        session.idle.connect(self.on_idle)
+
+    def cancel(self) -> None:
+        self.session.cancel()
+
+    def rescan(self) -> None:
+        if self.session.rescan() is None:
+            self.show_message("No folders in the library yet: use File → Add folder…", 5000)
+
+    # -- drops -----------------------------------------------------------------------------------
+    def handle_drop(self, paths: list[str], modifiers, target: str) -> None:
+        mods = Qt.KeyboardModifier(modifiers) if not isinstance(modifiers, Qt.KeyboardModifier) else modifiers
+        by_example = target == "similar" or bool(mods & (Qt.ControlModifier | Qt.AltModifier))
+        usable, problems = [], []
+        for p in paths:
+            why = drop_problem(p, by_example)
+            if why:
+                problems.append(f"{os.path.basename(p.rstrip(os.sep)) or p}: {why}")
+            else:
+                usable.append(os.path.abspath(p))
+        if by_example and len(usable) > 1:
+            problems += [f"{os.path.basename(p)}: only one file at a time can be searched by" for p in usable[1:]]
+            usable = usable[:1]
+        if problems:
+            self.notices.add(DROP_PROBLEMS, problems)
+        if not usable:
+            return
+        if by_example:
+            self.similar.show(usable[0], force=True)
+        else:
+            self.add_paths(usable)
+
+    def add_paths(self, paths: list[str]) -> None:
+        self.session.add_paths(paths)
+        names = ", ".join(os.path.basename(p.rstrip(os.sep)) for p in paths[:3])
+        self.show_message(f"Adding {names}{' …' if len(paths) > 3 else ''}", 4000)
+
+    # -- job results -----------------------------------------------------------------------------
+    def on_job_started(self, job) -> None:
+        self.index_status.start("Scanning…" if job.name in ("add", "rescan") else "Indexing…")
+
+    def on_track_done(self, ev) -> None:
+        self._dirty.append(ev)
+        if not self._dirty_timer.isActive():
+            self._dirty_timer.start()
+        if not ev.ok:
+            self.notices.add(INDEX_PROBLEMS, [f"{os.path.basename(ev.path)}: {ev.error}"])
+
+    def _flush_dirty(self) -> None:
+        results, self._dirty = self._dirty, []
+        self.model.apply_results(results)
+
+    def on_scan_done(self, summary) -> None:
+        if summary.added or summary.changed or summary.removed:
+            self.model.reload()
+        if summary.problems:
+            self.notices.add("Some items could not be added", [f"{p}: {why}" for p, why in summary.problems])
+        if summary.added:
+            self.show_message(f"Added {len(summary.added)} tracks; indexing them…", 5000)
+
+    def on_index_done(self, summary) -> None:
+        self._flush_dirty()
+        if summary.cancelled:
+            self.show_message(f"Indexing cancelled after {summary.indexed} tracks; "
+                              "the rest is indexed next time", 8000)
+        elif summary.indexed or summary.failed:
+            self.show_message(f"Indexed {summary.indexed} tracks in {summary.seconds:.1f} s"
+                              + (f", {len(summary.failed)} failed" if summary.failed else ""), 8000)
+
+    def on_idle(self) -> None:
+        self.index_status.finish()
+        self._flush_dirty()

@@ -1,0 +1,125 @@
+"""What the Sounds-like pane shows: which track it follows and the query in flight.
+
+The pane follows the selected or the playing track, whichever changed last; a query goes to the
+library thread and only the newest answer is shown (a token per query). A track that is not indexed
+yet shows that state and is queried again as soon as the indexer reports it. The pane widget only
+renders; this controller owns the state and talks to the session bound with `bind_session`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QObject
+
+from desktop.core.errors import SoundalikeError
+from desktop.core.similarity import NotIndexed
+from desktop.ui.jobs import error_text
+
+
+class SimilarController(QObject):
+    def __init__(self, pane, notices, parent=None):
+        super().__init__(parent)
+        self.pane = pane  # SimilarPane
+        self.notices = notices  # NoticeBar
+        self.session = None
+        self.target: int | str | None = None  # a track id or a dropped file's path
+        self._token: int | None = None
+        self._awaiting_index: int | None = None
+        self._selected_id: int | None = None
+
+    def bind_session(self, session) -> None:
+        """Follow this session's answers and indexing (a reopened library: the old session is gone)."""
+        self.session = session
+        self._token = None
+        session.similar_ready.connect(self.on_ready)
+        session.similar_failed.connect(self.on_failed)
+        session.job_started.connect(self.on_job_started)
+        session.track_done.connect(self.on_track_done)
+        session.index_done.connect(self.on_index_done)
+        session.idle.connect(self.on_idle)
+
+    @property
+    def selected_id(self) -> int | None:
+        return self._selected_id
+
+    # -- what to show ----------------------------------------------------------------------------
+    def select(self, track_id: int | None) -> None:
+        """The table's current row changed."""
+        if track_id is not None and track_id != self._selected_id:
+            self._selected_id = track_id
+            self.show(track_id)
+
+    def show(self, target: int | str, force: bool = False) -> None:
+        if target == self.target and not force:
+            return
+        self.target = target
+        self._awaiting_index = None
+        pane, catalog = self.pane, self.session.catalog
+        if isinstance(target, int):
+            try:
+                track = catalog.get(target)
+            except SoundalikeError as e:
+                pane.set_query("")
+                pane.show_message(str(e))
+                return
+            pane.set_query(f"{track.title} — {track.artist}")
+            if track.status != "indexed":
+                self.session.cancel_similar()
+                self._show_not_indexed(track)
+                return
+        else:
+            tracked = catalog.by_path(os.path.abspath(target))
+            title = f"{tracked.title} — {tracked.artist}" if tracked else \
+                f"{os.path.basename(target)}  (dropped file, not in the library)"
+            pane.set_query(title, example_path=target)
+        pane.show_loading()
+        self._token = self.session.request_similar(target)
+
+    def _show_not_indexed(self, track) -> None:
+        if track.status == "failed":
+            self.pane.show_message(f"This track could not be indexed:\n{track.error}")
+            return
+        self._awaiting_index = track.id
+        if self.session.busy:
+            self.pane.show_message("Not indexed yet — indexing…")
+        else:
+            self.pane.show_message("Not indexed yet.\nIndexing resumes on the next start, or use "
+                                   "File → Rescan library.")
+
+    # -- answers ---------------------------------------------------------------------------------
+    def on_ready(self, token: int, hits) -> None:
+        if token != self._token:
+            return
+        if not hits and self.session.busy:
+            self.pane.show_message("No similar tracks yet: the library is still being indexed…")
+        else:
+            self.pane.show_hits(hits)
+
+    def on_failed(self, token: int, exc) -> None:
+        if token != self._token:
+            return
+        target = self.target
+        if isinstance(exc, NotIndexed) and isinstance(target, int):
+            self._show_not_indexed(self.session.catalog.get(target))
+            return
+        self.pane.show_message(error_text(exc))
+        if isinstance(target, str):
+            self.notices.add("Could not search by this file", [f"{os.path.basename(target)}: {error_text(exc)}"])
+
+    # -- indexing news ---------------------------------------------------------------------------
+    def on_job_started(self, _job) -> None:
+        if self._awaiting_index is not None:
+            self.pane.show_message("Not indexed yet — indexing…")
+
+    def on_track_done(self, ev) -> None:
+        if ev.track_id == self._awaiting_index:
+            self.show(ev.track_id, force=True)
+
+    def on_index_done(self, summary) -> None:
+        if summary.indexed and isinstance(self.target, int):
+            self.show(self.target, force=True)  # hits found mid-run may be incomplete
+
+    def on_idle(self) -> None:
+        if self._awaiting_index is not None:
+            self.show(self._awaiting_index, force=True)
