@@ -1,5 +1,7 @@
 """Index what is missing: plan -> decode + embed -> store + catalog, one track at a time, resumable.
 
+This module schedules and writes; what happens to one file is `analysis.analyze_file`.
+
 Resuming is just planning again: the plan is every track without a vector of the active embedder,
 and each result is written the moment it arrives (store first, then the catalog row in one
 transaction), so a crash loses at most the tracks in flight and never duplicates a point (point id =
@@ -22,14 +24,13 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
-from typing import NamedTuple
 
-import numpy as np
-
+from desktop.core.analysis import Analysis, analyze_file, checked, failure_reason
 from desktop.core.decode import open_audio
-from desktop.core.errors import DecodeError
+from desktop.core.embedders import create
 from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
 from desktop.core.library import Library
+from desktop.core.scan import scan
 
 _crash_counts: dict[str, int] = {}
 
@@ -47,51 +48,12 @@ def crash_point(stage: str) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-class Analysis(NamedTuple):
-    raw: np.ndarray | None  # None: the file failed, `error` says why
-    error: str = ""
-    seconds: float = 0.0
-    parts: np.ndarray | None = None  # per-part raw vectors (k x dim), when the embedder reads parts
-
-
-def analyze_file(embedder, path: str) -> Analysis:
-    """The file's raw vector (and parts), or None and the reason: never raises for a bad file."""
-    try:
-        with open_audio(path) as source:
-            raw, parts = embedder.embed_parts(source)
-            seconds = source.duration
-    except Exception as e:  # a decoder or model bug must cost one file, not the run
-        return Analysis(None, failure_reason(e))
-    return checked(embedder, raw, parts, seconds)
-
-
-def failure_reason(e: Exception) -> str:
-    if isinstance(e, DecodeError):
-        return e.kind + (f" ({e.detail})" if e.detail else "")
-    if isinstance(e, MemoryError):
-        return "out of memory while analysing this file"
-    return f"analysis failed: {type(e).__name__}: {e}"
-
-
-def checked(embedder, raw, parts, seconds: float) -> Analysis:
-    """Refuse a vector of the wrong shape, NaN or zero; drop unusable parts (they only refine statistics)."""
-    raw = np.asarray(raw, dtype=np.float32)
-    if raw.shape != (embedder.dim,) or not np.isfinite(raw).all() or float(np.linalg.norm(raw)) < 1e-12:
-        return Analysis(None, "the embedder produced an invalid vector (NaN or zero)")
-    if parts is not None:
-        parts = np.asarray(parts, dtype=np.float32)
-        if parts.ndim != 2 or parts.shape[1] != embedder.dim or not np.isfinite(parts).all():
-            parts = None
-    return Analysis(raw, "", seconds, parts)
-
-
 # -- worker processes (spectral) ------------------------------------------------------------------
 _worker_embedder = None
 
 
 def _worker_init(name: str, options: dict, parent: int) -> None:
     global _worker_embedder
-    from desktop.core.embedders import create
 
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
     _worker_embedder = create(name, **options)
@@ -117,7 +79,7 @@ def _pool(name: str, options: dict, workers: int) -> cf.ProcessPoolExecutor:
 
 def _results_in_pool(embedder, jobs: list[tuple[int, str]], workers: int, cancel) -> Iterator:
     """(track_id, path, Analysis) in completion order, `2 * workers` files in flight."""
-    options = getattr(embedder, "options", {})
+    options = embedder.options
     todo = list(reversed(jobs))
     while todo:
         pool = _pool(embedder.name, options, workers)
@@ -158,7 +120,7 @@ def _analyze_isolated(name: str, options: dict, path: str):
 def _results_in_process(embedder, jobs: list[tuple[int, str]], cancel) -> Iterator:
     """Model embedders: analyse here, one file at a time (the model keeps every core busy). One that
     reads its input separately (wav2vec2's windows) gets the next files decoded in a thread meanwhile."""
-    if getattr(embedder, "read_windows", None) is None:
+    if not embedder.reads_windows:
         for tid, path in jobs:
             if cancel.is_set():
                 return
@@ -226,7 +188,7 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
     yield Progress("index", 0, total, message=embedder.label)
     store = library.store()
     workers = workers or library.settings.workers or (os.cpu_count() or 1)
-    parallel = getattr(embedder, "parallel", False) and total > 1
+    parallel = embedder.parallel and total > 1
     results = _results_in_pool(embedder, jobs, min(workers, total), cancel) if parallel else \
         _results_in_process(embedder, jobs, cancel)
     done = 0
@@ -267,8 +229,6 @@ def scan_and_index(library: Library, roots, *, retry_failed: bool = False, cance
 
     Yields the scan's events and ScanSummary, then the index run's events and IndexSummary.
     """
-    from desktop.core.scan import scan
-
     cancel = cancel or threading.Event()
     for event in scan(library.catalog, roots):
         if isinstance(event, ScanSummary):

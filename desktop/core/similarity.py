@@ -14,8 +14,11 @@ from dataclasses import field as dc_field
 
 import numpy as np
 
+from desktop.core.analysis import analyze_file
 from desktop.core.errors import SoundalikeError, TrackNotFound
 from desktop.core.library import Library
+from desktop.core.scan import file_hash
+from desktop.core.tags import read_tags
 from desktop.core.track import BY_NAME, PAYLOAD_KEYS, PAYLOAD_TYPES
 
 # Two vectors this close are the same recording (another encoding or copy of one file).
@@ -97,10 +100,6 @@ def embed_file(library: Library, path: str) -> Query:
             f"the library was indexed with {library.active_key} but the embedder now is {embedder.key}; "
             "run `soundalike index` to re-index it first"
         )
-    from desktop.core.indexer import analyze_file
-    from desktop.core.scan import file_hash
-    from desktop.core.tags import read_tags
-
     raw, error, seconds, _ = analyze_file(embedder, path)
     if raw is None:
         raise SoundalikeError(f"{path}: {error}")

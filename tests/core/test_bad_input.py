@@ -124,7 +124,7 @@ def test_unreadable_file_and_folder_as_an_unprivileged_user():
     code = (
         "import os, sys\n"
         "from desktop.core.embedders import create\n"
-        "from desktop.core.indexer import analyze_file\n"
+        "from desktop.core.analysis import analyze_file\n"
         "from desktop.core.scan import walk_audio\n"
         "e = create('spectral')\n"
         "analyze_file(e, os.path.join(sys.argv[1], 'ok.wav'))\n"  # imports everything while we still can

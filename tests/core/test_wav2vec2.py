@@ -253,7 +253,8 @@ def test_importing_the_module_does_not_import_torch(tmp_path):
 def test_decode_ahead_gives_the_same_results_and_survives_bad_files(emb, tmp_path):
     import threading
 
-    from desktop.core.indexer import _results_in_process, analyze_file
+    from desktop.core.analysis import analyze_file
+    from desktop.core.indexer import _results_in_process
     from tests import audio
 
     paths = [audio.write(tmp_path / f"t{i}.flac", audio.render("plucked", 3.0, seed=i)) for i in range(4)]

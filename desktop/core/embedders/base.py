@@ -1,4 +1,10 @@
-"""The embedder interface and the registry of embedders by name.
+"""The embedder interface and the registry of embedders by name: a new embedder is written from this file.
+
+To add one: subclass `Embedder` in its own module under desktop/core/embedders/, set `name`, `version`
+and `dim` (and `groups`), implement `embed()`, decorate a factory with `@register("name")` and import the
+module in `_load_builtins()`. Everything optional below has a default that works; override it only when
+the embedder has that capability. Heavy imports (torch, transformers) go inside `__init__`, never at the
+top of the module: the registry imports every embedder module at start.
 
 An embedder turns an open `AudioSource` into one float32 vector. Vectors are only ever compared with
 vectors of the same `key` (name + version + model details + dimension): the key names the vector
@@ -12,22 +18,12 @@ vectors of the parts it read, from which the library learns what varies inside a
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 import numpy as np
 
 from desktop.core.decode import ArraySource, AudioSource
-
-
-@dataclass(frozen=True)
-class EmbedderInfo:
-    """What a client shows about the active embedder ("wav2vec2-base · CPU")."""
-
-    name: str
-    label: str
-    device: str = "cpu"
-    notice: str = ""  # e.g. why we fell back to spectral
 
 
 class Embedder:
@@ -36,7 +32,16 @@ class Embedder:
     dim: int = 0
     # (group name, start, stop) slices of the raw vector that get equal weight after standardisation.
     groups: tuple[tuple[str, int, int], ...] = ()
-    device: str = "cpu"
+    device: str = "cpu"  # where it runs ("cpu", "cuda:0", "mps"); shown in the status bar
+    # True: the indexer runs it in worker processes, one per core (a feature extractor whose cost is the
+    # decode). False: in the indexing process, one file at a time (a model that keeps every core busy).
+    parallel: bool = False
+    # True: `read_windows` + `embed_windows` split decoding from the model, and the indexer decodes the next
+    # files in a thread while the model embeds this one. Such an embedder implements both methods.
+    reads_windows: bool = False
+    # The keyword arguments that make `create(name, **options)` build an equal embedder: how a worker
+    # process (parallel=True) gets its own copy. An embedder with options sets its own dict in __init__.
+    options: Mapping = MappingProxyType({})
 
     @property
     def key(self) -> str:
@@ -56,19 +61,19 @@ class Embedder:
         (k x dim): the library learns from them what varies inside tracks (within-track whitening)."""
         return self.embed(source), None
 
+    def read_windows(self, source: AudioSource) -> list[np.ndarray]:
+        """Decode what `embed_windows` needs from `source` (reads_windows=True; runs in a decode thread)."""
+        raise NotImplementedError(f"{self.name} does not read windows (reads_windows is False)")
+
+    def embed_windows(self, windows: list[np.ndarray]) -> np.ndarray:
+        """The raw vector from what `read_windows` returned (reads_windows=True)."""
+        raise NotImplementedError(f"{self.name} does not read windows (reads_windows is False)")
+
     def embed_array(self, samples_16k: np.ndarray) -> np.ndarray:
         return self.embed(ArraySource(samples_16k))
 
     def close(self) -> None:
         """Free models and threads (wav2vec2); a no-op for feature extractors."""
-
-
-@dataclass
-class EmbedderSpec:
-    """How to build an embedder: its name plus options (model id or folder, device, windows...)."""
-
-    name: str = "spectral"
-    options: dict = field(default_factory=dict)
 
 
 _REGISTRY: dict[str, Callable[..., Embedder]] = {}

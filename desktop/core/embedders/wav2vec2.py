@@ -152,6 +152,7 @@ def locate_model(model: str, cache_dir: str | None = None) -> tuple[str, str, bo
 @register("wav2vec2")
 class Wav2Vec2Embedder(Embedder):
     name = "wav2vec2"
+    reads_windows = True  # the indexer decodes the next files in a thread while the model embeds
     version = "1"
 
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "auto", windows: int = DEFAULT_WINDOWS,

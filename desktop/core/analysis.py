@@ -1,0 +1,53 @@
+"""One file's analysis: decode it, embed it, check the result. Never raises for a bad file.
+
+The indexer schedules these (worker processes, decode-ahead thread); `similar` uses them for a file
+dropped from outside the library. Both must refuse the same bad vectors and give the same reasons.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from desktop.core.decode import open_audio
+from desktop.core.embedders.base import Embedder
+from desktop.core.errors import DecodeError
+
+
+class Analysis(NamedTuple):
+    raw: np.ndarray | None  # None: the file failed, `error` says why
+    error: str = ""
+    seconds: float = 0.0
+    parts: np.ndarray | None = None  # per-part raw vectors (k x dim), when the embedder reads parts
+
+
+def analyze_file(embedder: Embedder, path: str) -> Analysis:
+    """The file's raw vector (and parts), or None and the reason: never raises for a bad file."""
+    try:
+        with open_audio(path) as source:
+            raw, parts = embedder.embed_parts(source)
+            seconds = source.duration
+    except Exception as e:  # a decoder or model bug must cost one file, not the run
+        return Analysis(None, failure_reason(e))
+    return checked(embedder, raw, parts, seconds)
+
+
+def failure_reason(e: Exception) -> str:
+    if isinstance(e, DecodeError):
+        return e.kind + (f" ({e.detail})" if e.detail else "")
+    if isinstance(e, MemoryError):
+        return "out of memory while analysing this file"
+    return f"analysis failed: {type(e).__name__}: {e}"
+
+
+def checked(embedder: Embedder, raw, parts, seconds: float) -> Analysis:
+    """Refuse a vector of the wrong shape, NaN or zero; drop unusable parts (they only refine statistics)."""
+    raw = np.asarray(raw, dtype=np.float32)
+    if raw.shape != (embedder.dim,) or not np.isfinite(raw).all() or float(np.linalg.norm(raw)) < 1e-12:
+        return Analysis(None, "the embedder produced an invalid vector (NaN or zero)")
+    if parts is not None:
+        parts = np.asarray(parts, dtype=np.float32)
+        if parts.ndim != 2 or parts.shape[1] != embedder.dim or not np.isfinite(parts).all():
+            parts = None
+    return Analysis(raw, "", seconds, parts)
