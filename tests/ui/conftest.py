@@ -61,10 +61,10 @@ def make_window(qtbot):
 
     def make(home, files=(), start=True):
         w = open_window(home, files, start=False)
+        windows.append(w)  # shut down at teardown even if what follows fails
         qtbot.addWidget(w)
-        windows.append(w)
         w.activateWindow()  # window shortcuts (space, arrows, media keys) need the active window
-        qtbot.waitUntil(w.isActiveWindow, timeout=2000)
+        qtbot.waitUntil(w.isActiveWindow, timeout=10000)  # generous: the machine may be loaded
         if start:
             w.start(list(files))
         return w
