@@ -12,9 +12,9 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
 
 from desktop import __version__, cli_store
+from desktop.core.config import resolve_home
 from desktop.core.errors import SoundalikeError
 from desktop.core.track import JSON_KEYS
 
@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         verb = "installed" if args.install_desktop_entry else "removed"
         print(f"{verb} {len(done)} files: " + (str(done[0]) if done else "nothing was installed"))
         return 0
+    args.home = resolve_home(args.home)  # once: every command and the window get the same folder
     if window or args.command is None:
         from desktop.ui.app import main as app_main
 
@@ -260,13 +261,12 @@ def cmd_check(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from desktop.core.config import default_home
     from desktop.core.evaluate import EvalReport, run_eval
     from desktop.core.events import Progress
 
     if args.k < 1:
         raise ValueError("-k must be at least 1")
-    base = Path(args.home).expanduser() if args.home else default_home()
+    base = args.home
     bar = ProgressPrinter()
     report = None
     for ev in run_eval(args.source, base_home=base, k=args.k, embedder=args.embedder, model=args.model,

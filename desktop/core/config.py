@@ -28,6 +28,12 @@ ENV_VARS = {  # setting -> environment variable that overrides config.json
 QUANTIZATIONS = ("auto", "none", "scalar", "binary")
 
 
+def resolve_home(home: str | os.PathLike | None = None) -> Path:
+    """The library folder: `home` when given, else `default_home()`. The CLI and the app resolve it once,
+    at start, and pass the result on."""
+    return Path(home).expanduser() if home else default_home()
+
+
 def default_home() -> Path:
     env = os.environ.get("SOUNDALIKE_HOME")
     if env:
@@ -136,7 +142,7 @@ def update_config(home: Path, **changes) -> None:
 
 def load_settings(home: str | os.PathLike | None = None, **overrides) -> Settings:
     """Settings for `home` (default: `default_home()`), with non-None `overrides` applied last."""
-    home_path = Path(home).expanduser() if home else default_home()
+    home_path = resolve_home(home)
     values: dict = {}
     known = {f.name for f in fields(Settings)} - {"home"}
     values.update({k: v for k, v in read_config(home_path).items() if k in known})

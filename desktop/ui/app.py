@@ -83,15 +83,14 @@ def open_window(home=None, files=(), player=None, start: bool = True, ask_store=
 
 def main(files=(), home=None) -> int:
     app = create_app()
-    from pathlib import Path
-
     from PySide6.QtWidgets import QMessageBox
 
-    from desktop.core.config import default_home
+    from desktop.core.config import resolve_home
     from desktop.core.errors import LibraryInUse, SoundalikeError
     from desktop.ui.single_instance import SingleInstance
 
-    instance = SingleInstance(Path(home).expanduser() if home else default_home())
+    home = resolve_home(home)  # once: the single-instance check and the library use the same folder
+    instance = SingleInstance(home)
     if instance.hand_over(files):  # a window for this library is open: it takes the files
         print("soundalike: the Soundalike window for this library is already open; "
               + (f"handed it {len(files)} file(s)" if files else "brought it to the front"), file=sys.stderr)

@@ -30,6 +30,18 @@ from desktop.core.config import DEVICES, EMBEDDERS, ENV_VARS, Settings
 from desktop.core.errors import SoundalikeError
 
 
+def _with_button(edit: QLineEdit, text: str, slot) -> QWidget:
+    """A line edit with a browse button beside it."""
+    button = QPushButton(text)
+    button.clicked.connect(slot)
+    row = QWidget()
+    lay = QHBoxLayout(row)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(edit, 1)
+    lay.addWidget(button)
+    return row
+
+
 class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, parent=None):
         super().__init__(parent)
@@ -43,13 +55,7 @@ class SettingsDialog(QDialog):
                                  "weights are missing). spectral: fast hand-made audio features.")
         self.model = QLineEdit(settings.model)
         self.model.setPlaceholderText("facebook/wav2vec2-base or a folder")
-        browse = QPushButton("Folder…")
-        browse.clicked.connect(self._browse)
-        model_row = QWidget()
-        mr = QHBoxLayout(model_row)
-        mr.setContentsMargins(0, 0, 0, 0)
-        mr.addWidget(self.model, 1)
-        mr.addWidget(browse)
+        model_row = _with_button(self.model, "Folder…", self._browse)
         self.device = QComboBox()
         self.device.addItems(DEVICES)
         self.device.setCurrentText(settings.device)
@@ -60,13 +66,7 @@ class SettingsDialog(QDialog):
         self.qdrant_api_key.setPlaceholderText("none (Qdrant Cloud and shared servers need one)")
         self.qdrant_ca_file = QLineEdit(settings.qdrant_ca_file)
         self.qdrant_ca_file.setPlaceholderText("empty: the system's CAs (https:// only)")
-        browse_ca = QPushButton("File…")
-        browse_ca.clicked.connect(self._browse_ca)
-        ca_row = QWidget()
-        cr = QHBoxLayout(ca_row)
-        cr.setContentsMargins(0, 0, 0, 0)
-        cr.addWidget(self.qdrant_ca_file, 1)
-        cr.addWidget(browse_ca)
+        ca_row = _with_button(self.qdrant_ca_file, "File…", self._browse_ca)
         self.qdrant_prefer_grpc = QCheckBox("Use gRPC (port 6334)")
         self.qdrant_prefer_grpc.setChecked(settings.qdrant_prefer_grpc)
         self.embedder.currentTextChanged.connect(self._sync)

@@ -32,12 +32,10 @@ class SimilarController(QObject):
         """Follow this session's answers and indexing (a reopened library: the old session is gone)."""
         self.session = session
         self._token = None
-        session.similar_ready.connect(self.on_ready)
-        session.similar_failed.connect(self.on_failed)
-        session.job_started.connect(self.on_job_started)
-        session.track_done.connect(self.on_track_done)
-        session.index_done.connect(self.on_index_done)
-        session.idle.connect(self.on_idle)
+        for signal, slot in ((session.similar_ready, self.on_ready), (session.similar_failed, self.on_failed),
+                             (session.job_started, self.on_job_started), (session.track_done, self.on_track_done),
+                             (session.index_done, self.on_index_done), (session.idle, self.on_idle)):
+            signal.connect(slot)
 
     @property
     def selected_id(self) -> int | None:
