@@ -14,6 +14,9 @@ import os
 import sys
 
 from desktop import __version__, cli_store
+
+# The commands import what they use inside their functions: `soundalike --help` and the window's start
+# must not pay for numpy, Qdrant or torch (seconds) that another command needs.
 from desktop.core.config import resolve_home
 from desktop.core.errors import SoundalikeError
 from desktop.core.track import JSON_KEYS

@@ -16,6 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from desktop.core.events import IndexSummary
+from desktop.core.indexer import scan_and_index
+from desktop.core.library import Library
+from desktop.core.similarity import similar
+
 SR = 22050
 
 
@@ -54,11 +59,6 @@ def _tiny_model(folder: Path) -> Path:
 
 
 def _check(name: str, embedder: str, music: Path, home: Path, clips: list[Path], **options) -> None:
-    from desktop.core.events import IndexSummary
-    from desktop.core.indexer import scan_and_index
-    from desktop.core.library import Library
-    from desktop.core.similarity import similar
-
     started = time.monotonic()
     with Library.open(home, strict=True, embedder=embedder, **options) as lib:
         summary = [e for e in scan_and_index(lib, [music]) if isinstance(e, IndexSummary)][-1]

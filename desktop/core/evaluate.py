@@ -20,6 +20,9 @@ import numpy as np
 
 from desktop.core.errors import SoundalikeError
 from desktop.core.events import IndexSummary
+from desktop.core.indexer import scan_and_index
+from desktop.core.library import Library
+from desktop.core.scan import walk_audio
 
 
 def precision_at_k(ranked_labels: Sequence[str], label: str, k: int) -> float:
@@ -96,8 +99,6 @@ def rank_by_cosine(unit_vectors: np.ndarray) -> list[list[int]]:
 def read_labels(source: str) -> list[tuple[str, str]]:
     """(absolute path, label) from a labels.csv (path,label; paths relative to the csv) or a folder
     (label = the parent folder's name of each audio file)."""
-    from desktop.core.scan import walk_audio
-
     src = Path(source)
     if src.is_file():
         try:
@@ -121,9 +122,6 @@ def eval_home(base_home: Path, source: str, embedder: str | None) -> Path:
 def run_eval(source: str, *, base_home: Path, k: int = 10, embedder: str | None = None, model: str | None = None,
              device: str | None = None, strict: bool = False) -> Iterator:
     """Index the labelled files in an eval library of their own, then score; yields events, then EvalReport."""
-    from desktop.core.indexer import scan_and_index
-    from desktop.core.library import Library
-
     pairs = read_labels(source)
     if not pairs:
         raise SoundalikeError(f"{source}: no audio files to evaluate")

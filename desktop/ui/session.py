@@ -15,8 +15,11 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop.core import store
 from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
+from desktop.core.indexer import index, scan_and_index
 from desktop.core.library import Library
+from desktop.core.similarity import similar
 from desktop.core.tags import read_tags
+from desktop.core.waveform import peaks
 from desktop.ui.jobs import Job, RateMeter, WorkerThread, error_text
 
 log = logging.getLogger(__name__)
@@ -82,8 +85,6 @@ class LibrarySession(QObject):
 
     def add_paths(self, paths: list[str]) -> Job:
         """Add folders/files to the library and index what is missing (dropped or chosen in a dialog)."""
-        from desktop.core.indexer import scan_and_index
-
         roots = [os.path.abspath(p) for p in paths]
         return self._start("add", lambda cancel: scan_and_index(self.library, roots, cancel=cancel), roots)
 
@@ -91,13 +92,9 @@ class LibrarySession(QObject):
         folders = self.catalog.folders()
         if not folders:
             return None
-        from desktop.core.indexer import scan_and_index
-
         return self._start("rescan", lambda cancel: scan_and_index(self.library, folders, cancel=cancel), folders)
 
     def index_pending(self) -> Job:
-        from desktop.core.indexer import index
-
         return self._start("index", lambda cancel: index(self.library, cancel=cancel))
 
     def _start(self, name, factory, data=None) -> Job:
@@ -154,16 +151,12 @@ class LibrarySession(QObject):
 
     def request_similar(self, target: int | str, k: int = SIMILAR_K) -> int:
         """Tracks like a library track (id) or a file (path; embedded, not added). Returns a token."""
-        from desktop.core.similarity import similar
-
         return self.worker.request("similar", lambda: similar(self.library, target, k))
 
     def cancel_similar(self) -> None:
         self.worker.forget("similar")
 
     def request_peaks(self, path: str) -> int:
-        from desktop.core.waveform import peaks
-
         cache = str(self.home / "cache" / "waveforms")
         return self.waves.request("peaks", lambda: (path, peaks(path, points=WAVEFORM_POINTS, cache_dir=cache)))
 
