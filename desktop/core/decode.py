@@ -41,8 +41,18 @@ def _clean(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def _stereo(block: np.ndarray) -> np.ndarray:
+    """(frames, channels) -> (frames, 1 or 2) float32; more than 2 channels are folded even/odd."""
+    if block.shape[1] <= 2:
+        return _clean(block.astype(np.float32, copy=False))
+    left = block[:, 0::2].mean(axis=1, dtype=np.float32)
+    right = block[:, 1::2].mean(axis=1, dtype=np.float32)
+    return _clean(np.stack([left, right], axis=1))
+
+
 class AudioSource:
-    """An open audio file: its native properties, whole-track blocks and excerpts, all 16 kHz mono."""
+    """An open audio file, for analysis (whole-track blocks and excerpts, 16 kHz mono) and for playback
+    (`native_blocks`: the native rate, mono or stereo, from any position)."""
 
     path: str
     sample_rate: int  # native rate
@@ -57,6 +67,19 @@ class AudioSource:
     def read(self, start: float, seconds: float) -> np.ndarray:
         """An excerpt of `seconds` from `start` (clamped to the track), 16 kHz mono float32."""
         raise NotImplementedError
+
+    def native_blocks(self, start: float = 0.0, block_frames: int = 16384) -> Iterator[np.ndarray]:
+        """For playback: float32 (frames, channels) blocks from `start` seconds, at the native rate, 1 channel
+        for mono files and 2 otherwise (surround folded to stereo). The first sample is the one at `start`.
+        Not thread-safe with other reads of this source (the player opens its own); a short file just
+        ends (no truncation check); corrupt data raises DecodeError."""
+        start = max(0.0, float(start))
+        if self.duration > 0 and start >= self.duration:
+            return
+        yield from self._native_blocks(start, block_frames)
+
+    def _native_blocks(self, start: float, block_frames: int) -> Iterator[np.ndarray]:
+        raise NotImplementedError(f"{type(self).__name__} cannot play")
 
     def read_all(self) -> np.ndarray:
         """The whole track in memory: only for short clips (tests, dropped files under a few minutes)."""
@@ -89,6 +112,10 @@ class ArraySource(AudioSource):
     def read(self, start: float, seconds: float) -> np.ndarray:
         a = max(0, int(start * TARGET_SR))
         return self.samples[a : a + int(seconds * TARGET_SR)]
+
+    def _native_blocks(self, start: float, block_frames: int) -> Iterator[np.ndarray]:
+        for i in range(int(start * TARGET_SR), len(self.samples), block_frames):
+            yield self.samples[i : i + block_frames, None]
 
 
 class _Resampler:
@@ -153,6 +180,20 @@ class _SoundFileSource(AudioSource):
         _check_excerpt(self, first / self.sample_rate, seconds, len(block))
         return _resample_once(_clean(_mono(block)), self.sample_rate)
 
+    def _native_blocks(self, start: float, block_frames: int) -> Iterator[np.ndarray]:
+        import soundfile as sf
+
+        try:
+            self._f.seek(min(int(round(start * self.sample_rate)), self.frames))
+            while True:
+                block = self._f.read(block_frames, dtype="float32", always_2d=True)
+                if len(block):
+                    yield _stereo(block)
+                if len(block) < block_frames:
+                    return
+        except (sf.LibsndfileError, RuntimeError) as e:
+            raise DecodeError(self.path, "corrupt data", str(e)) from e
+
     def close(self) -> None:
         self._f.close()
 
@@ -183,6 +224,19 @@ class _PyAVSource(AudioSource):
             raise DecodeError(path, "not audio", "no sample rate in the audio stream")
         self._started = False
 
+    def _seek(self, start: float) -> None:
+        """To the key frame at or before `start` (the decoder then starts there: callers drop what
+        precedes `start`, `_samples_before` says how much)."""
+        if start > 0:
+            self._c.seek(int(start / self._s.time_base), stream=self._s, backward=True, any_frame=False)
+        elif self._started:
+            self._c.seek(0, stream=self._s)
+        self._started = True
+
+    def _samples_before(self, start: float, t: float) -> int:
+        """Native samples between a decoded frame's time `t` and `start` (what to drop)."""
+        return max(0, int(round((start - t) * self.sample_rate)))
+
     def _frames(self, start: float = 0.0) -> Iterator[tuple[float, np.ndarray]]:
         """(start time, native-rate mono samples) in chunks of ~64k samples, from the frame holding `start`.
 
@@ -193,11 +247,7 @@ class _PyAVSource(AudioSource):
         """
         import av
 
-        if start > 0:
-            self._c.seek(int(start / self._s.time_base), stream=self._s, backward=True, any_frame=False)
-        elif self._started:
-            self._c.seek(0, stream=self._s)
-        self._started = True
+        self._seek(start)
         fast = self.channels <= 2
         layout = "mono" if fast else None
         resampler = av.AudioResampler(format="flt", layout=layout, rate=self.sample_rate, frame_size=65536)
@@ -248,8 +298,7 @@ class _PyAVSource(AudioSource):
         parts, have = [], 0
         for t, mono in self._frames(start):
             if 0 <= t < start:  # the key frame before `start`: drop what precedes it
-                skip = int(round((start - t) * self.sample_rate))
-                mono = mono[skip:]
+                mono = mono[self._samples_before(start, t):]
             parts.append(mono)
             have += len(mono)
             if have >= need:
@@ -257,6 +306,36 @@ class _PyAVSource(AudioSource):
         native = np.concatenate(parts)[:need] if parts else np.zeros(0, np.float32)
         _check_excerpt(self, start, seconds, len(native))
         return _resample_once(native, self.sample_rate)
+
+    def _native_blocks(self, start: float, block_frames: int) -> Iterator[np.ndarray]:
+        import av
+
+        self._seek(start)
+        ch = 1 if self.channels == 1 else 2
+        resampler = av.AudioResampler(format="flt", layout="mono" if ch == 1 else "stereo", rate=self.sample_rate,
+                                      frame_size=block_frames)
+        skip = -1  # frames to drop before `start`, known from the first decoded frame's timestamp
+
+        def convert(frame) -> np.ndarray:
+            nonlocal skip
+            out = frame.to_ndarray().reshape(-1, ch)
+            if skip > 0:
+                out, skip = out[skip:], max(0, skip - len(out))
+            return _clean(out.astype(np.float32, copy=False))
+
+        try:
+            for frame in self._c.decode(self._s):
+                if skip < 0:
+                    skip = self._samples_before(start, float(frame.pts * frame.time_base) if frame.pts is not None
+                                                else start)
+                for out in resampler.resample(frame):
+                    if len(block := convert(out)):
+                        yield block
+            for out in resampler.resample(None):
+                if len(block := convert(out)):
+                    yield block
+        except av.error.FFmpegError as e:
+            raise DecodeError(self.path, "corrupt data", str(e)) from e
 
     def close(self) -> None:
         self._c.close()

@@ -33,7 +33,6 @@ import soxr
 from desktop.core.audio_device import CallbackAbort, default_rate, open_stream, probe_output
 from desktop.core.decode import AudioSource, open_audio
 from desktop.core.errors import DecodeError
-from desktop.core.native_decode import native_blocks
 from desktop.core.null_output import NullOutput
 
 log = logging.getLogger(__name__)
@@ -265,7 +264,7 @@ class Player:
             rs = None if same else soxr.ResampleStream(src.sample_rate, rate, channels, dtype="float32")
             if dec["it"] is not None:
                 dec["it"].close()
-            dec.update(gen=gen, src=src, it=native_blocks(src, base, self.BLOCK_FRAMES), rs=rs)
+            dec.update(gen=gen, src=src, it=src.native_blocks(base, self.BLOCK_FRAMES), rs=rs)
         error, eof = "", False
         try:
             block = next(dec["it"])

@@ -23,7 +23,6 @@ import soundfile as sf
 
 from desktop.core.audio_device import NO_DEVICE
 from desktop.core.decode import open_audio
-from desktop.core.native_decode import native_blocks
 from desktop.core.playback import Player
 
 SR = 22050
@@ -406,7 +405,7 @@ def test_nonexistent_output_device(tmp_path, null_alsa, events, player_factory, 
     _null_clock_checks(p, write(tmp_path / "n.wav", signal(1.2)), events)
 
 
-# --- native_decode.native_blocks: the playback decoder ------------------------------------------------------
+# --- AudioSource.native_blocks: the playback decoder ---------------------------------------------------------
 
 
 def _lag(got: np.ndarray, want: np.ndarray, span: int = 1500) -> int:
@@ -431,12 +430,12 @@ def test_native_blocks_start_where_asked(tmp_path, ext):
     lags = []
     with open_audio(path) as src:
         for start in (0.0, 1.25, 2.0, 0.5):
-            got = np.concatenate(list(native_blocks(src, start, block_frames=4096)))
+            got = np.concatenate(list(src.native_blocks(start, block_frames=4096)))
             assert got.shape[1] == 2 and got.dtype == np.float32
             want = x[int(start * 44100) :]
             assert abs(len(got) - len(want)) < 0.05 * 44100, (len(got), len(want))
             lags.append(_lag(got, want))
-        assert list(native_blocks(src, 10.0)) == []
+        assert list(src.native_blocks(10.0)) == []
     # Sample-exact for PCM and Vorbis; AAC keeps its encoder priming (1024 frames in this file), but
     # every start lands on the same timeline.
     assert lags == [1024 if ext == "m4a" else 0] * 4, lags
