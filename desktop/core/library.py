@@ -1,8 +1,9 @@
-"""An open library: the lock, the catalog, and (opened only when needed) the embedder and the store.
+"""An open library: the lock, the catalog, the embedder (built only when needed) and its vector spaces.
 
 This is the one object a client opens; jobs and queries take it and use the parts they need. The
 embedder is built lazily because wav2vec2 imports torch (seconds); similarity by track id needs only
-the store of the *active* vector space, whose key the catalog remembers.
+the *active* vector space (`space()`), whose key the catalog remembers. A `VectorSpace` (space.py) owns
+its store and standardisation; the library holds the resources and hands spaces out, one per key.
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ import numpy as np
 
 from desktop.core.catalog import Catalog
 from desktop.core.config import Settings, load_settings
-from desktop.core.embedders import Embedder, create
+from desktop.core.embedders import Embedder, create, groups_for
 from desktop.core.errors import ModelUnavailable, SoundalikeError
 from desktop.core.events import Progress
 from desktop.core.lock import LibraryLock
-from desktop.core.priors import load_prior
-from desktop.core.standardize import Standardizer, needs_refit
+from desktop.core.space import REFIT_PENDING, VectorSpace, key_dim
+from desktop.core.standardize import Standardizer
+from desktop.core.store import open_library_store
+
+__all__ = ["ACTIVE_KEY", "REFIT_PENDING", "Library", "key_dim", "make_embedder"]
 
 log = logging.getLogger(__name__)
 
 ACTIVE_KEY = "active_embedder_key"
-REFIT_PENDING = "refit_pending:"
 
 
 def make_embedder(settings: Settings, strict: bool = False) -> tuple[Embedder, str]:
@@ -42,10 +45,6 @@ def make_embedder(settings: Settings, strict: bool = False) -> tuple[Embedder, s
     return create(settings.embedder, device=settings.device), ""
 
 
-def key_dim(key: str) -> int:
-    return int(key.rsplit("-", 1)[1])
-
-
 class Library:
     def __init__(self, settings: Settings, *, lock: bool = True, strict: bool = False):
         self.settings = settings
@@ -57,8 +56,7 @@ class Library:
             self._release_lock()
             raise
         self._embedder: Embedder | None = None
-        self._store = None
-        self._standardizer: Standardizer | None = None
+        self._spaces: dict[str, VectorSpace] = {}
         self.notice = ""
 
     @classmethod
@@ -84,102 +82,53 @@ class Library:
         if self.active_key != embedder.key:
             self.close_store()
             self.catalog.set_meta(ACTIVE_KEY, embedder.key)
-            self._standardizer = None
 
-    def store(self):
-        """The store of the active vector space (opened on first use)."""
-        if self._store is None:
-            key = self.active_key
-            if key is None:
-                raise SoundalikeError("the library has no indexed tracks yet; run `soundalike index FOLDER` first")
-            from desktop.core.store import open_library_store
+    def space(self, key: str | None = None) -> VectorSpace:
+        """Vector space `key` (default: the active one), one object per key while the library is open."""
+        key = key or self.active_key
+        if key is None:
+            raise SoundalikeError("the library has no indexed tracks yet; run `soundalike index FOLDER` first")
+        if key not in self._spaces:
+            self._spaces[key] = VectorSpace(key, self.catalog, self._open_store, self._groups(key))
+        return self._spaces[key]
 
-            self._store = open_library_store(self.settings, self.catalog, key, key_dim(key))
-            self._resume_refit(key)
-        return self._store
-
-    def close_store(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-
-    # -- standardisation -------------------------------------------------------------------------
-    def standardizer(self) -> Standardizer:
-        key = self.active_key
-        if self._standardizer is None and key:
-            self._standardizer = self.standardizer_for(key)
-        return self._standardizer
-
-    def standardizer_for(self, key: str) -> Standardizer:
-        """The statistics vector space `key` was standardised with (before the first fit: the shipped
-        prior's, where the space has one, else the identity)."""
-        stats = self.catalog.standardizer(key)
-        groups = self._groups(key)
-        if stats is None:
-            prior = load_prior(key)
-            if prior is None:
-                return Standardizer.identity(key_dim(key), groups)
-            return Standardizer.fit(np.zeros((0, key_dim(key))), groups, prior=prior)
-        n, mean, scale, whitening = stats
-        ident = Standardizer.identity(len(mean), groups)
-        return Standardizer(mean, scale, ident.weights, n, whitening)
+    def _open_store(self, key: str, dim: int):
+        return open_library_store(self.settings, self.catalog, key, dim)
 
     def _groups(self, key: str):
-        """Feature groups for a key without loading a model: spectral declares them statically."""
+        """The feature groups of `key`: the loaded embedder's, else what its class declares (no model load)."""
         if self._embedder is not None and self._embedder.key == key:
             return self._embedder.groups
-        if key.startswith("spectral-"):
-            from desktop.core.embedders.spectral import SpectralEmbedder
+        return groups_for(key)
 
-            return SpectralEmbedder.groups
-        return ()
+    # -- the active space, for clients that search and index it ------------------------------------
+    def store(self):
+        """The store of the active vector space (opened on first use)."""
+        return self.space().store()
+
+    def close_store(self) -> None:
+        for space in self._spaces.values():
+            space.close()
+        self._spaces.clear()
+
+    def standardizer(self) -> Standardizer | None:
+        return self.space().standardizer() if self.active_key else None
+
+    def standardizer_for(self, key: str) -> Standardizer:
+        """The statistics vector space `key` was standardised with (before the first fit: its shipped prior or
+        the identity)."""
+        return self.space(key).standardizer()
 
     def to_unit(self, raw: np.ndarray) -> np.ndarray:
-        return self.standardizer().apply(raw)
+        return self.space().to_unit(raw)
 
     def maybe_refit(self, final: bool) -> Iterator[Progress]:
-        key = self.active_key
-        if key and needs_refit(self.standardizer().n, self.catalog.vector_count(key), final):
-            yield from self.refit()
+        if self.active_key:
+            yield from self.space().maybe_refit(final)
 
     def refit(self) -> Iterator[Progress]:
-        """Refit the statistics on all raw vectors and rewrite the store (crash-safe: resumed on open)."""
-        key = self.active_key
-        ids, raws = self._raw_matrix(key)
-        if not ids:
-            return
-        groups = self._groups(key)
-        fitted = Standardizer.fit(raws, groups, self.catalog.part_vectors(key), prior=load_prior(key))
-        self.catalog.set_standardizer(key, fitted.n, fitted.mean, fitted.scale, fitted.whitening)
-        self.catalog.set_meta(REFIT_PENDING + key, "1")
-        self._standardizer = fitted
-        yield from self._rewrite(key, ids, raws)
-
-    def _raw_matrix(self, key: str) -> tuple[list[int], np.ndarray]:
-        pairs = list(self.catalog.raw_vectors(key))
-        if not pairs:
-            return [], np.zeros((0, key_dim(key)), np.float32)
-        return [p[0] for p in pairs], np.stack([p[1] for p in pairs])
-
-    def _rewrite(self, key: str, ids: list[int], raws: np.ndarray) -> Iterator[Progress]:
-        store = self.store()
-        units = self._standardizer.apply(raws)
-        tracks = self.catalog.many(ids)
-        batch = 1000
-        for i in range(0, len(ids), batch):
-            items = [(tid, units[j], tracks[tid].payload())
-                     for j, tid in enumerate(ids[i : i + batch], start=i) if tid in tracks]
-            store.upsert(items)
-            yield Progress("standardise", min(i + batch, len(ids)), len(ids))
-        self.catalog.set_meta(REFIT_PENDING + key, "")
-
-    def _resume_refit(self, key: str) -> None:
-        if self.catalog.meta(REFIT_PENDING + key):
-            log.info("finishing an interrupted re-standardisation of %s", key)
-            ids, raws = self._raw_matrix(key)
-            self.standardizer()
-            for _ in self._rewrite(key, ids, raws):
-                pass
+        """Refit the active space's statistics on all raw vectors and rewrite its store."""
+        yield from self.space().refit()
 
     # -- housekeeping ------------------------------------------------------------------------------
     def remove_tracks(self, ids) -> None:

@@ -100,6 +100,16 @@ def create(name: str, **options) -> Embedder:
     return _REGISTRY[name](**options)
 
 
+def groups_for(key: str) -> tuple[tuple[str, int, int], ...]:
+    """The feature groups of vector space `key` as its embedder's class declares them, without building it
+    (no model is loaded); () when no registered embedder made that key."""
+    _load_builtins()
+    for name, factory in _REGISTRY.items():
+        if key.startswith(name + "-") and isinstance(factory, type):
+            return tuple(factory.groups)
+    return ()
+
+
 def _load_builtins() -> None:
     # Importing registers them; wav2vec2's module imports torch only when an instance is built.
     from desktop.core.embedders import spectral, wav2vec2  # noqa: F401
