@@ -53,12 +53,6 @@ class LibraryLock:
         pid, purpose = info.get("pid"), info.get("purpose", "")
         return f"pid {pid}: {purpose}" if purpose else f"pid {pid}"
 
-    def holder_pid(self) -> int | None:
-        try:
-            return int(json.loads(self.path.read_text(encoding="utf-8")).get("pid"))
-        except (OSError, ValueError, TypeError):
-            return None
-
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
