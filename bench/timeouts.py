@@ -5,7 +5,8 @@
 The tests check the behaviour (the right error, the right message, nothing hangs for ever); the time it
 takes depends on the machine's load, so it is measured here, with the target beside each number:
 - an unreachable Qdrant server: refused port (< 1 s), silent server (the 1 s timeout, < 2 s), a server that
-  trickles bytes (the hard deadline, < 3 s), `soundalike similar` on an unreachable server (< 15 s);
+  trickles bytes (the hard deadline, < 3 s), gRPC to a closed port (< 5 s), `soundalike similar` on an
+  unreachable server (< 15 s);
 - a missing Wav2Vec2 model folder is refused (< 3 s, no network);
 - the library table over 50,000 tracks: model built (< 1 s), filtered to 25,000 rows (< 1 s);
 - indexing cancelled: from the cancel to the end of the job (< 1 s; the window adds a signal's delivery).
@@ -91,6 +92,18 @@ def trickling_server() -> float:
             stop.set()
 
 
+def grpc_closed_port() -> float:
+    from desktop.core.store.server import ServerConfig
+
+    def port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    config = ServerConfig(url=f"http://127.0.0.1:{port()}", prefer_grpc=True, grpc_port=port(), timeout=2)
+    return timed(expect(StoreUnavailable, lambda: open_store("", "bench-v1-4", 4, server=config)))
+
+
 def cli_similar_unreachable(home: Path) -> float:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -165,6 +178,7 @@ def main() -> int:
             ("refused Qdrant port -> StoreUnavailable", refused_port(), 1.0),
             ("silent Qdrant server (timeout 1 s) -> StoreUnavailable", silent_server(), 2.0),
             ("trickling Qdrant server (timeout 1 s) -> StoreUnavailable", trickling_server(), 3.0),
+            ("gRPC to a closed port (timeout 2 s) -> StoreUnavailable", grpc_closed_port(), 5.0),
             ("`soundalike similar` on an unreachable server", cli_similar_unreachable(tmp / "home"), 15.0),
             ("missing Wav2Vec2 folder -> ModelUnavailable", missing_model(tmp), 3.0),
             ("library table over 50,000 tracks built", built, 1.0),

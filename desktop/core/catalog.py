@@ -19,9 +19,19 @@ from pathlib import Path
 import numpy as np
 
 from desktop.core.errors import CatalogError, TrackNotFound
-from desktop.core.track import FIELDS, FROM_FILE, NAMES, SEARCHABLE, SORTABLE, Track
+from desktop.core.track import (
+    FIELDS,
+    FROM_FILE,
+    NAMES,
+    SEARCHABLE,
+    SORTABLE,
+    TRACKS_INDEXES,
+    TRACKS_TABLE,
+    Track,
+    declarations,
+)
 
-__all__ = ["Catalog", "Track", "SORTABLE"]
+__all__ = ["Catalog", "Track", "SORTABLE", "TRACKS_TABLE"]
 
 SCHEMA_VERSION = 2  # 2: vectors.parts, standardizers.whitening
 
@@ -46,8 +56,6 @@ CREATE TABLE IF NOT EXISTS standardizers (
 );
 """
 
-TRACKS_TABLE = "CREATE TABLE tracks (\n    " + ",\n    ".join(f.declaration for f in FIELDS) + "\n)"
-_TRACKS_INDEXES = [f"CREATE INDEX IF NOT EXISTS tracks_{f.name} ON tracks({f.name})" for f in FIELDS if f.db_index]
 
 
 class Catalog:
@@ -97,9 +105,9 @@ class Catalog:
                     if f.name not in have:
                         self._run(f"ALTER TABLE tracks ADD COLUMN {f.declaration}")
             stored = self._one("SELECT sql FROM sqlite_master WHERE type='table' AND name='tracks'")[0]
-            if have <= set(NAMES) and _declarations(stored) != _declarations(TRACKS_TABLE):
+            if have <= set(NAMES) and declarations(stored) != declarations(TRACKS_TABLE):
                 self._rebuild_tracks()
-        for sql in _TRACKS_INDEXES:
+        for sql in TRACKS_INDEXES:
             self._run(sql)
 
     def _rebuild_tracks(self) -> None:
@@ -366,19 +374,6 @@ class Catalog:
             (embedder_key, n, np.asarray(mean, np.float32).tobytes(), np.asarray(scale, np.float32).tobytes(), blob,
              time.time()),
         )
-
-
-def _declarations(create_sql: str) -> set[str]:
-    """The column definitions of a CREATE TABLE statement, whitespace-normalised, in any order."""
-    body = create_sql[create_sql.index("(") + 1 : create_sql.rindex(")")]
-    out, depth, start = set(), 0, 0
-    for i, ch in enumerate(body + ","):
-        depth += ch == "("
-        depth -= ch == ")"
-        if ch == "," and depth == 0:
-            out.add(" ".join(body[start:i].split()))
-            start = i + 1
-    return out
 
 
 class _Transaction:

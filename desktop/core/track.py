@@ -104,6 +104,24 @@ PAYLOAD_TYPES = {**{PAYLOAD_KEYS[f.name]: f.type for f in FIELDS if f.payload}, 
 PAYLOAD_INDEXES = tuple((PAYLOAD_KEYS[f.name], f.index) for f in FIELDS if f.index)
 
 
+# The catalog's tracks table and its indexes, as SQL (catalog.py creates and migrates it from these).
+TRACKS_TABLE = "CREATE TABLE tracks (\n    " + ",\n    ".join(f.declaration for f in FIELDS) + "\n)"
+TRACKS_INDEXES = tuple(f"CREATE INDEX IF NOT EXISTS tracks_{f.name} ON tracks({f.name})" for f in FIELDS if f.db_index)
+
+
+def declarations(create_sql: str) -> set[str]:
+    """The column definitions of a CREATE TABLE statement, whitespace-normalised, in any order."""
+    body = create_sql[create_sql.index("(") + 1 : create_sql.rindex(")")]
+    out, depth, start = set(), 0, 0
+    for i, ch in enumerate(body + ","):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            out.add(" ".join(body[start:i].split()))
+            start = i + 1
+    return out
+
+
 def tags_defaults() -> dict:
     """What `read_tags` starts from: every tag field at its default."""
     return {f.name: f.default for f in TAG_FIELDS}
