@@ -15,7 +15,6 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop.core import store
 from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
-from desktop.core.indexer import index, scan_and_index
 from desktop.core.library import Library
 from desktop.core.similarity import similar
 from desktop.core.tags import read_tags
@@ -25,6 +24,14 @@ from desktop.ui.jobs import Job, RateMeter, WorkerThread, error_text
 log = logging.getLogger(__name__)
 SIMILAR_K = 25
 WAVEFORM_POINTS = 1200
+
+
+def indexer():
+    """The indexer module, imported when the first job starts, not before the window's first paint: it
+    brings multiprocessing and the process-pool machinery (bench/startup.py)."""
+    from desktop.core import indexer as module
+
+    return module
 
 
 def embedder_text(label: str, device: str = "cpu") -> str:
@@ -86,16 +93,17 @@ class LibrarySession(QObject):
     def add_paths(self, paths: list[str]) -> Job:
         """Add folders/files to the library and index what is missing (dropped or chosen in a dialog)."""
         roots = [os.path.abspath(p) for p in paths]
-        return self._start("add", lambda cancel: scan_and_index(self.library, roots, cancel=cancel), roots)
+        return self._start("add", lambda cancel: indexer().scan_and_index(self.library, roots, cancel=cancel), roots)
 
     def rescan(self) -> Job | None:
         folders = self.catalog.folders()
         if not folders:
             return None
-        return self._start("rescan", lambda cancel: scan_and_index(self.library, folders, cancel=cancel), folders)
+        return self._start("rescan", lambda cancel: indexer().scan_and_index(self.library, folders, cancel=cancel),
+                           folders)
 
     def index_pending(self) -> Job:
-        return self._start("index", lambda cancel: index(self.library, cancel=cancel))
+        return self._start("index", lambda cancel: indexer().index(self.library, cancel=cancel))
 
     def _start(self, name, factory, data=None) -> Job:
         job = self.worker.start_job(name, factory, data)
