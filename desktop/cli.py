@@ -17,7 +17,7 @@ from desktop import __version__, cli_store
 
 # The commands import what they use inside their functions: `soundalike --help` and the window's start
 # must not pay for numpy, Qdrant or torch (seconds) that another command needs.
-from desktop.core.config import resolve_home
+from desktop.core.config import EMBEDDERS, resolve_home
 from desktop.core.errors import SoundalikeError
 from desktop.core.track import JSON_KEYS
 
@@ -59,7 +59,7 @@ def build_parser(with_files: bool = False) -> argparse.ArgumentParser:
     sub.add_parser = functools.partial(sub.add_parser, parents=[home_anywhere])
 
     def embedder_flags(sp):
-        sp.add_argument("--embedder", choices=("wav2vec2", "spectral"),
+        sp.add_argument("--embedder", choices=EMBEDDERS,
                         help="default: wav2vec2 (spectral if its weights are missing)")
         sp.add_argument("--model", metavar="ID_OR_PATH", help="Wav2Vec2 hub id or local folder")
         sp.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where wav2vec2 runs (default: auto)")
