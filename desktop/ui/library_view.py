@@ -97,7 +97,7 @@ class LibraryPanel(QWidget):
         self._timer.setInterval(FILTER_DELAY_MS)
         self._timer.timeout.connect(self.apply_filter)
         self.filter_edit.textChanged.connect(lambda _t: self._timer.start())
-        self.filter_edit.returnPressed.connect(self.apply_filter)
+        self.filter_edit.returnPressed.connect(self._filter_entered)
         self.view = LibraryView(model)
         self.summary = QLabel()
         self.summary.setObjectName("librarySummary")
@@ -112,6 +112,24 @@ class LibraryPanel(QWidget):
     def apply_filter(self) -> None:
         self._timer.stop()
         self.model.set_filter(self.filter_edit.text())
+
+    def focus_filter(self) -> None:
+        self.filter_edit.setFocus(Qt.ShortcutFocusReason)
+        self.filter_edit.selectAll()
+
+    def clear_filter(self) -> None:
+        """Esc: show the whole library again and give the keys back to the table (and so the player)."""
+        if self.filter_edit.text():
+            self.filter_edit.clear()
+            self.apply_filter()
+        self.view.setFocus(Qt.ShortcutFocusReason)
+
+    def _filter_entered(self) -> None:
+        """Enter in the filter box: filter now and move to the first match, ready for Enter to play."""
+        self.apply_filter()
+        if self.model.rowCount() and not self.view.currentIndex().isValid():
+            self.view.select_row(0)
+        self.view.setFocus(Qt.ShortcutFocusReason)
 
     def update_summary(self) -> None:
         n = self.model.rowCount()

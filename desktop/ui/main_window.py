@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self._connect_widgets()
         self.bind_session(LibrarySession(library, self))
         self.restore_ui_state()
+        self.table.setFocus(Qt.OtherFocusReason)  # keys drive the player, not the filter box
         self._closed = False
 
     def bind_session(self, session: LibrarySession) -> None:
@@ -149,7 +150,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         self._action(m, "&Settings…", self.open_settings, ["Ctrl+,"])
         m.addSeparator()
-        self._action(m, "&Quit", self.close, [QKeySequence.Quit, "Ctrl+Q"])
+        self._action(m, "&Quit", self.close, ["Ctrl+Q"])
         m = mb.addMenu("&Playback")
         pb = self.playback
         self._action(m, "Play / Pause", pb.play_pause, [Qt.Key_Space, Qt.Key_MediaTogglePlayPause])
@@ -164,7 +165,10 @@ class MainWindow(QMainWindow):
         self._action(m, "Volume up", lambda: self.set_volume(pb.volume + VOLUME_STEP), ["Ctrl+Up", Qt.Key_VolumeUp])
         self._action(m, "Volume down", lambda: self.set_volume(pb.volume - VOLUME_STEP),
                      ["Ctrl+Down", Qt.Key_VolumeDown])
-        self._action(None, "Find", lambda: self.panel.filter_edit.setFocus(Qt.ShortcutFocusReason), ["Ctrl+F"])
+        m = mb.addMenu("&Library")
+        self._action(m, "&Find…", self.panel.focus_filter, ["Ctrl+F"], "Filter the library by title, artist, album, "
+                     "genre or folder")
+        self._action(m, "&Clear filter", self.panel.clear_filter, ["Esc"], "Show the whole library again")
         m = mb.addMenu("&Help")
         self._action(m, "&About Soundalike", self.about)
 

@@ -168,6 +168,8 @@ class SimilarPane(QWidget):
         self.play_example_button = QPushButton("Play dropped file")
         self.play_example_button.setVisible(False)
         self.play_example_button.clicked.connect(self._play_example)
+        for b in (self.play_all_button, self.play_example_button):
+            b.setFocusPolicy(Qt.TabFocus)  # a click must not take the keys away from the player
         buttons = QHBoxLayout()
         buttons.addWidget(self.play_all_button)
         buttons.addWidget(self.play_example_button)

@@ -45,6 +45,7 @@ class IndexStatus(QWidget):
         self.cancel_button.setObjectName("cancelIndexing")
         self.cancel_button.setToolTip("Stop indexing (finished tracks are kept; the rest is resumed next time)")
         self.cancel_button.clicked.connect(self._cancel)
+        self.cancel_button.setFocusPolicy(Qt.TabFocus)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.label, 1)
