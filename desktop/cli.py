@@ -216,7 +216,11 @@ def cmd_similar(args) -> int:
         print("no similar tracks (is the library indexed?)")
     for i, h in enumerate(hits, 1):
         artist = h.artist + ("*" if h.artist_generated else "")
-        print(f"{i:3d}  {h.score:6.3f}  [{h.track_id}] {artist} - {h.title}  ({h.path})")
+        closeness = f"{h.closeness:3.0f} {h.words:<10}" if h.closeness is not None else ""
+        album = f" [{h.album}]" if h.album else ""
+        print(f"{i:3d}  {closeness}  {h.score:6.3f}  [{h.track_id}] {artist} - {h.title}{album}  ({h.path})")
+        if h.why:
+            print(f"       {h.why}")
     if any(h.artist_generated for h in hits):
         print("(* artist name made up: the file has no artist tag)")
     return 0

@@ -38,7 +38,12 @@ _HIT_DEFAULTS = {key: BY_NAME[name].default if name in BY_NAME else False
 SimilarHit = make_dataclass(
     "SimilarHit",
     [("track_id", int), ("score", float),
-     *[(key, PAYLOAD_TYPES[key] | None, dc_field(default=default)) for key, default in _HIT_DEFAULTS.items()]],
+     *[(key, PAYLOAD_TYPES[key] | None, dc_field(default=default)) for key, default in _HIT_DEFAULTS.items()],
+     # on the library's own scale (desktop.core.calibration) and why (spectral spaces)
+     ("closeness", float | None, dc_field(default=None)),  # 0-100, 50 = as close as the neighbourhood's best
+     ("words", str, dc_field(default="")),  # "very close", "close", "related", "distant"
+     ("why", str, dc_field(default="")),  # "same rhythm and tempo, similar tone colour, different brightness"
+     ("why_groups", list, dc_field(default_factory=list))],
     namespace={"to_dict": lambda self: asdict(self),
                "__doc__": "One similar track: id, cosine score and the payload fields declared in track.py."},
 )
@@ -65,6 +70,7 @@ class Query:
     title: str = ""
     duration: float = 0.0
     label: str = ""
+    raw: np.ndarray | None = None  # the raw (unstandardised) vector: what the why-text compares
 
 
 def _norm(text: str) -> str:
@@ -86,8 +92,9 @@ def resolve(library: Library, query: int | str) -> Query:
     if track.id not in vectors:
         why = f"failed: {track.error}" if track.status == "failed" else "not indexed yet"
         raise NotIndexed(f"track {track.id} ({track.title}) is {why}")
+    raw = dict(catalog.raw_vectors(key, [track.id])).get(track.id)
     return Query(vectors[track.id], track.id, track.file_hash, track.artist, track.title, track.duration,
-                 f"{track.artist} - {track.title}")
+                 f"{track.artist} - {track.title}", raw)
 
 
 def embed_file(library: Library, path: str) -> Query:
@@ -105,7 +112,7 @@ def embed_file(library: Library, path: str) -> Query:
         raise SoundalikeError(f"{path}: {error}")
     tags = read_tags(path)
     return Query(library.to_unit(raw), None, file_hash(path, os.path.getsize(path)), tags["artist"],
-                 tags["title"], seconds or tags["duration"], os.path.basename(path))
+                 tags["title"], seconds or tags["duration"], os.path.basename(path), raw)
 
 
 def similar(library: Library, query: int | str | Query, k: int = 10, *, per_artist: int | None = None,
@@ -121,7 +128,9 @@ def similar(library: Library, query: int | str | Query, k: int = 10, *, per_arti
         hits = store.search(q.vector, fetch, exclude_ids=exclude, genre=genre or None)
         shaped = shape(hits, q, k, per_artist)
         if len(shaped) >= k or len(hits) < fetch:
-            return shaped
+            from desktop.core.calibration import annotate
+
+            return annotate(library, q, shaped)
         fetch *= 3
 
 

@@ -2,7 +2,8 @@
 
 It only renders: the main window asks the library worker for hits and hands them here with
 `show_hits`, or tells it the state (`show_loading`, `show_message`). Each hit shows its title,
-artist (made-up names in grey italics) and a similarity bar. Double-click plays a hit; a button
+artist (made-up names in grey italics), album, and how close it is on the library's own scale (a bar and
+"very close / close / related"; the tooltip says why and gives the raw score). Double-click plays a hit; a button
 plays them all as a queue. Dropping an audio file here asks for tracks like that file.
 """
 
@@ -43,6 +44,12 @@ def similarity_percent(score: float) -> int:
     return int(round(max(0.0, min(1.0, float(score))) * 100))
 
 
+def closeness_of(hit) -> int:
+    """The calibrated 0-100 closeness (desktop.core.calibration), or the raw percent without one."""
+    c = getattr(hit, "closeness", None)
+    return int(round(c)) if c is not None else similarity_percent(hit.score)
+
+
 class HitsModel(QAbstractListModel):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -65,7 +72,9 @@ class HitsModel(QAbstractListModel):
         if role == HIT_ROLE:
             return h
         if role == Qt.ToolTipRole:
-            tip = f"{h.path}\nsimilarity {h.score:.3f}"
+            words = f"{h.words.capitalize()} ({closeness_of(h)} of 100 on this library's scale)\n" if h.words else ""
+            why = f"Why: {h.why}\n" if h.why else ""
+            tip = f"{words}{why}{h.path}\nraw cosine similarity {h.score:.3f}"
             return tip + (f"\nArtist: {GENERATED_ARTIST_TIP.lower()}" if h.artist_generated else "")
         return None
 
@@ -73,7 +82,7 @@ class HitsModel(QAbstractListModel):
 class HitDelegate(QStyledItemDelegate):
     """Two lines (title; artist · genre · time) and a similarity bar on the right."""
 
-    BAR_W = 84
+    BAR_W = 96
 
     def sizeHint(self, option, index) -> QSize:
         fm = QFontMetrics(option.font)
@@ -112,20 +121,21 @@ class HitDelegate(QStyledItemDelegate):
         small.setItalic(bool(hit.artist_generated))
         p.setFont(small)
         p.setPen(MUTED if hit.artist_generated or not selected else text_col)
-        extra = " · ".join(x for x in (hit.genre, format_time(hit.duration) if hit.duration else "") if x)
+        extra = " · ".join(x for x in (hit.album or hit.genre, format_time(hit.duration) if hit.duration else "") if x)
         line2 = hit.artist + (f"  ·  {extra}" if extra else "")
         line2 = QFontMetrics(small).elidedText(line2, Qt.ElideRight, text_w)
         p.drawText(QRect(left, r.top() + 7 + line_h, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter, line2)
         # similarity bar
-        pct = similarity_percent(hit.score)
+        pct = closeness_of(hit)
         bx = r.right() - self.BAR_W - 8
         bar = QRect(bx, r.top() + r.height() // 2 + 2, self.BAR_W, 6)
         p.fillRect(bar, BAR_BACK)
         p.fillRect(QRect(bar.left(), bar.top(), int(bar.width() * pct / 100), bar.height()), BAR)
         p.setFont(option.font)
         p.setPen(text_col)
+        label = getattr(hit, "words", "") or (f"{pct}%" if pct > 0 else "–")  # cosine <= 0: nothing in common
         p.drawText(QRect(bx, r.top() + 3, self.BAR_W, r.height() // 2 - 2), Qt.AlignRight | Qt.AlignBottom,
-                   f"{pct}%" if pct > 0 else "–")  # cosine <= 0: nothing in common
+                   label)
         p.restore()
 
 

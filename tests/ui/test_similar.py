@@ -31,6 +31,8 @@ def test_selecting_a_track_shows_its_family_first(indexed_home, family_dir, make
         assert sum(same) >= 2 and all(same[: sum(same)]), [(h.title, round(h.score, 3)) for h in hits]
         assert all(-1.0 <= h.score <= 1.0 for h in hits)
         assert w.similar.play_all_button.isEnabled()
+        tip = w.similar.model.data(w.similar.model.index(0), Qt.ToolTipRole)
+        assert hits[0].words and hits[0].words.capitalize() in tip and "Why: " in tip and "raw cosine" in tip
 
 
 def test_play_these_as_a_queue_plays_the_hits_in_order(indexed_home, family_dir, make_window, qtbot):

@@ -1,0 +1,194 @@
+"""Similarity on a scale the user can read: a hit's distance measured against its neighbourhood's.
+
+A raw cosine means little (one library's best match is 0.24, another's 0.80) and moves whenever the
+library's statistics are refitted. A hit's *closeness* (0-100) compares its distance from the query with
+the typical distance between the tracks around the query and their own best matches (the median of
+those nearest-neighbour distances): 50 = as close as tracks in this part of the library usually are to
+their best match, 100 = the same sound, toward 0 = far. Words follow from it ("very close", "close",
+"related", "distant"). The reference is local (the query's ten nearest tracks), so music added far away
+does not enter it, and it comes from the same vectors as the hit, so a refit moves both together.
+What still moves it is a refit that reorders the neighbours themselves (bench/README.md: a 30-track
+library more than doubled with unrelated sounds).
+
+A sample of the library's tracks and their nearest neighbours (fitted once per set of statistics) keeps, per feature group, how far apart nearest-neighbour pairs are, which the "why"
+text of `desktop.core.explain` ranks a hit against. The raw score stays on every hit (tooltip, --json).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+
+from desktop.core import explain
+
+log = logging.getLogger(__name__)
+
+SAMPLE = 300  # tracks whose nearest neighbour defines the scale (bounded cost at any library size)
+META = "calibration:"
+# closeness (percentile) -> words
+LEVELS = ((70.0, "very close"), (40.0, "close"), (15.0, "related"), (-1.0, "distant"))
+
+
+def words(closeness: float) -> str:
+    return next(w for limit, w in LEVELS if closeness >= limit)
+
+
+class Calibration:
+    def __init__(self, key: str, fitted_n: int, scores, groups: dict[str, list[float]]):
+        self.key, self.fitted_n = key, int(fitted_n)
+        self.scores = np.sort(np.asarray(scores, np.float64))
+        self.groups = {g: sorted(v) for g, v in groups.items()}
+
+    def to_json(self) -> str:
+        return json.dumps({"key": self.key, "fitted_n": self.fitted_n, "scores": [round(float(s), 6) for s in self.scores],
+                           "groups": {g: [round(float(d), 6) for d in v] for g, v in self.groups.items()}})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Calibration":
+        d = json.loads(text)
+        return cls(d["key"], d["fitted_n"], d["scores"], d["groups"])
+
+
+def sample_ids(ids, n: int = SAMPLE) -> list[int]:
+    """Evenly spaced over the sorted ids: deterministic, so the same library gives the same scale."""
+    ids = sorted(ids)
+    if len(ids) <= n:
+        return ids
+    return [ids[int(i)] for i in np.linspace(0, len(ids) - 1, n).round()]
+
+
+def fit(library) -> Calibration | None:
+    """Search each sampled track's nearest neighbour (copies and duplicates dropped as in `similar`)."""
+    from desktop.core.similarity import Query, shape
+
+    key = library.active_key
+    if not key:
+        return None
+    catalog, store, std = library.catalog, library.store(), library.standardizer()
+    sample = sample_ids(catalog.indexed_ids(key))
+    vectors = store.get_vectors(sample)
+    tracks = catalog.many(sample)
+    scores, pairs = [], []
+    for tid in sample:
+        t = tracks.get(tid)
+        if t is None or tid not in vectors:
+            continue
+        q = Query(vectors[tid], tid, t.file_hash, t.artist, t.title, t.duration)
+        hits = shape(store.search(q.vector, 12, exclude_ids=[tid]), q, 1, None)
+        if hits:
+            scores.append(hits[0].score)
+            pairs.append((tid, hits[0].track_id))
+    groups = explain.groups_for(key)
+    reference: dict[str, list[float]] = {name: [] for name, _ in groups}
+    if groups and pairs:
+        raws = dict(catalog.raw_vectors(key, sorted({i for p in pairs for i in p})))
+        for a, b in pairs:
+            if a in raws and b in raws:
+                for (name, _), d in zip(groups, explain.group_distances(groups, std.mean, std.scale, raws[a], raws[b])):
+                    reference[name].append(d)
+    return Calibration(key, std.n, scores, reference) if scores else None
+
+
+def calibration(library) -> Calibration | None:
+    """The library's calibration, fitted once per set of statistics and kept in the catalog."""
+    key = library.active_key
+    if not key:
+        return None
+    fitted_n = library.standardizer().n
+    text = library.catalog.meta(META + key)
+    if text:
+        try:
+            cal = Calibration.from_json(text)
+            if cal.key == key and cal.fitted_n == fitted_n:
+                return cal
+        except (ValueError, KeyError, TypeError):
+            log.warning("calibration of %s unreadable; fitting it again", key)
+    cal = fit(library)
+    if cal is not None:
+        library.catalog.set_meta(META + key, cal.to_json())
+    return cal
+
+
+NEIGHBOURS = 10  # the query's neighbourhood: its nearest tracks ...
+PER_NEIGHBOUR = 3  # ... and each one's best matches make the reference scale
+_LOCAL: dict[tuple[str, str, int], dict[int, list[float]]] = {}
+
+
+def best_scores(library, track_id: int, vector: np.ndarray | None = None, n: int = PER_NEIGHBOUR) -> list[float]:
+    """A library track's `n` best match scores (copies dropped), cached per set of statistics."""
+    from desktop.core.similarity import Query, shape
+
+    key = library.active_key
+    cache = _LOCAL.setdefault((str(library.catalog.path), key, library.standardizer().n), {})
+    if track_id not in cache:
+        store = library.store()
+        if vector is None:
+            vector = store.get_vectors([track_id]).get(track_id)
+        t = library.catalog.get(track_id)
+        if vector is None:
+            return []
+        q = Query(vector, track_id, t.file_hash, t.artist, t.title, t.duration)
+        cache[track_id] = [h.score for h in shape(store.search(vector, n * 3 + 10, exclude_ids=[track_id]), q, n, None)]
+    return cache[track_id]
+
+
+def local_reference(library, q) -> np.ndarray:
+    """The best-match scores of the query's neighbourhood: the query's own and its nearest tracks'.
+
+    Local, not library-wide: tracks added far away (another genre) do not enter it, and a refit moves
+    these scores together with the hit's, so closeness stays put as the library grows. It also evens
+    out density: in a crowded genre every raw score is high, in a sparse corner low; "close" means close
+    for the part of the library the query is in."""
+    from desktop.core.similarity import shape
+
+    store = library.store()
+    exclude = [q.track_id] if q.track_id is not None else []
+    neighbours = shape(store.search(q.vector, NEIGHBOURS * 3 + 10, exclude_ids=exclude), q, NEIGHBOURS, None)
+    scores = [s for h in neighbours for s in best_scores(library, h.track_id)]
+    scores += [h.score for h in neighbours[:PER_NEIGHBOUR]]  # the query's own best matches
+    return np.sort(np.asarray(scores, np.float64))
+
+
+def distance(score) -> np.ndarray:
+    """Euclidean distance of two unit vectors with this cosine (0 = the same, 2 = opposite)."""
+    return np.sqrt(np.maximum(2.0 - 2.0 * np.asarray(score, np.float64), 0.0))
+
+
+def typical_distance(reference_scores: np.ndarray) -> float:
+    return float(np.median(distance(reference_scores))) if len(reference_scores) else 0.0
+
+
+def closeness(score: float, typical: float) -> float:
+    """100 at distance 0, 50 at the neighbourhood's typical best-match distance, toward 0 beyond.
+
+    A smooth function of the distance *relative to* the neighbourhood's: a refit that draws every track
+    of a genre closer moves the hit and the reference together, and ranks never jump by whole steps."""
+    if typical <= 1e-9:
+        return 100.0 if score >= 1.0 - 1e-9 else 0.0
+    return round(100.0 * 2.0 ** (-(float(distance(score)) / typical) ** 2), 1)
+
+
+def annotate(library, q, hits: list) -> list:
+    """Give each hit its closeness, words and (spectral spaces) why-text, in place; returns the hits."""
+    if not hits:
+        return hits
+    cal = calibration(library)
+    if cal is None:
+        return hits
+    typical = typical_distance(local_reference(library, q))
+    key = library.active_key
+    groups = explain.groups_for(key)
+    raws = dict(library.catalog.raw_vectors(key, [h.track_id for h in hits])) if groups and q.raw is not None else {}
+    std = library.standardizer()
+    for h in hits:
+        h.closeness = closeness(h.score, typical)
+        h.words = words(h.closeness)
+        raw = raws.get(h.track_id)
+        if raw is not None:
+            parts = explain.likeness(groups, explain.group_distances(groups, std.mean, std.scale, q.raw, raw),
+                                     cal.groups)
+            h.why = explain.why_text(parts)
+            h.why_groups = [p.to_dict() for p in parts]
+    return hits
