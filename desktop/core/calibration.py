@@ -10,8 +10,9 @@ does not enter it, and it comes from the same vectors as the hit, so a refit mov
 What still moves it is a refit that reorders the neighbours themselves (bench/README.md: a 30-track
 library more than doubled with unrelated sounds).
 
-A sample of the library's tracks and their nearest neighbours (fitted once per set of statistics) keeps, per feature group, how far apart nearest-neighbour pairs are, which the "why"
-text of `desktop.core.explain` ranks a hit against. The raw score stays on every hit (tooltip, --json).
+A sample of the library's tracks and their nearest neighbours (fitted once per set of statistics) keeps,
+per feature group, how far apart nearest-neighbour pairs are, which the "why" text of
+`desktop.core.explain` ranks a hit against. The raw score stays on every hit (tooltip, --json).
 """
 
 from __future__ import annotations
@@ -42,11 +43,12 @@ class Calibration:
         self.groups = {g: sorted(v) for g, v in groups.items()}
 
     def to_json(self) -> str:
-        return json.dumps({"key": self.key, "fitted_n": self.fitted_n, "scores": [round(float(s), 6) for s in self.scores],
+        return json.dumps({"key": self.key, "fitted_n": self.fitted_n,
+                           "scores": [round(float(s), 6) for s in self.scores],
                            "groups": {g: [round(float(d), 6) for d in v] for g, v in self.groups.items()}})
 
     @classmethod
-    def from_json(cls, text: str) -> "Calibration":
+    def from_json(cls, text: str) -> Calibration:
         d = json.loads(text)
         return cls(d["key"], d["fitted_n"], d["scores"], d["groups"])
 
