@@ -28,6 +28,7 @@ from desktop import __version__
 from desktop.core.errors import SoundalikeError
 from desktop.core.library import Library
 from desktop.core.scan import AUDIO_EXTENSIONS
+from desktop.ui.covers import CoverCache
 from desktop.ui.library_controller import LibraryController, drop_problem
 from desktop.ui.library_model import LibraryModel
 from desktop.ui.library_view import LibraryPanel
@@ -65,6 +66,8 @@ class MainWindow(QMainWindow):
         self.now_playing = NowPlayingController(self.transport, self.waveform, self.similar_controller,
                                                 self.setWindowTitle, player, self)
         self.playback = self.now_playing.playback
+        self.covers = CoverCache(library.settings.home / "cache" / "covers", self)
+        self.similar.set_covers(self.covers)
         self._build_layout()
         self._build_status_bar()
         self.library_controller = LibraryController(self.model, self.index_status, self.notices,
@@ -182,6 +185,8 @@ class MainWindow(QMainWindow):
         t.volume_changed.connect(pb.set_volume)
         self.waveform.seek_requested.connect(pb.seek)
         pb.state_changed.connect(t.set_state)
+        pb.current_changed.connect(lambda now: t.set_cover(self.covers.pixmap(now.path) if now else None))
+        self.covers.cover_ready.connect(self._cover_ready)
         pb.error.connect(lambda msg: self.notices.add("Playback problem", [msg]))
         lib, sim = self.library_controller, self.similar_controller
         self.table.selectionModel().currentRowChanged.connect(
@@ -202,6 +207,11 @@ class MainWindow(QMainWindow):
     def _media_pause(self) -> None:
         if self.playback.state == "playing":
             self.playback.play_pause()
+
+    def _cover_ready(self, path: str) -> None:
+        now = self.playback.current
+        if now is not None and now.path == path:
+            self.transport.set_cover(self.covers.pixmap(path))
 
     def set_volume(self, v: float) -> None:
         self.playback.set_volume(v)
@@ -390,4 +400,5 @@ class MainWindow(QMainWindow):
         except Exception:
             log.exception("saving the window state")
         self.playback.close()
+        self.covers.close()
         self.session.close()

@@ -83,6 +83,7 @@ class HitDelegate(QStyledItemDelegate):
     """Two lines (title; artist · genre · time) and a similarity bar on the right."""
 
     BAR_W = 96
+    covers = None  # a desktop.ui.covers.CoverCache, when the window has one
 
     def sizeHint(self, option, index) -> QSize:
         fm = QFontMetrics(option.font)
@@ -108,7 +109,16 @@ class HitDelegate(QStyledItemDelegate):
         p.drawText(QRect(r.left() + 4, r.top(), rank_w - 6, r.height()), Qt.AlignRight | Qt.AlignVCenter,
                    str(index.row() + 1))
         left = r.left() + rank_w + 4
-        text_w = r.width() - rank_w - self.BAR_W - 20
+        cover_px = r.height() - 8
+        pm = self.covers.pixmap(hit.path) if self.covers is not None else None
+        if pm is not None:
+            scaled = pm.scaled(cover_px, cover_px, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+            p.drawPixmap(left + (cover_px - scaled.width()) // 2, r.top() + 4 + (cover_px - scaled.height()) // 2,
+                         scaled)
+        else:
+            p.fillRect(QRect(left, r.top() + 4, cover_px, cover_px), BAR_BACK)
+        left += cover_px + 8
+        text_w = r.width() - (left - r.left()) - self.BAR_W - 16
         # title
         bold = QFont(option.font)
         bold.setBold(True)
@@ -223,6 +233,11 @@ class SimilarPane(QWidget):
             self.stack.setCurrentWidget(self.list)
         else:
             self.show_message("No similar tracks found (is the library indexed?)")
+
+    def set_covers(self, covers) -> None:
+        """Show each hit's cover from this CoverCache, repainting as covers arrive."""
+        self.list.itemDelegate().covers = covers
+        covers.cover_ready.connect(lambda _path: self.list.viewport().update())
 
     @property
     def hits(self) -> list:

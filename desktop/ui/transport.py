@@ -19,6 +19,7 @@ from desktop.ui.library_model import format_time
 
 log = logging.getLogger(__name__)
 POLL_MS = 50
+COVER_PX = 40
 
 
 @dataclass
@@ -232,6 +233,11 @@ class Transport(QWidget):
         for b, sig in ((self.prev_button, self.previous_clicked), (self.play_button, self.play_pause_clicked),
                        (self.stop_button, self.stop_clicked), (self.next_button, self.next_clicked)):
             b.clicked.connect(sig)
+        self.has_cover = False
+        self.cover_label = QLabel()
+        self.cover_label.setObjectName("nowCover")
+        self.cover_label.setFixedSize(COVER_PX, COVER_PX)
+        self.cover_label.setAlignment(Qt.AlignCenter)
         self.title_label = QLabel("Nothing playing")
         self.title_label.setObjectName("nowTitle")
         self.artist_label = QLabel("")
@@ -269,6 +275,7 @@ class Transport(QWidget):
         for b in (self.prev_button, self.play_button, self.stop_button, self.next_button):
             row.addWidget(b)
         row.addSpacing(8)
+        row.addWidget(self.cover_label)
         row.addLayout(now, 2)
         row.addWidget(self.elapsed_label)
         row.addWidget(self.seek_slider, 5)
@@ -313,6 +320,17 @@ class Transport(QWidget):
         f = self.artist_label.font()
         f.setItalic(now.artist_generated)
         self.artist_label.setFont(f)
+
+    def set_cover(self, pixmap) -> None:
+        """The playing track's cover (a QPixmap), or an empty square (no cover, or not read yet)."""
+        self.has_cover = pixmap is not None and not pixmap.isNull()
+        if not self.has_cover:
+            self.cover_label.clear()
+            return
+        dpr = self.devicePixelRatioF()
+        scaled = pixmap.scaled(int(COVER_PX * dpr), int(COVER_PX * dpr), Qt.KeepAspectRatio, Qt.SmoothTransformation)
+        scaled.setDevicePixelRatio(dpr)
+        self.cover_label.setPixmap(scaled)
 
     def set_volume(self, v: float) -> None:
         self.volume_slider.blockSignals(True)

@@ -1,0 +1,33 @@
+"""Covers in the window: now playing and the Sounds-like hits, read off the GUI thread, cached on disk."""
+
+from __future__ import annotations
+
+from desktop.core.covers import find_cover
+from tests import audio
+from tests.core.test_covers import embed, tiny_png
+from tests.ui.conftest import index_folder, spectral_home
+
+
+def test_covers_show_in_now_playing_and_hits_and_are_cached_once_per_picture(tmp_path, make_window, qtbot):
+    music = tmp_path / "music"
+    for i in range(3):
+        path = audio.write(music / "pads" / f"pad_{i}.flac", audio.render("pad", 4.0, 40 + i))
+        embed(path, tiny_png((0, 120, 0), 32))
+    for i in range(3):
+        audio.write(music / "drums" / f"drums_{i}.wav", audio.render("drums", 4.0, 50 + i))
+    (music / "drums" / "cover.jpg").write_bytes(tiny_png((200, 0, 0), 32))
+    home = spectral_home(tmp_path / "home")
+    index_folder(home, music)
+    w = make_window(home)
+    pad = str(music / "pads" / "pad_0.flac")
+    w.play_row(w.model.row_of(w.session.catalog.by_path(pad).id))
+    qtbot.waitUntil(lambda: w.transport.has_cover, timeout=10000)
+    assert w.transport.cover_label.pixmap().toImage().pixelColor(20, 20).green() > 100
+    qtbot.waitUntil(lambda: len(w.similar.hits) > 0, timeout=15000)
+    w.similar.list.viewport().repaint()  # painting asks for the hits' covers
+    hit_paths = [h.path for h in w.similar.hits]
+    qtbot.waitUntil(lambda: all(w.covers.known(p) for p in hit_paths), timeout=10000)
+    assert all(w.covers.pixmap(p) is not None for p in hit_paths)  # every track here has a cover
+    thumbs = sorted(p.name for p in (home / "cache" / "covers").iterdir())
+    assert len(thumbs) == 2, thumbs  # one thumbnail per picture, not per track
+    assert find_cover(str(music / "drums" / "drums_1.wav")).digest in " ".join(thumbs)
