@@ -8,7 +8,17 @@ they are a query by example instead.
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.ui.library_model import COLUMNS, LibraryModel
 from desktop.ui.similar_pane import local_paths
@@ -43,7 +53,8 @@ class LibraryView(QTableView):
         header.setDefaultAlignment(Qt.AlignLeft | Qt.AlignVCenter)
         header.setStretchLastSection(False)
         header.setSectionsMovable(True)
-        widths = {"title": 260, "artist": 170, "album": 170, "genre": 100, "year": 56, "duration": 60, "status": 72}
+        # Title stretches; the rest start narrow enough that Title stays the widest at 800 px and up.
+        widths = {"title": 260, "artist": 140, "album": 140, "genre": 90, "year": 52, "duration": 56, "status": 70}
         for i, (name, _) in enumerate(COLUMNS):
             self.setColumnWidth(i, widths.get(name, 100))
         header.setSectionResizeMode(0, QHeaderView.Stretch)
@@ -82,8 +93,46 @@ class LibraryView(QTableView):
         self.files_dropped.emit(paths, event.modifiers())
 
 
+class EmptyLibrary(QWidget):
+    """What a new user sees instead of an empty table: one clear action, and where to drop music."""
+
+    add_folder_clicked = Signal()
+    files_dropped = Signal(list, object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("emptyLibrary")
+        self.setAcceptDrops(True)
+        title = QLabel("Your library is empty")
+        title.setObjectName("emptyTitle")
+        self.button = QPushButton("Add your music folder…")
+        self.button.setObjectName("addMusicButton")
+        self.button.setFocusPolicy(Qt.TabFocus)
+        self.button.clicked.connect(self.add_folder_clicked)
+        hint = QLabel("or drop folders and audio files here.\nSoundalike listens to every track once, then finds "
+                      "the ones that sound alike.")
+        hint.setObjectName("emptyHint")
+        hint.setAlignment(Qt.AlignCenter)
+        hint.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        lay.addStretch(1)
+        for w in (title, self.button, hint):
+            lay.addWidget(w, 0, Qt.AlignHCenter)
+        lay.addStretch(2)
+
+    def dragEnterEvent(self, event) -> None:
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = local_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.files_dropped.emit(paths, event.modifiers())
+
+
 class LibraryPanel(QWidget):
-    """Filter box + table + a one-line summary ('1,234 tracks')."""
+    """Filter box + table (or, while the library is empty, a first-run invitation) + a summary line."""
 
     def __init__(self, model: LibraryModel, parent=None):
         super().__init__(parent)
@@ -99,12 +148,17 @@ class LibraryPanel(QWidget):
         self.filter_edit.textChanged.connect(lambda _t: self._timer.start())
         self.filter_edit.returnPressed.connect(self._filter_entered)
         self.view = LibraryView(model)
+        self.empty = EmptyLibrary()
+        self.empty.files_dropped.connect(self.view.files_dropped)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.view)
+        self.stack.addWidget(self.empty)
         self.summary = QLabel()
         self.summary.setObjectName("librarySummary")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 8, 4, 4)
         lay.addWidget(self.filter_edit)
-        lay.addWidget(self.view, 1)
+        lay.addWidget(self.stack, 1)
         lay.addWidget(self.summary)
         model.reloaded.connect(self.update_summary)
         self.update_summary()
@@ -133,6 +187,9 @@ class LibraryPanel(QWidget):
 
     def update_summary(self) -> None:
         n = self.model.rowCount()
+        first_run = n == 0 and not self.model.filter_text
+        self.stack.setCurrentWidget(self.empty if first_run else self.view)
+        self.filter_edit.setVisible(not first_run)
         text = f"{n:,} track{'s' if n != 1 else ''}"
         if self.model.filter_text:
             text += f" matching “{self.model.filter_text}”"

@@ -37,13 +37,21 @@ from desktop.ui.session import LibrarySession
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.similar_controller import SimilarController
 from desktop.ui.similar_pane import SimilarPane, local_paths
-from desktop.ui.status import IndexStatus, NoticeBar
+from desktop.ui.status import IndexStatus, MessageStatusBar, NoticeBar
 from desktop.ui.transport import Transport
 from desktop.ui.waveform_view import WaveformView
 
 log = logging.getLogger(__name__)
 SEEK_STEP_S = 5.0
 VOLUME_STEP = 0.05
+
+
+def music_folder() -> str:
+    """Where Add folder starts: the desktop's music folder (XDG_MUSIC_DIR), else the home folder."""
+    from platformdirs import user_music_dir
+
+    folder = user_music_dir()
+    return folder if folder and os.path.isdir(folder) else os.path.expanduser("~")
 
 
 class MainWindow(QMainWindow):
@@ -114,11 +122,14 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
     def _build_status_bar(self) -> None:
-        sb = self.statusBar()
+        sb = MessageStatusBar()
+        self.setStatusBar(sb)
         self.index_status = IndexStatus()
         sb.addWidget(self.index_status, 1)
+        sb.addWidget(sb.message_label, 1)
         self.fallback_label = QLabel()
         self.fallback_label.setObjectName("fallbackNotice")
+        self.fallback_label.linkActivated.connect(lambda _link: self.open_settings())
         self.fallback_label.setVisible(False)
         self.audio_label = QLabel("No audio output")
         self.audio_label.setObjectName("noAudio")
@@ -156,7 +167,7 @@ class MainWindow(QMainWindow):
         self._action(m, "&Quit", self.close, ["Ctrl+Q"])
         m = mb.addMenu("&Playback")
         pb = self.playback
-        self._action(m, "Play / Pause", pb.play_pause, [Qt.Key_Space, Qt.Key_MediaTogglePlayPause])
+        self._action(m, "Play / Pause", self.play_or_pause, [Qt.Key_Space, Qt.Key_MediaTogglePlayPause])
         self._action(None, "Play", self._media_play, [Qt.Key_MediaPlay])
         self._action(None, "Pause", self._media_pause, [Qt.Key_MediaPause])
         self._action(m, "Stop", pb.stop, [Qt.Key_MediaStop])
@@ -177,7 +188,7 @@ class MainWindow(QMainWindow):
 
     def _connect_widgets(self) -> None:
         t, pb = self.transport, self.playback
-        t.play_pause_clicked.connect(pb.play_pause)
+        t.play_pause_clicked.connect(self.play_or_pause)
         t.stop_clicked.connect(pb.stop)
         t.previous_clicked.connect(pb.previous)
         t.next_clicked.connect(pb.next)
@@ -187,11 +198,16 @@ class MainWindow(QMainWindow):
         pb.state_changed.connect(t.set_state)
         pb.current_changed.connect(lambda now: t.set_cover(self.covers.pixmap(now.path) if now else None))
         self.covers.cover_ready.connect(self._cover_ready)
+        pb.current_changed.connect(self.update_transport)
+        self.model.modelReset.connect(self.update_transport)
+        self.model.rowsInserted.connect(self.update_transport)
+        self.update_transport()
         pb.error.connect(lambda msg: self.notices.add("Playback problem", [msg]))
         lib, sim = self.library_controller, self.similar_controller
         self.table.selectionModel().currentRowChanged.connect(
             lambda cur, _prev: sim.select(self.model.track_id(cur.row())))
         self.table.track_activated.connect(self.play_row)
+        self.panel.empty.add_folder_clicked.connect(self.add_folder_dialog)
         self.table.files_dropped.connect(lambda paths, mods: lib.handle_drop(paths, mods, "library"))
         self.similar.example_dropped.connect(lambda paths: lib.handle_drop(paths, Qt.NoModifier, "similar"))
         self.similar.play_hit.connect(self.play_hit)
@@ -200,9 +216,20 @@ class MainWindow(QMainWindow):
         self.index_status.cancel_clicked.connect(lib.cancel)
         self.model.modelReset.connect(self.reselect_after_reset)
 
+    def play_or_pause(self) -> None:
+        """Play/pause the loaded track; with none loaded, play the selected track (or the first)."""
+        if self.playback.current is not None:
+            self.playback.play_pause()
+        elif self.model.rowCount():
+            row = self.table.currentIndex().row()
+            self.play_row(row if row >= 0 else 0)
+
+    def update_transport(self, *_args) -> None:
+        self.transport.set_available(self.playback.current is not None, self.model.rowCount() > 0)
+
     def _media_play(self) -> None:
         if self.playback.state != "playing":
-            self.playback.play_pause()
+            self.play_or_pause()
 
     def _media_pause(self) -> None:
         if self.playback.state == "playing":
@@ -222,13 +249,14 @@ class MainWindow(QMainWindow):
         self.embedder_label.setText(label)
         self.fallback_label.setVisible(bool(notice))
         if notice:
-            self.fallback_label.setText("⚠ Wav2Vec2 weights missing: using spectral" if "Wav2Vec2" in notice
-                                        else "⚠ " + notice[:60])
+            text = ("Using the built-in sound analysis: the neural model is not on this computer."
+                    if "Wav2Vec2" in notice else notice[:80])
+            self.fallback_label.setText(f'{text} <a href="settings" style="color:#ffb070">Model settings…</a>')
             self.fallback_label.setToolTip(notice)
 
     # -- menus ----------------------------------------------------------------------------------------
     def add_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a music folder")
+        folder = QFileDialog.getExistingDirectory(self, "Add a music folder", music_folder())
         if folder:
             self.library_controller.add_paths([folder])
 
@@ -242,13 +270,11 @@ class MainWindow(QMainWindow):
         self.library_controller.rescan()
 
     def open_settings(self) -> None:
-        dlg = SettingsDialog(self.session.library.settings, self)
-        if dlg.exec() and dlg.result_settings is not None:
-            answer = QMessageBox.question(
-                self, "Settings saved", "Reopen the library now to use the new settings?\n"
-                "(Indexing in progress is stopped and resumed afterwards.)")
-            if answer == QMessageBox.Yes:
-                self.reopen_library()
+        old = self.session.library.settings
+        dlg = SettingsDialog(old, self)
+        if dlg.exec() and dlg.result_settings is not None and dlg.result_settings != old:
+            self.reopen_library()  # applied at once; indexing in progress resumes after the reopen
+            self.statusBar().showMessage("Settings applied", 4000)
 
     def reopen_library(self, start: bool = True, **overrides) -> bool:
         """Close the library and open it again with the saved settings (e.g. another embedder)."""

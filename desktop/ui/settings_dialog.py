@@ -1,16 +1,21 @@
-"""Settings…: embedder, Wav2Vec2 model (hub id or folder), device, and the Qdrant server (URL, API key,
-CA file, gRPC). The API key is masked (password echo) and never shown back in clear.
+"""Settings…, in plain words: how Soundalike listens (the analysis and its model), where it runs, where
+a shared library lives (a Qdrant server: address, access key, certificate, gRPC). The access key is masked
+(password echo) and never shown back in clear.
 
 The dialog edits a copy of the core `Settings` and saves it with `Settings.save()` (HOME/config.json);
-the window applies it by reopening the library. Environment variables still win over the file, so
-the dialog says when one is set.
+the window applies a change at once (it reopens the library itself; nothing to ask the user). Every
+field is checked as it is typed and the reason shows under it; Save stays disabled while one is wrong.
+Controls that do not apply (model and device with the built-in analysis) are disabled. Environment
+variables still win over the file, so the dialog says when one is set.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import replace
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -29,9 +35,40 @@ from PySide6.QtWidgets import (
 from desktop.core.config import DEVICES, EMBEDDERS, ENV_VARS, Settings
 from desktop.core.errors import SoundalikeError
 
+ANALYSIS_NAMES = {"wav2vec2": "Neural model (better matches, slower; needs the model)",
+                  "spectral": "Built-in sound analysis (fast, works offline)"}
+DEVICE_NAMES = {"auto": "Automatic (graphics card if there is one)", "cpu": "Processor (CPU)",
+                "cuda": "NVIDIA graphics card (CUDA)", "mps": "Apple graphics (Metal)"}
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
-def _with_button(edit: QLineEdit, text: str, slot) -> QWidget:
-    """A line edit with a browse button beside it."""
+
+def model_problem(text: str) -> str:
+    """Why `text` is not a usable model id or model folder ('' when it looks fine)."""
+    text = text.strip()
+    if not text:
+        return "Enter a model name such as facebook/wav2vec2-base, or choose a folder."
+    looks_like_path = text.startswith(("/", "~", ".")) or os.sep in text and os.path.exists(os.path.dirname(text))
+    path = os.path.expanduser(text)
+    if os.path.isdir(path):
+        if not os.path.isfile(os.path.join(path, "config.json")):
+            return "This folder holds no model: a model folder has a config.json file."
+        return ""
+    if looks_like_path:
+        return "There is no such folder."
+    if not HUB_ID.match(text):
+        return "Not a model name: use owner/name, as on huggingface.co, or choose a folder."
+    return ""
+
+
+def url_problem(text: str) -> str:
+    text = text.strip()
+    if text and not re.match(r"^https?://[^\s/]+", text):
+        return "A server address starts with http:// or https://, e.g. http://localhost:6333"
+    return ""
+
+
+def _with_button(edit: QLineEdit, text: str, slot) -> tuple[QWidget, QPushButton]:
+    """A line edit with a browse button beside it (the button is returned too: it is enabled with the edit)."""
     button = QPushButton(text)
     button.clicked.connect(slot)
     row = QWidget()
@@ -39,7 +76,15 @@ def _with_button(edit: QLineEdit, text: str, slot) -> QWidget:
     lay.setContentsMargins(0, 0, 0, 0)
     lay.addWidget(edit, 1)
     lay.addWidget(button)
-    return row
+    return row, button
+
+
+def _error_label() -> QLabel:
+    label = QLabel()
+    label.setObjectName("settingsError")
+    label.setWordWrap(True)
+    label.setVisible(False)
+    return label
 
 
 class SettingsDialog(QDialog):
@@ -49,78 +94,100 @@ class SettingsDialog(QDialog):
         self.settings = settings
         self.result_settings: Settings | None = None
         self.embedder = QComboBox()
-        self.embedder.addItems(EMBEDDERS)
-        self.embedder.setCurrentText(settings.embedder)
-        self.embedder.setToolTip("wav2vec2: a neural model (better, slower; falls back to spectral when its "
-                                 "weights are missing). spectral: fast hand-made audio features.")
+        for name in EMBEDDERS:
+            self.embedder.addItem(ANALYSIS_NAMES.get(name, name), name)
+        self.embedder.setCurrentIndex(max(0, self.embedder.findData(settings.embedder)))
         self.model = QLineEdit(settings.model)
-        self.model.setPlaceholderText("facebook/wav2vec2-base or a folder")
-        model_row = _with_button(self.model, "Folder…", self._browse)
+        self.model.setPlaceholderText("facebook/wav2vec2-base, or a folder")
+        self.model.setMinimumWidth(self.fontMetrics().horizontalAdvance("x" * 44))
+        model_row, self.browse = _with_button(self.model, "Choose folder…", self._browse)
+        self.model_error = _error_label()
         self.device = QComboBox()
-        self.device.addItems(DEVICES)
-        self.device.setCurrentText(settings.device)
+        for name in DEVICES:
+            self.device.addItem(DEVICE_NAMES.get(name, name), name)
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
         self.qdrant_url = QLineEdit(settings.qdrant_url)
-        self.qdrant_url.setPlaceholderText("empty: embedded store in the library folder")
+        self.qdrant_url.setPlaceholderText("Leave empty to keep the library on this computer")
+        self.url_error = _error_label()
         self.qdrant_api_key = QLineEdit(settings.qdrant_api_key)
         self.qdrant_api_key.setEchoMode(QLineEdit.Password)
-        self.qdrant_api_key.setPlaceholderText("none (Qdrant Cloud and shared servers need one)")
+        self.qdrant_api_key.setPlaceholderText("None (Qdrant Cloud and shared servers need one)")
         self.qdrant_ca_file = QLineEdit(settings.qdrant_ca_file)
-        self.qdrant_ca_file.setPlaceholderText("empty: the system's CAs (https:// only)")
-        ca_row = _with_button(self.qdrant_ca_file, "File…", self._browse_ca)
-        self.qdrant_prefer_grpc = QCheckBox("Use gRPC (port 6334)")
+        self.qdrant_ca_file.setPlaceholderText("Empty: trust the system's certificates (https:// only)")
+        ca_row, self.browse_ca = _with_button(self.qdrant_ca_file, "Choose file…", self._browse_ca)
+        self.qdrant_prefer_grpc = QCheckBox("Talk to it over gRPC (port 6334; faster for big libraries)")
         self.qdrant_prefer_grpc.setChecked(settings.qdrant_prefer_grpc)
-        self.embedder.currentTextChanged.connect(self._sync)
-        self.qdrant_url.textChanged.connect(self._sync)
         form = QFormLayout()
-        form.addRow("Embedder", self.embedder)
-        form.addRow("Model (hub id or folder)", model_row)
-        form.addRow("Device", self.device)
-        form.addRow("Qdrant URL", self.qdrant_url)
-        form.addRow("Qdrant API key", self.qdrant_api_key)
-        form.addRow("CA file", ca_row)
+        form.setFieldGrowthPolicy(QFormLayout.ExpandingFieldsGrow)
+        form.addRow("How to listen", self.embedder)
+        form.addRow("Model", model_row)
+        form.addRow("", self.model_error)
+        form.addRow("Run it on", self.device)
+        form.addRow("Shared library server", self.qdrant_url)
+        form.addRow("", self.url_error)
+        form.addRow("Server access key", self.qdrant_api_key)
+        form.addRow("Server certificate", ca_row)
         form.addRow("", self.qdrant_prefer_grpc)
-        self.error = QLabel()
-        self.error.setObjectName("settingsError")
-        self.error.setWordWrap(True)
-        self.error.setVisible(False)
-        note = QLabel(f"Library folder: {settings.home}\nChanges apply when the library is reopened.")
+        self.error = _error_label()
+        note = QLabel(f"Library folder: {settings.home}")
+        note.setObjectName("settingsNote")
         note.setWordWrap(True)
+        note.setTextInteractionFlags(Qt.TextSelectableByMouse)
         env = [var for var in ENV_VARS.values() if os.environ.get(var)]
         if env:
             note.setText(note.text() + f"\nSet in the environment (these win over this dialog): {', '.join(env)}")
-        buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(note)
         lay.addWidget(self.error)
-        lay.addWidget(buttons)
+        lay.addWidget(self.buttons)
+        lay.setSizeConstraint(QVBoxLayout.SetMinimumSize)
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
+        self.embedder.currentIndexChanged.connect(self._sync)
+        self.model.textChanged.connect(self._sync)
+        self.qdrant_url.textChanged.connect(self._sync)
         self._sync()
 
+    @property
+    def save_button(self) -> QPushButton:
+        return self.buttons.button(QDialogButtonBox.Save)
+
     def _sync(self) -> None:
-        neural = self.embedder.currentText() == "wav2vec2"
-        self.model.setEnabled(neural)
-        self.device.setEnabled(neural)
+        """Enable what applies, show each field's problem under it, and allow Save only when all are fine."""
+        neural = self.embedder.currentData() == "wav2vec2"
+        for w in (self.model, self.browse, self.device):
+            w.setEnabled(neural)
         server = bool(self.qdrant_url.text().strip())
-        for w in (self.qdrant_api_key, self.qdrant_ca_file, self.qdrant_prefer_grpc):
+        for w in (self.qdrant_api_key, self.qdrant_ca_file, self.browse_ca, self.qdrant_prefer_grpc):
             w.setEnabled(server)
+        problems = []
+        for label, why in ((self.model_error, model_problem(self.model.text()) if neural else ""),
+                           (self.url_error, url_problem(self.qdrant_url.text()))):
+            label.setText(why)
+            label.setVisible(bool(why))
+            problems.append(why)
+        self.save_button.setEnabled(not any(problems))
+        self.adjustSize()
+
+    def _browse(self) -> None:
+        current = os.path.expanduser(self.model.text().strip())
+        start = current if os.path.isdir(current) else os.path.expanduser("~")
+        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder", start)
+        if folder:
+            self.model.setText(folder)
 
     def _browse_ca(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "CA certificate (PEM)", os.path.expanduser("~"),
+        path, _ = QFileDialog.getOpenFileName(self, "Server certificate (PEM)", os.path.expanduser("~"),
                                               "Certificates (*.pem *.crt);;All files (*)")
         if path:
             self.qdrant_ca_file.setText(path)
 
-    def _browse(self) -> None:
-        start = self.model.text() if os.path.isdir(self.model.text()) else os.path.expanduser("~")
-        folder = QFileDialog.getExistingDirectory(self, "Wav2Vec2 model folder", start)
-        if folder:
-            self.model.setText(folder)
-
     def values(self) -> Settings:
-        return replace(self.settings, embedder=self.embedder.currentText(), model=self.model.text().strip() or
-                       self.settings.model, device=self.device.currentText(),
+        return replace(self.settings, embedder=self.embedder.currentData(),
+                       model=self.model.text().strip() or self.settings.model, device=self.device.currentData(),
                        qdrant_url=self.qdrant_url.text().strip(), qdrant_api_key=self.qdrant_api_key.text().strip(),
                        qdrant_ca_file=self.qdrant_ca_file.text().strip(),
                        qdrant_prefer_grpc=self.qdrant_prefer_grpc.isChecked()).validated()

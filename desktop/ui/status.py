@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import os
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QStatusBar,
     QStyle,
     QToolButton,
     QWidget,
@@ -25,6 +26,42 @@ from PySide6.QtWidgets import (
 from desktop.ui.jobs import format_eta
 
 MAX_NOTICE_LINES = 8
+
+
+class MessageStatusBar(QStatusBar):
+    """A status bar whose passing messages have their own label beside the progress, never over it.
+
+    QStatusBar.showMessage hides the normal widgets (the indexing progress) while a message shows;
+    here messages (from code and from menu status tips) go to `message_label` instead."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.message_label = QLabel()
+        self.message_label.setObjectName("statusMessage")
+        self.message_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self._clear = QTimer(self)
+        self._clear.setSingleShot(True)
+        self._clear.timeout.connect(self.message_label.clear)
+
+    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 (Qt's name)
+        self.message_label.setText(text)
+        self.message_label.setToolTip(text)
+        if timeout > 0:
+            self._clear.start(timeout)
+        else:
+            self._clear.stop()
+
+    def currentMessage(self) -> str:  # noqa: N802
+        return self.message_label.text()
+
+    def clearMessage(self) -> None:  # noqa: N802
+        self.message_label.clear()
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.StatusTip:  # menu hover tips: same label, gone when the hover ends
+            self.showMessage(event.tip())
+            return True
+        return super().event(event)
 
 
 class IndexStatus(QWidget):

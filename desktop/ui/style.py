@@ -26,15 +26,21 @@ QTableView {{ background: #1a1c21; alternate-background-color: #1f2127; border: 
 QHeaderView::section {{ background: #23262d; color: #a8acb8; padding: 4px 6px; border: none;
                         border-right: 1px solid #1a1c21; border-bottom: 1px solid #15161a; }}
 QListView {{ background: #1e2026; border: none; selection-background-color: #4a3526; }}
-QLabel#paneCaption {{ color: #80848f; font-size: 8pt; letter-spacing: 2px; font-weight: bold; }}
+QLabel#paneCaption {{ color: #8e929d; font-size: 8pt; letter-spacing: 2px; font-weight: bold; }}
 QLabel#paneTitle {{ color: #f2f2f5; font-size: 11pt; font-weight: bold; padding-bottom: 4px; }}
 QLabel#paneMessage {{ color: #a8acb8; font-size: 10pt; padding: 20px; }}
-QLabel#librarySummary {{ color: #80848f; padding: 2px; }}
+QLabel#librarySummary {{ color: #8e929d; padding: 2px; }}
 QPushButton {{ padding: 5px 12px; border: 1px solid #3a3e48; border-radius: 5px; background: #2a2d35; }}
 QPushButton:hover {{ border-color: {ACCENT}; }}
 QPushButton:disabled {{ color: #60646e; }}
 QFrame#noticeBar {{ background: #3a2f1c; border-bottom: 1px solid #5a4526; }}
-QLabel#fallbackNotice {{ color: #ffc46b; padding: 0 6px; }}
+QLabel#fallbackNotice {{ color: #c8ccd6; padding: 0 6px; }}
+QLabel#statusMessage {{ color: #c8ccd6; padding: 0 6px; }}
+QLabel#emptyTitle {{ color: #f2f2f5; font-size: 15pt; font-weight: bold; padding: 8px; }}
+QLabel#emptyHint {{ color: #a8acb8; font-size: 10pt; padding: 8px; }}
+QPushButton#addMusicButton {{ background: {ACCENT}; color: #1a1c21; font-size: 12pt; font-weight: bold;
+                              padding: 10px 24px; border: none; border-radius: 6px; }}
+QPushButton#addMusicButton:hover {{ background: #ffa05c; }}
 QLabel#noAudio {{ color: #ff9a8a; padding: 0 6px; }}
 QLabel#embedderLabel {{ color: #a8acb8; padding: 0 6px; }}
 QStatusBar {{ background: #17181c; color: #c8ccd6; }}
@@ -52,7 +58,7 @@ def dark_palette() -> QPalette:
         QPalette.AlternateBase: "#1f2127", QPalette.ToolTipBase: "#2a2d35", QPalette.ToolTipText: "#f2f2f5",
         QPalette.Text: "#e6e6ea", QPalette.Button: "#2a2d35", QPalette.ButtonText: "#e6e6ea",
         QPalette.BrightText: "#ffffff", QPalette.Highlight: "#4a3526", QPalette.HighlightedText: "#ffffff",
-        QPalette.Link: ACCENT, QPalette.PlaceholderText: "#6c707a",
+        QPalette.Link: ACCENT, QPalette.PlaceholderText: "#8a8e99",
     }
     for role, c in colors.items():
         p.setColor(role, QColor(c))

@@ -12,14 +12,42 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QToolButton, QVBoxLayout, QWidget
 
+from desktop.ui.icons import ON_ACCENT, transport_icon
 from desktop.ui.library_model import format_time
 
 log = logging.getLogger(__name__)
 POLL_MS = 50
 COVER_PX = 40
+SEEK_MIN_PX = 140
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text with '…' instead of pushing the layout wider."""
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(parent)
+        self._full = text
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.setMinimumWidth(60)
+        super().setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        self._full = text
+        self.setToolTip(text if text else "")
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.ElideRight, max(10, self.width())))
 
 
 @dataclass
@@ -201,9 +229,10 @@ class PlaybackController(QObject):
         self._sync()
 
 
-def _button(style: QStyle, icon, tip: str) -> QToolButton:
+def _button(kind: str, tip: str) -> QToolButton:
     b = QToolButton()
-    b.setIcon(style.standardIcon(icon))
+    b.setIcon(transport_icon(kind))
+    b.setIconSize(QSize(20, 20))
     b.setToolTip(tip)
     b.setAutoRaise(True)
     b.setFocusPolicy(Qt.NoFocus)
@@ -224,12 +253,13 @@ class Transport(QWidget):
         super().__init__(parent)
         self.setObjectName("transport")
         st = self.style()
-        self._icons = {"play": st.standardIcon(QStyle.SP_MediaPlay), "pause": st.standardIcon(QStyle.SP_MediaPause)}
-        self.prev_button = _button(st, QStyle.SP_MediaSkipBackward, "Previous (Ctrl+Left)")
-        self.play_button = _button(st, QStyle.SP_MediaPlay, "Play / pause (Space)")
+        self._icons = {"play": transport_icon("play", ON_ACCENT), "pause": transport_icon("pause", ON_ACCENT)}
+        self.prev_button = _button("previous", "Previous (Ctrl+Left)")
+        self.play_button = _button("play", "Play / pause (Space)")
+        self.play_button.setIcon(self._icons["play"])
         self.play_button.setObjectName("playButton")
-        self.stop_button = _button(st, QStyle.SP_MediaStop, "Stop")
-        self.next_button = _button(st, QStyle.SP_MediaSkipForward, "Next (Ctrl+Right)")
+        self.stop_button = _button("stop", "Stop")
+        self.next_button = _button("next", "Next (Ctrl+Right)")
         for b, sig in ((self.prev_button, self.previous_clicked), (self.play_button, self.play_pause_clicked),
                        (self.stop_button, self.stop_clicked), (self.next_button, self.next_clicked)):
             b.clicked.connect(sig)
@@ -238,9 +268,9 @@ class Transport(QWidget):
         self.cover_label.setObjectName("nowCover")
         self.cover_label.setFixedSize(COVER_PX, COVER_PX)
         self.cover_label.setAlignment(Qt.AlignCenter)
-        self.title_label = QLabel("Nothing playing")
+        self.title_label = ElidedLabel("Nothing playing")
         self.title_label.setObjectName("nowTitle")
-        self.artist_label = QLabel("")
+        self.artist_label = ElidedLabel("")
         self.artist_label.setObjectName("nowArtist")
         now = QVBoxLayout()
         now.setSpacing(0)
@@ -258,6 +288,7 @@ class Transport(QWidget):
         self.seek_slider.setSingleStep(5000)  # milliseconds
         self.seek_slider.setPageStep(10000)
         self.seek_slider.setFocusPolicy(Qt.NoFocus)
+        self.seek_slider.setMinimumWidth(SEEK_MIN_PX)  # never shrinks to its knob
         self.seek_slider.sliderReleased.connect(self._seek_released)
         self.seek_slider.actionTriggered.connect(self._slider_action)  # clicks on the groove, wheel
         self.seek_slider.sliderMoved.connect(lambda v: self.elapsed_label.setText(format_time(v / 1000)))
@@ -320,6 +351,13 @@ class Transport(QWidget):
         f = self.artist_label.font()
         f.setItalic(now.artist_generated)
         self.artist_label.setFont(f)
+
+    def set_available(self, has_track: bool, can_play: bool) -> None:
+        """Buttons enabled only when they can do something: Play needs a track to play (loaded or
+        in the library), Previous/Stop/Next a loaded one."""
+        self.play_button.setEnabled(can_play or has_track)
+        for b in (self.prev_button, self.stop_button, self.next_button):
+            b.setEnabled(has_track)
 
     def set_cover(self, pixmap) -> None:
         """The playing track's cover (a QPixmap), or an empty square (no cover, or not read yet)."""

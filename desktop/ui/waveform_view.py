@@ -112,11 +112,12 @@ class WaveformView(QWidget):
         w, h = self.width(), self.height()
         mid = h / 2
         if self._peaks is None:
-            p.setPen(QPen(UNPLAYED, 1))
-            p.drawLine(QLineF(0, mid, w, mid))
-            if self._message:
+            if self._message:  # the message alone: a line through it would strike it out
                 p.setPen(TEXT)
                 p.drawText(QRectF(0, 0, w, h), Qt.AlignCenter, self._message)
+            else:
+                p.setPen(QPen(UNPLAYED, 1))
+                p.drawLine(QLineF(0, mid, w, mid))
             p.end()
             return
         if self._cols is None or len(self._cols) != w:

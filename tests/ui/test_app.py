@@ -19,7 +19,8 @@ def test_status_bar_shows_embedder_and_no_audio(indexed_home, make_window, qtbot
 def test_missing_wav2vec2_weights_show_the_spectral_fallback_notice(tmp_path, make_window, qtbot):
     w = make_window(tmp_path / "default-settings")  # wav2vec2 by default; no weights offline here
     qtbot.waitUntil(lambda: w.fallback_label.isVisible(), timeout=20000)
-    assert "spectral" in w.fallback_label.text() and w.fallback_label.toolTip()
+    assert "built-in sound analysis" in w.fallback_label.text() and "spectral" in w.fallback_label.toolTip()
+    assert "Model settings" in w.fallback_label.text()  # the notice carries its action
     assert w.embedder_label.text().startswith("spectral")
 
 
@@ -48,22 +49,32 @@ def test_library_in_use_shows_a_message_and_exits_non_zero(tmp_path, monkeypatch
     assert shown and "in use" in shown[0] and "soundalike index ~/Music" in shown[0]
 
 
-def test_settings_dialog_saves_to_config(indexed_home, make_window, qtbot):
+def test_settings_dialog_saves_to_config(indexed_home, make_window, qtbot, tmp_path):
     from desktop.ui.settings_dialog import SettingsDialog
 
     w = make_window(indexed_home)
     dlg = SettingsDialog(w.session.library.settings, w)
     qtbot.addWidget(dlg)
-    dlg.qdrant_url.setText("ftp://nope")
-    dlg.accept()
-    assert not dlg.error.isHidden() and "http" in dlg.error.text() and dlg.result_settings is None
+    dlg.qdrant_url.setText("ftp://nope")  # checked as typed, the reason shown under the field
+    assert not dlg.url_error.isHidden() and "http://" in dlg.url_error.text() and not dlg.save_button.isEnabled()
     dlg.qdrant_url.setText("")
-    dlg.embedder.setCurrentText("wav2vec2")
+    dlg.embedder.setCurrentIndex(dlg.embedder.findData("spectral"))
+    assert not dlg.model.isEnabled() and not dlg.browse.isEnabled() and not dlg.device.isEnabled()
+    dlg.embedder.setCurrentIndex(dlg.embedder.findData("wav2vec2"))
+    assert dlg.model.isEnabled() and dlg.browse.isEnabled()
+    (tmp_path / "photos").mkdir()
+    dlg.model.setText(str(tmp_path / "photos"))  # a folder, but not a model
+    assert "config.json" in dlg.model_error.text() and not dlg.save_button.isEnabled()
     dlg.model.setText(str(indexed_home / "no-such-model"))
-    dlg.device.setCurrentText("cpu")
+    assert "no such folder" in dlg.model_error.text() and not dlg.save_button.isEnabled()
+    dlg.model.setText("someone/a-model-not-downloaded")
+    assert dlg.model_error.isHidden() and dlg.save_button.isEnabled()
+    assert dlg.sizeHint().width() >= dlg.model.minimumWidth()  # sized to fit the model field
+    dlg.device.setCurrentIndex(dlg.device.findData("cpu"))
     dlg.accept()
     saved = json.loads((indexed_home / "config.json").read_text())
-    assert saved["embedder"] == "wav2vec2" and saved["device"] == "cpu" and saved["model"].endswith("no-such-model")
+    assert saved["embedder"] == "wav2vec2" and saved["device"] == "cpu"
+    assert saved["model"] == "someone/a-model-not-downloaded"
     # Reopening applies it: the model folder is missing, so spectral takes over with a notice.
     w.reopen_library()
     qtbot.waitUntil(lambda: w.fallback_label.isVisible(), timeout=20000)
