@@ -45,9 +45,38 @@ def reexec_under_xvfb() -> None:
         sys.exit("screenshot: no $DISPLAY and no xvfb-run (apt install xvfb xauth)")
     env = dict(os.environ, SOUNDALIKE_SCREENSHOT_XVFB="1")
     env.pop("QT_QPA_PLATFORM", None)
-    screen = f"-screen 0 {SIZE[0] + 40}x{SIZE[1] + 40}x24"
+    argv = " ".join(sys.argv[1:]).replace("--size=", "--size ").split()
+    w, h = parse_size(argv[argv.index("--size") + 1] if "--size" in argv[:-1] else "x".join(map(str, SIZE)))
+    screen = f"-screen 0 {w + 40}x{h + 40}x24"
     cmd = ["xvfb-run", "-a", "-s", screen, sys.executable, __file__, *sys.argv[1:]]
     sys.exit(subprocess.call(cmd, env=env))
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    w, h = text.lower().split("x")
+    return int(w), int(h)
+
+
+def paint_covers(music: Path) -> None:
+    """A cover.png per album folder (a gradient with the album's initials), as real albums have."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QFont, QImage, QLinearGradient, QPainter
+
+    for i, folder in enumerate(sorted(p for p in music.glob("*/*") if p.is_dir())):
+        target = folder / "cover.png"
+        if target.exists():
+            continue
+        img = QImage(256, 256, QImage.Format_RGB32)
+        p = QPainter(img)
+        g = QLinearGradient(0, 0, 256, 256)
+        g.setColorAt(0, QColor.fromHsv((i * 47) % 360, 160, 200))
+        g.setColorAt(1, QColor.fromHsv((i * 47 + 60) % 360, 200, 90))
+        p.fillRect(img.rect(), g)
+        p.setPen(QColor(255, 255, 255, 220))
+        p.setFont(QFont("DejaVu Sans", 64, QFont.Bold))
+        p.drawText(img.rect(), Qt.AlignCenter, "".join(w[0] for w in folder.name.split("_")[:2]))
+        p.end()
+        img.save(str(target))
 
 
 def make_music(folder: Path, seconds: float) -> Path:
@@ -75,6 +104,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out", help="PNG to write")
     ap.add_argument("--seconds", type=float, default=40.0, help="length of the synthetic tracks")
+    ap.add_argument("--size", default="x".join(map(str, SIZE)), help="window size, WIDTHxHEIGHT (default 1280x800)")
     args = ap.parse_args()
     reexec_under_xvfb()
     out = Path(args.out).resolve()
@@ -96,8 +126,9 @@ def main() -> int:
     from desktop.ui.app import create_app, open_window
 
     app = create_app()
+    paint_covers(music)
     w = open_window(home, start=False)
-    w.resize(*SIZE)
+    w.resize(*parse_size(args.size))
     w.move(0, 0)
     w.start([])
     target = next(r for r in range(w.model.rowCount()) if w.model.track_at(r).title == "Lanterns")
@@ -112,7 +143,7 @@ def main() -> int:
             app.processEvents()
             time.sleep(0.01)
 
-    wait(lambda: bool(w.similar.hits) and w.waveform.has_peaks)
+    wait(lambda: bool(w.similar.hits) and w.waveform.has_peaks and w.transport.has_cover)
     w.playback.seek(w.playback.duration * 0.37)
     wait(lambda: w.playback.position > w.playback.duration * 0.37)
     w.table.setFocus()

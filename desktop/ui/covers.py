@@ -54,6 +54,7 @@ class CoverCache(QObject):
         super().__init__(parent)
         self.cache_dir = Path(cache_dir)
         self._pixmaps: dict[str, QPixmap | None] = {}
+        self._thumbs: dict[str, str] = {}
         self._asked: set[str] = set()
         self.worker = WorkerThread("soundalike-covers", self)
         self.worker.request_done.connect(self._done)
@@ -70,6 +71,10 @@ class CoverCache(QObject):
             self.worker.request("cover:" + path, lambda: (path, make_thumbnail(path, cache)))
         return None
 
+    def thumbnail_path(self, path: str) -> str | None:
+        """The thumbnail file of a track whose cover was already read (for MPRIS's artUrl), else None."""
+        return self._thumbs.get(path)
+
     def known(self, path: str) -> bool:
         return path in self._pixmaps
 
@@ -78,6 +83,9 @@ class CoverCache(QObject):
         if len(self._pixmaps) >= MEMORY_ITEMS:
             self._pixmaps.clear()
             self._asked.clear()
+            self._thumbs.clear()
+        if thumb:
+            self._thumbs[path] = thumb
         pm = QPixmap(thumb) if thumb else None
         self._pixmaps[path] = pm if pm is not None and not pm.isNull() else None
         self.cover_ready.emit(path)
