@@ -419,3 +419,44 @@ def test_remote_dimension_mismatch_is_clear():
     RemoteStore(client, NAME, DIM)
     with pytest.raises(StoreUnavailable, match="holds 32-dimensional"):
         RemoteStore(client, NAME, 64)
+
+
+# -- recommend (station refills): positives, negatives, MMR diversity ------------------------------
+
+
+def test_recommend_with_one_positive_ranks_like_nearest(filled, data):
+    q = data[0]
+    got = [h.id for h in filled.recommend([q], [], 10)]
+    assert got == exact_top(data, q, 10)
+
+
+def test_recommend_drops_points_nearer_a_negative(filled, data):
+    q = data[0]
+    near = exact_top(data, q, 30)
+    neg_id = near[1]  # a close neighbour of the query, disliked
+    hits = filled.recommend([q], [data[neg_id - 1]], 30, exclude_ids=[1])
+    kept = [h.id for h in hits if h.score > 0]
+    assert neg_id not in kept
+    pos_s, neg_s = data @ q, data @ data[neg_id - 1]
+    for i in kept:  # every positively scored point is nearer the positive than the negative
+        assert pos_s[i - 1] >= neg_s[i - 1] - 1e-3
+    assert 1 not in [h.id for h in hits]
+
+
+def test_recommend_with_mmr_spreads_results(filled, data):
+    q = data[0]
+    plain = filled.recommend([q], [], 10, exclude_ids=[1])
+    varied = filled.recommend([q], [], 10, around=q, diversity=0.7, exclude_ids=[1])
+    assert 1 not in [h.id for h in varied] and len(varied) == 10
+
+    def mean_pairwise(ids):
+        m = data[[i - 1 for i in ids]]
+        s = m @ m.T
+        return (s.sum() - len(ids)) / (len(ids) * (len(ids) - 1))
+
+    assert mean_pairwise([h.id for h in varied]) < mean_pairwise([h.id for h in plain])
+
+
+def test_recommend_refuses_no_positive(filled, data):
+    with pytest.raises(ValueError):
+        filled.recommend([], [data[0]], 5)

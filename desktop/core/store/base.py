@@ -69,6 +69,26 @@ class VectorStore:
         """The `k` most cosine-similar points passing the filters, best first, payload included."""
         raise NotImplementedError
 
+    def recommend(
+        self,
+        positives,
+        negatives=(),
+        k: int = 10,
+        *,
+        around=None,
+        diversity: float = 0.0,
+        exclude_ids: Iterable[int] = (),
+        must: Mapping[str, Any] | None = None,
+    ) -> list[Hit]:
+        """Points nearer some positive example than any negative one (Qdrant's best-score recommend).
+
+        With `around` and `diversity` > 0 the recommended candidates are re-ranked by maximal marginal
+        relevance around that vector (0 = plain relevance, 1 = as varied as possible), so a refill does
+        not bring five near-copies of one sound. Scores are the engine's: recommend scores (a point
+        nearer a negative scores below 0), or with MMR the cosine to `around`.
+        """
+        raise NotImplementedError
+
     def get_vectors(self, ids: Iterable[int]) -> dict[int, np.ndarray]:
         """Stored (unit-normalised) float32 vectors of the ids that exist; missing ids are left out."""
         raise NotImplementedError

@@ -54,12 +54,14 @@ from qdrant_edge import (
     MatchAny,
     MatchValue,
     Memory,
+    Mmr,
     PayloadSchemaType,
     Point,
     Prefetch,
     Query,
     QueryRequest,
     RangeFloat,
+    RecommendQuery,
     ScrollRequest,
     UpdateOperation,
     VectorStorageDatatype,
@@ -260,6 +262,34 @@ class EdgeStore(VectorStore):
         if artists:
             must_not.append(FieldCondition(key="artist", match=MatchAny(sorted(artists))))
         return self._query(q, k, Filter(must=conds or None, must_not=must_not or None))
+
+    def recommend(self, positives, negatives=(), k: int = 10, *, around=None, diversity: float = 0.0,
+                  exclude_ids: Iterable[int] = (), must: Mapping[str, Any] | None = None) -> list[Hit]:
+        pos = [as_query(v, self.dim).tolist() for v in positives]
+        neg = [as_query(v, self.dim).tolist() for v in negatives]
+        if not pos:
+            raise ValueError("a recommendation needs at least one positive example")
+        k = int(k)
+        if k <= 0:
+            return []
+        if not 0.0 <= diversity <= 1.0:
+            raise ValueError(f"diversity is between 0 and 1, got {diversity}")
+        excluded = set(as_ids(exclude_ids))
+        conds = _must_conditions(None, must)
+        flt = None
+        if conds or excluded:
+            flt = Filter(must=conds or None, must_not=[HasIdCondition(excluded)] if excluded else None)
+        candidates = max(PREFETCH_MIN, OVERSAMPLE * k)
+        # Recommend over the Turbo8 codes for candidates, then the final ranking on float32 (like _query).
+        prefetch = Prefetch(limit=candidates, filter=flt,
+                            query=Query.RecommendBestScore(RecommendQuery(pos, neg), using=FAST))
+        if around is not None and diversity > 0:
+            final = Mmr(as_query(around, self.dim).tolist(), 1.0 - diversity, candidates, using=FULL)
+        else:
+            final = Query.RecommendBestScore(RecommendQuery(pos, neg), using=FULL)
+        req = QueryRequest(prefetches=[prefetch], query=final, limit=k, filter=flt, with_payload=True)
+        points = self._call(self._s().query, req)
+        return [Hit(int(p.id), float(p.score), dict(p.payload or {})) for p in points]
 
     def _query(self, q: np.ndarray, limit: int, flt: Filter | None) -> list[Hit]:
         qv = q.tolist()

@@ -208,16 +208,7 @@ class RemoteStore(VectorStore):
         k = int(k)
         if k <= 0:
             return []
-        conds: list = []
-        if genre is not None:
-            conds.append(models.FieldCondition(key="genre", match=models.MatchValue(value=genre)))
-        for field, kind, value in parse_must(must):
-            if kind == "eq":
-                conds.append(models.FieldCondition(key=field, match=models.MatchValue(value=value)))
-            elif kind == "any":
-                conds.append(models.FieldCondition(key=field, match=models.MatchAny(any=value)))
-            else:
-                conds.append(models.FieldCondition(key=field, range=models.Range(**value)))
+        conds = _conditions(genre, must)
         must_not: list = []
         excluded = as_ids(exclude_ids)
         if excluded:
@@ -236,6 +227,48 @@ class RemoteStore(VectorStore):
             search_params=search_params(k, self.quantization),
         )
         return [Hit(int(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
+
+    def recommend(self, positives, negatives=(), k: int = 10, *, around=None, diversity: float = 0.0,
+                  exclude_ids: Iterable[int] = (), must: Mapping[str, Any] | None = None) -> list[Hit]:
+        """The server's recommend (best score), then MMR around `around` as in EdgeStore.recommend."""
+        pos = [as_query(v, self.dim).tolist() for v in positives]
+        neg = [as_query(v, self.dim).tolist() for v in negatives]
+        if not pos:
+            raise ValueError("a recommendation needs at least one positive example")
+        if int(k) <= 0:
+            return []
+        if not 0.0 <= diversity <= 1.0:
+            raise ValueError(f"diversity is between 0 and 1, got {diversity}")
+        conds = _conditions(None, must)
+        excluded = as_ids(exclude_ids)
+        must_not = [models.HasIdCondition(has_id=excluded)] if excluded else None
+        flt = models.Filter(must=conds or None, must_not=must_not) if (conds or must_not) else None
+        rec = models.RecommendQuery(recommend=models.RecommendInput(
+            positive=pos, negative=neg or None, strategy=models.RecommendStrategy.BEST_SCORE))
+        candidates = max(100, 4 * int(k))
+        if around is not None and diversity > 0:
+            query = models.NearestQuery(nearest=as_query(around, self.dim).tolist(),
+                                        mmr=models.Mmr(diversity=diversity, candidates_limit=candidates))
+            prefetch = models.Prefetch(query=rec, filter=flt, limit=candidates)
+        else:
+            query, prefetch = rec, None
+        res = self._call(self._c().query_points, self.name, query=query, prefetch=prefetch, query_filter=flt,
+                         limit=int(k), with_payload=True)
+        return [Hit(int(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
+
+
+def _conditions(genre, must) -> list:
+    conds: list = []
+    if genre is not None:
+        conds.append(models.FieldCondition(key="genre", match=models.MatchValue(value=genre)))
+    for field, kind, value in parse_must(must):
+        if kind == "eq":
+            conds.append(models.FieldCondition(key=field, match=models.MatchValue(value=value)))
+        elif kind == "any":
+            conds.append(models.FieldCondition(key=field, match=models.MatchAny(any=value)))
+        else:
+            conds.append(models.FieldCondition(key=field, range=models.Range(**value)))
+    return conds
 
 
     def describe(self) -> dict:
