@@ -5,23 +5,44 @@ Pure Python, no threads, no I/O. The UI owns one, calls `next()` on the player's
 
 Cursor rules: `index` is None before anything was played. Removing the current item leaves the cursor
 "between" items: `current` is None, `next()` gives the item that followed it, `previous()` the one
-before it. Repeat (off by default) wraps around at both ends.
+before it. Repeat "all" wraps around at both ends; repeat "one" plays the current item again.
+Each item may carry a one-line reason (why a station chose it), kept beside it through every edit.
+`state()`/`from_state()` and `save_state`/`load_state` carry the queue (and whatever the caller adds,
+such as a station's seeds and skips) across a restart.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import random
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 RESTART_AFTER = 3.0  # seconds: past this, previous() restarts the current track
+REPEAT_MODES = ("off", "one", "all")
 
 
 class PlayQueue:
-    def __init__(self, items: Iterable[Any] = (), repeat: bool = False):
+    def __init__(self, items: Iterable[Any] = (), repeat: bool | str = False):
         self._items: list[Any] = list(items)
+        self._reasons: list[str] = [""] * len(self._items)
         self._index: int | None = None
         self._detached = False  # the current item was removed; _index is the one that followed it
         self.repeat = repeat
+
+    @property
+    def repeat(self) -> str:
+        """"off", "one" or "all" (True means "all", False "off")."""
+        return self._repeat
+
+    @repeat.setter
+    def repeat(self, mode: bool | str) -> None:
+        mode = {True: "all", False: "off"}.get(mode, mode) if isinstance(mode, bool) else mode
+        if mode not in REPEAT_MODES:
+            raise ValueError(f"repeat is one of {REPEAT_MODES}, got {mode!r}")
+        self._repeat = mode
 
     # --- reading -------------------------------------------------------------------------------------
 
@@ -48,6 +69,15 @@ class PlayQueue:
     def __bool__(self) -> bool:
         return bool(self._items)
 
+    def reason(self, index: int) -> str:
+        return self._reasons[index]
+
+    @property
+    def upcoming(self) -> list[Any]:
+        """The items after the current one (what "Up next" shows below the playing track)."""
+        start = 0 if self._index is None else self._index if self._detached else self._index + 1
+        return self._items[start:]
+
     def _next_index(self) -> int | None:
         n = len(self._items)
         if n == 0:
@@ -59,7 +89,7 @@ class PlayQueue:
         else:
             i = self._index + 1
         if i >= n:
-            return 0 if self.repeat else None
+            return 0 if self._repeat == "all" else None
         return i
 
     def _previous_index(self) -> int | None:
@@ -68,7 +98,7 @@ class PlayQueue:
             return None
         i = self._index - 1
         if i < 0:
-            return n - 1 if self.repeat else None
+            return n - 1 if self._repeat == "all" else None
         return min(i, n - 1)
 
     @property
@@ -81,9 +111,10 @@ class PlayQueue:
 
     # --- moving --------------------------------------------------------------------------------------
 
-    def set(self, items: Iterable[Any], start: int = 0) -> Any | None:
+    def set(self, items: Iterable[Any], start: int = 0, reasons: Iterable[str] | None = None) -> Any | None:
         """Replace the queue and make `start` current; returns the current item (None if empty)."""
         self._items = list(items)
+        self._reasons = _reasons(reasons, len(self._items))
         self._detached = False
         if not self._items:
             self._index = None
@@ -101,7 +132,10 @@ class PlayQueue:
         return self.current
 
     def next(self) -> Any | None:
-        """Advance and return the new current item; None at the end (repeat off): the cursor stays."""
+        """Advance and return the new current item; None at the end (repeat off): the cursor stays.
+        With repeat "one" the current item comes again."""
+        if self._repeat == "one" and self.current is not None:
+            return self.current
         i = self._next_index()
         if i is None:
             return None
@@ -121,20 +155,59 @@ class PlayQueue:
 
     # --- editing -------------------------------------------------------------------------------------
 
-    def append(self, item: Any) -> None:
+    def append(self, item: Any, reason: str = "") -> None:
+        """Add to the end ("Add to queue")."""
         self._items.append(item)
+        self._reasons.append(reason)
 
-    def extend(self, items: Iterable[Any]) -> None:
+    def extend(self, items: Iterable[Any], reasons: Iterable[str] | None = None) -> None:
+        items = list(items)
         self._items.extend(items)
+        self._reasons.extend(_reasons(reasons, len(items)))
 
-    def insert_next(self, item: Any) -> None:
+    def insert_next(self, item: Any, reason: str = "") -> None:
         """Queue `item` to play right after the current one ("Play next")."""
-        if self._index is None:
-            self._items.insert(0, item)
-        elif self._detached:
-            self._items.insert(self._index, item)
-        else:
-            self._items.insert(self._index + 1, item)
+        at = 0 if self._index is None else self._index if self._detached else self._index + 1
+        self._items.insert(at, item)
+        self._reasons.insert(at, reason)
+        if self._detached and self._index is not None:
+            self._index = at  # still between the removed item and what follows: the new one is next
+
+    def move(self, source: int, target: int) -> None:
+        """Move the item at `source` so that it ends up at index `target` (drag to reorder); the
+        cursor stays on the same item."""
+        n = len(self._items)
+        if not (-n <= source < n and -n <= target < n):
+            raise IndexError(f"move {source} -> {target} out of range for {n} items")
+        source, target = source % n, target % n
+        if source == target:
+            return
+        current = None if self._index is None or self._detached else self._index
+        self._items.insert(target, self._items.pop(source))
+        self._reasons.insert(target, self._reasons.pop(source))
+        if current is not None:
+            if current == source:
+                self._index = target
+            elif source < current <= target:
+                self._index = current - 1
+            elif target <= current < source:
+                self._index = current + 1
+        elif self._detached and self._index is not None:
+            nxt = self._index  # the item that followed the removed current one keeps that role
+            if nxt == source:
+                self._index = target
+            elif source < nxt <= target:
+                self._index = nxt - 1
+            elif target <= nxt < source:
+                self._index = nxt + 1
+
+    def shuffle(self, rng: random.Random | None = None) -> None:
+        """Shuffle what has not played yet; the current item and those before it stay."""
+        start = 0 if self._index is None else self._index if self._detached else self._index + 1
+        rest = list(zip(self._items[start:], self._reasons[start:]))
+        (rng or random).shuffle(rest)
+        self._items[start:] = [i for i, _ in rest]
+        self._reasons[start:] = [r for _, r in rest]
 
     def remove(self, index: int) -> Any:
         """Remove and return the item at `index`; the cursor keeps pointing at the same item."""
@@ -142,6 +215,7 @@ class PlayQueue:
             raise IndexError(f"index {index} out of range for {len(self._items)} items")
         index %= len(self._items)
         item = self._items.pop(index)
+        self._reasons.pop(index)
         if self._index is not None:
             if index < self._index:
                 self._index -= 1
@@ -150,4 +224,43 @@ class PlayQueue:
         return item
 
     def clear(self) -> None:
-        self._items, self._index, self._detached = [], None, False
+        self._items, self._reasons, self._index, self._detached = [], [], None, False
+
+    # --- surviving a restart ---------------------------------------------------------------------------
+
+    def state(self) -> dict:
+        """Items must be JSON values (track ids, paths)."""
+        return {"items": list(self._items), "reasons": list(self._reasons), "index": self._index,
+                "detached": self._detached, "repeat": self._repeat}
+
+    @classmethod
+    def from_state(cls, state: dict) -> PlayQueue:
+        q = cls(state.get("items", []), repeat=state.get("repeat", "off"))
+        q._reasons = _reasons(state.get("reasons"), len(q._items))
+        index = state.get("index")
+        if isinstance(index, int) and 0 <= index < len(q._items) + (1 if state.get("detached") else 0):
+            q._index, q._detached = index, bool(state.get("detached"))
+        return q
+
+
+def _reasons(reasons: Iterable[str] | None, n: int) -> list[str]:
+    out = [str(r or "") for r in (reasons or [])][:n]
+    return out + [""] * (n - len(out))
+
+
+def save_state(path: str | os.PathLike, state: dict) -> None:
+    """Write JSON next to `path` and rename it over: a crash leaves the old state or the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_state(path: str | os.PathLike) -> dict | None:
+    """The saved state, or None when there is none or it is unreadable (a fresh queue then)."""
+    try:
+        state = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
