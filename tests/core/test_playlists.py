@@ -1,0 +1,82 @@
+"""M3U8 and XSPF: round trips with unicode and non-UTF-8 names, relative paths, bad files."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from desktop.core.playlists import Entry, PlaylistError, match_library, read_playlist, write_playlist
+
+ODD = os.fsdecode(b"caf\xe9 latin1.flac")  # a Latin-1 file name: not valid UTF-8
+
+
+@pytest.fixture
+def entries(tmp_path):
+    music = tmp_path / "music" / "Ωmega"
+    music.mkdir(parents=True)
+    out = []
+    for name, artist, title, dur in (("Björk – Jóga.flac", "Björk", "Jóga", 305.4), (ODD, "", "café", 61.0),
+                                     ("plain.mp3", "A, B", "x - y", 0.0)):
+        p = music / name
+        p.write_bytes(b"not really audio")
+        out.append(Entry(str(p), title, artist, "Homogenic" if artist else "", dur))
+    return out
+
+
+@pytest.mark.parametrize("ext", [".m3u8", ".xspf"])
+@pytest.mark.parametrize("relative", [False, True])
+def test_round_trip(tmp_path, entries, ext, relative):
+    target = tmp_path / "lists" / f"mix{ext}"
+    write_playlist(target, entries, relative=relative)
+    back = read_playlist(target)
+    assert [e.path for e in back] == [e.path for e in entries]
+    assert all(os.path.exists(e.path) for e in back)
+    assert back[0].title == "Jóga" and back[0].artist == "Björk"
+    assert abs(back[0].duration - 305) < 1
+    data = target.read_bytes()
+    data.decode("utf-8")  # the playlist itself is valid UTF-8
+    if relative:
+        assert b"../music/" in data or b"..%2Fmusic" in data or b"../music" in data
+
+
+def test_m3u8_text_is_what_players_expect(tmp_path, entries):
+    target = write_playlist(tmp_path / "mix.m3u8", entries)
+    lines = target.read_text("utf-8").splitlines()
+    assert lines[0] == "#EXTM3U"
+    assert lines[1] == "#EXTINF:305,Björk - Jóga" and lines[2] == entries[0].path
+    assert lines[4].startswith("file://") and "caf%E9" in lines[4]  # the odd name as a file URI
+    assert lines[5] == "#EXTINF:-1,A, B - x - y"
+
+
+def test_relative_m3u_written_elsewhere_and_legacy_latin1(tmp_path, entries):
+    folder = os.path.dirname(entries[0].path)
+    legacy = os.path.join(folder, "old.m3u")
+    with open(legacy, "wb") as f:  # a legacy playlist in Latin-1 with a relative entry
+        f.write(b"#EXTM3U\n#EXTINF:61,caf\xe9\ncaf\xe9 latin1.flac\n\nplain.mp3\n")
+    back = read_playlist(legacy)
+    assert [e.path for e in back] == [entries[1].path, entries[2].path]
+
+
+def test_bad_playlists_are_one_clear_error(tmp_path):
+    bad = tmp_path / "broken.xspf"
+    bad.write_text("<playlist><trackList><track>")
+    with pytest.raises(PlaylistError, match="broken.xspf: not a valid XSPF"):
+        read_playlist(bad)
+    with pytest.raises(PlaylistError, match="cannot read"):
+        read_playlist(tmp_path / "nope.m3u8")
+    m3u8 = tmp_path / "bad.m3u8"
+    m3u8.write_bytes(b"\xff\xfe\xfa")
+    with pytest.raises(PlaylistError, match="must be UTF-8"):
+        read_playlist(m3u8)
+    with pytest.raises(PlaylistError, match="use .m3u8 or .xspf"):
+        write_playlist(tmp_path / "x.pls", [])
+
+
+def test_import_matches_the_library_and_reports_the_rest(listening, tmp_path):
+    lib, _ = listening
+    tracks = lib.catalog.tracks(limit=3)
+    lst = write_playlist(tmp_path / "p.m3u8", [*tracks, Entry("/nowhere/gone.flac", "gone")], relative=True)
+    found, missing = match_library(lib.catalog, read_playlist(lst))
+    assert found == [t.id for t in tracks]
+    assert [e.path for e in missing] == ["/nowhere/gone.flac"]
