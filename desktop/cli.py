@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from desktop import __version__, cli_store
+from desktop import __version__, cli_listen, cli_store
 
 # The commands import what they use inside their functions: `soundalike --help` and the window's start
 # must not pay for numpy, Qdrant or torch (seconds) that another command needs.
@@ -76,6 +76,7 @@ def build_parser(with_files: bool = False) -> argparse.ArgumentParser:
     sp.add_argument("--per-artist", type=int, metavar="N", help="at most N tracks per artist")
     sp.add_argument("--genre", help="only tracks of this genre")
     sp.add_argument("--json", action="store_true", help="machine-readable output")
+    sp.add_argument("--m3u", metavar="OUT", help="also write the hits as a playlist (.m3u8 or .xspf)")
 
     sub.add_parser("status", help="what the library holds and how indexing stands")
 
@@ -93,6 +94,7 @@ def build_parser(with_files: bool = False) -> argparse.ArgumentParser:
     sp = sub.add_parser("tracks", help="list tracks")
     sp.add_argument("--failed", action="store_true", help="only tracks that failed, with the reason")
     sp.add_argument("--json", action="store_true")
+    cli_listen.add_parsers(sub)
     return p
 
 
@@ -209,6 +211,8 @@ def cmd_similar(args) -> int:
         raise ValueError("-k must be at least 1")
     with open_library(args) as lib:
         hits = similar(lib, args.query, args.k, per_artist=args.per_artist, genre=args.genre)
+    if args.m3u:
+        cli_listen.write_hits(args.m3u, hits)
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
         return 0
@@ -302,4 +306,4 @@ def cmd_eval(args) -> int:
 
 
 COMMANDS = {"index": cmd_index, "similar": cmd_similar, "status": cmd_status, "tracks": cmd_tracks,
-            "check": cmd_check, "eval": cmd_eval, "store": cli_store.cmd_store}
+            "check": cmd_check, "eval": cmd_eval, "store": cli_store.cmd_store, **cli_listen.COMMANDS}

@@ -128,3 +128,48 @@ def write_families(root: Path, per_family: int = 4, seconds: float = 6.0) -> lis
             x = render(family, seconds, seed=1000 * fi + i)
             paths.append(write(root / family / f"{family}_{i}.{ext}", x))
     return paths
+
+
+# Codec and container PyAV uses for each lossy extension a re-encoding can be written as.
+_LOSSY = {".mp3": ("libmp3lame", "mp3", "fltp"), ".m4a": ("aac", "mp4", "fltp"), ".ogg": ("libopus", "ogg", "flt"),
+          ".opus": ("libopus", "ogg", "flt")}
+
+
+def encode(path: Path, samples: np.ndarray, sr: int = SR, bitrate: int | None = None, channels: int = 2) -> Path:
+    """Write `samples` like `write`, but lossy formats at a chosen bitrate (bits/s) through PyAV.
+
+    Re-encodings of one recording at several bitrates are what a duplicate finder must group.
+    Opus only runs at 48 kHz, so .ogg/.opus audio is resampled by the encoder's resampler first.
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    if bitrate is None or ext not in _LOSSY:
+        return write(path, samples, sr, channels)
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    codec, fmt, sample_fmt = _LOSSY[ext]
+    layout = "stereo" if channels == 2 else "mono"
+    data = np.repeat(samples[None, :], channels, axis=0).astype(np.float32)
+    rate = 48000 if codec == "libopus" else sr
+    with av.open(str(path), "w", format=fmt) as c:
+        stream = c.add_stream(codec, rate=rate, layout=layout)
+        stream.bit_rate = int(bitrate)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format="fltp", layout=layout)
+        frame.sample_rate = sr
+        resampler = av.AudioResampler(format=sample_fmt, layout=layout, rate=rate)
+        frames = list(resampler.resample(frame)) + list(resampler.resample(None))
+        size = stream.codec_context.frame_size or 1024
+        fifo = av.AudioFifo()
+        for f in frames:
+            f.pts = None
+            fifo.write(f)
+        while True:
+            chunk = fifo.read(size) if fifo.samples >= size else (fifo.read() if fifo.samples else None)
+            if chunk is None:
+                break
+            for pkt in stream.encode(chunk):
+                c.mux(pkt)
+        for pkt in stream.encode(None):
+            c.mux(pkt)
+    return path

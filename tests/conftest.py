@@ -61,3 +61,27 @@ def test_ca(tmp_path_factory) -> dict:
     from tests.qdrant_http import make_test_ca
 
     return make_test_ca(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def listening_template(tmp_path_factory):
+    """(home, info): the tests/listen_library.py library, indexed once per session; copy before writing."""
+    from tests.listen_library import make_template
+
+    home = tmp_path_factory.mktemp("listening-home")
+    info = make_template(home, tmp_path_factory.mktemp("listening-music"))
+    return home, info
+
+
+@pytest.fixture
+def listening(listening_template, tmp_path):
+    """An open Library on a private copy of the listening library, and what it holds."""
+    import shutil
+
+    from desktop.core.library import Library
+
+    home = tmp_path / "listening-home"
+    shutil.copytree(listening_template[0], home)
+    lib = Library.open(home)
+    yield lib, listening_template[1]
+    lib.close()

@@ -1,0 +1,203 @@
+"""Duplicates: files that hold the same recording (re-encodings, copies in two folders, FLAC + MP3).
+
+Two tracks are one recording when their file hashes match, or when their vectors score at least
+`DUPLICATE_SCORE` and their durations differ by at most `DURATION_TOLERANCE` seconds. The threshold
+was measured (bench/duplicates_quality.py, spectral embedder): re-encodings of one recording as
+wav/flac/ogg(opus)/mp3/m4a at 48-320 kbps against distinct tracks of the same synthesised family.
+A different song of the same artist and length can score as high as a re-encoding does, which is why
+the duration must agree too. Nothing is ever deleted: the result is a report, and `CopyGuard` lets
+similar lists and stations leave the extra copies out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from desktop.core.library import Library
+
+DUPLICATE_SCORE = 0.97
+DURATION_TOLERANCE = 1.0  # seconds
+SAME_SONG_SECONDS = 3.0  # same artist + title within this many seconds: the same song filed twice
+NEIGHBOURS = 8  # nearest neighbours examined per track
+LOSSLESS = {".flac", ".wav", ".aif", ".aiff", ".ape", ".wv", ".tta", ".alac"}
+
+
+def same_recording(score: float, duration_a: float, duration_b: float, threshold: float = DUPLICATE_SCORE) -> bool:
+    if score < threshold:
+        return False
+    if duration_a > 0 and duration_b > 0:
+        return abs(duration_a - duration_b) <= DURATION_TOLERANCE
+    return True
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", (text or "").casefold()).strip()
+
+
+class CopyGuard:
+    """The recordings already chosen; `is_copy` says whether another track is one of them again
+    (same content hash, same artist + title within a few seconds, or a same-recording vector score)."""
+
+    def __init__(self, threshold: float = DUPLICATE_SCORE):
+        self.threshold = threshold
+        self._vectors: list[np.ndarray] = []
+        self._durations: list[float] = []
+        self._hashes: set[str] = set()
+        self._songs: list[tuple[str, str, float]] = []
+
+    def add(self, vector: np.ndarray, info: dict) -> None:
+        self._vectors.append(np.asarray(vector, np.float32))
+        self._durations.append(float(info.get("duration") or 0))
+        if info.get("file_hash"):
+            self._hashes.add(info["file_hash"])
+        if info.get("title"):
+            self._songs.append((_norm(info.get("artist", "")), _norm(info["title"]), float(info.get("duration") or 0)))
+
+    def is_copy(self, vector: np.ndarray, info: dict) -> bool:
+        if info.get("file_hash") and info["file_hash"] in self._hashes:
+            return True
+        d = float(info.get("duration") or 0)
+        if info.get("title"):
+            a, t = _norm(info.get("artist", "")), _norm(info["title"])
+            if any(a == sa and t == st and (not d or not sd or abs(d - sd) <= SAME_SONG_SECONDS) for sa, st, sd in self._songs):
+                return True
+        if not self._vectors:
+            return False
+        scores = np.stack(self._vectors) @ np.asarray(vector, np.float32)
+        return any(same_recording(float(s), d, sd, self.threshold) for s, sd in zip(scores, self._durations))
+
+
+@dataclass
+class Copy:
+    track_id: int
+    path: str
+    title: str
+    artist: str
+    duration: float
+    format: str  # file extension without the dot, upper case
+    lossless: bool
+    bitrate: int  # kbit/s (0: unknown)
+    sample_rate: int
+    size: int  # bytes (0: the file is gone)
+    tags: int  # how many of title/artist/album/genre/date/tracknumber the file carries
+    score: float = 1.0  # similarity to the group's best copy
+    best: bool = False
+
+    def rank(self) -> tuple:
+        """Which copy to keep: lossless > higher bitrate > more tags > higher sample rate."""
+        return (self.lossless, self.bitrate, self.tags, self.sample_rate, self.size)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class DuplicateGroup:
+    copies: list[Copy] = field(default_factory=list)
+
+    @property
+    def best(self) -> Copy:
+        return next(c for c in self.copies if c.best)
+
+    @property
+    def extras(self) -> list[Copy]:
+        return [c for c in self.copies if not c.best]
+
+    def to_dict(self) -> dict:
+        return {"best": self.best.track_id, "copies": [c.to_dict() for c in self.copies]}
+
+
+def find_duplicates(library: Library, *, threshold: float = DUPLICATE_SCORE,
+                    progress: Callable[[int, int], None] | None = None) -> list[DuplicateGroup]:
+    """Every group of two or more tracks holding one recording, biggest groups first."""
+    catalog, store = library.catalog, library.store()
+    ids = catalog.track_ids(status="indexed")
+    tracks = catalog.many(ids)
+    parent = {i: i for i in ids}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(a: int, b: int) -> None:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    by_hash: dict[str, int] = {}
+    for i in ids:
+        h = tracks[i].file_hash
+        if h:
+            if h in by_hash:
+                join(by_hash[h], i)
+            else:
+                by_hash[h] = i
+    scores: dict[tuple[int, int], float] = {}
+    batch = 256
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        for tid, v in store.get_vectors(chunk).items():
+            for h in store.search(v, NEIGHBOURS, exclude_ids=[tid]):
+                other = tracks.get(h.id)
+                if other is not None and same_recording(h.score, tracks[tid].duration, other.duration, threshold):
+                    join(tid, h.id)
+                    scores[(tid, h.id)] = scores[(h.id, tid)] = h.score
+        if progress:
+            progress(min(start + batch, len(ids)), len(ids))
+    members: dict[int, list[int]] = {}
+    for i in ids:
+        members.setdefault(root(i), []).append(i)
+    groups = []
+    for group_ids in members.values():
+        if len(group_ids) < 2:
+            continue
+        copies = [describe(tracks[i]) for i in group_ids]
+        best = max(copies, key=Copy.rank)
+        best.best = True
+        for c in copies:
+            c.score = 1.0 if c is best else scores.get((best.track_id, c.track_id), 1.0 if tracks[c.track_id].file_hash
+                                                      == tracks[best.track_id].file_hash else threshold)
+        copies.sort(key=lambda c: (not c.best, c.path))
+        groups.append(DuplicateGroup(copies))
+    groups.sort(key=lambda g: (-len(g.copies), g.best.path))
+    return groups
+
+
+def extra_copy_ids(groups: list[DuplicateGroup]) -> set[int]:
+    return {c.track_id for g in groups for c in g.extras}
+
+
+def describe(track) -> Copy:
+    """What the file says about itself (mutagen): format, bitrate, sample rate, size, tags."""
+    ext = os.path.splitext(track.path)[1].lower()
+    bitrate = sample_rate = tags = size = 0
+    lossless = ext in LOSSLESS
+    try:
+        size = os.path.getsize(track.path)
+        import mutagen
+
+        f = mutagen.File(track.path, easy=True)
+    except Exception:  # noqa: BLE001 - gone or unreadable (mutagen raises many types): listed, ranked last
+        f = None
+    if f is not None:
+        info = f.info
+        bitrate = int(getattr(info, "bitrate", 0) or 0) // 1000
+        sample_rate = int(getattr(info, "sample_rate", 0) or (48000 if "opus" in type(info).__name__.lower() else 0))
+        codec = str(getattr(info, "codec", "") or "").lower()
+        lossless = lossless or codec == "alac"
+        if lossless and not bitrate and getattr(info, "length", 0):
+            bitrate = int(size * 8 / info.length / 1000)
+        try:
+            present = f.tags or {}
+            tags = sum(1 for k in ("title", "artist", "album", "genre", "date", "tracknumber") if present.get(k))
+        except Exception:  # noqa: BLE001 - a broken tag block counts as no tags
+            tags = 0
+    return Copy(track.id, track.path, track.title, track.artist, float(track.duration), ext.lstrip(".").upper(),
+                lossless, bitrate, sample_rate, size, tags)

@@ -1,0 +1,304 @@
+"""A radio station: endless tracks like one or more seeds, steered by what the listener plays and skips.
+
+Each refill asks the vector store for tracks nearer the positives (the seeds, tracks liked or played to
+the end, the last few the station chose) than the negatives (tracks skipped early: "not this"), the
+engine's best-score recommend, then re-ranks those candidates by maximal marginal relevance around a
+point between the recent tracks and the seeds: the station drifts but is pulled back, and one refill
+does not hold five near-copies of one sound. The rules a good station keeps are applied to the
+ranked candidates: no track twice within the no-repeat horizon, at most M per artist and per album
+in any window of W, never another copy or version of a song already played, never a missing or failed
+track. Every pick says why it was chosen.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from desktop.core.catalog import Track
+from desktop.core.duplicates import CopyGuard
+from desktop.core.errors import SoundalikeError
+from desktop.core.library import Library
+from desktop.core.similarity import Query, resolve
+
+SMALL_LIBRARY = 500  # under this many tracks no track repeats within a session (by default)
+LARGE_NO_REPEAT = 200  # otherwise: no track twice within this many picks
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class RadioRules:
+    no_repeat: int | None = None  # None: whole session under SMALL_LIBRARY tracks, else LARGE_NO_REPEAT
+    per_artist: int = 2  # at most this many tracks of one artist ...
+    per_album: int = 2  # ... and of one album ...
+    window: int = 10  # ... in any run of this many consecutive picks
+    recent: int = 3  # how many of the latest picks steer the next refill
+    seed_pull: float = 0.5  # weight of the seeds against the recent tracks in the diversity centre
+    diversity: float = 0.25  # 0 = nearest first, 1 = as varied as possible (MMR)
+    skip_seconds: float = 30.0  # a skip before this point of the track means "not this"
+    refill: int = 10  # picks per store query
+
+    def __post_init__(self):
+        for name in ("per_artist", "per_album", "window", "refill"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name.replace('_', '-')} must be at least 1")
+        if self.no_repeat is not None and self.no_repeat < 0:
+            raise ValueError("no-repeat must not be negative")
+        if not 0.0 <= self.diversity <= 1.0 or not 0.0 <= self.seed_pull <= 1.0:
+            raise ValueError("diversity and seed pull are between 0 and 1")
+
+
+@dataclass
+class Pick:
+    """One track the station chose, and why."""
+
+    track_id: int
+    path: str
+    title: str
+    artist: str
+    album: str
+    duration: float
+    score: float  # cosine to the positive example it is most like
+    reason: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Example:
+    """A track (or dropped file) that steers the station, with the vector it steers by."""
+
+    label: str
+    vector: np.ndarray
+    track_id: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def label_of(track: Track | Query | dict) -> str:
+    if isinstance(track, Query):
+        return track.label or track.title or "the dropped file"
+    get = track.get if isinstance(track, dict) else lambda k, d="": getattr(track, k, d)
+    artist, title = get("artist", ""), get("title", "")
+    return f"{artist} - {title}" if artist else title
+
+
+class Station:
+    """Call `take(n)` (or `next()`) for picks; report `skipped`, `finished`, `liked` as they happen."""
+
+    def __init__(self, library: Library, seeds, rules: RadioRules | None = None):
+        self.library = library
+        self.rules = rules or RadioRules()
+        self.seeds = [self._example(resolve(library, s) if not isinstance(s, Query) else s) for s in seeds]
+        if not self.seeds:
+            raise SoundalikeError("a station needs at least one seed track")
+        self.liked: list[Example] = []
+        self.negatives: list[Example] = []
+        self.history: list[Pick] = []
+        self._buffer: list[Pick] = []
+        self._vectors: dict[int, np.ndarray] = {}
+        self._cut = 0  # the oldest picks that may play again (the library ran out of other tracks)
+
+    # -- what the listener does ----------------------------------------------------------------------
+    def skipped(self, track_id: int, position: float) -> bool:
+        """A skip within `skip_seconds` makes the track a negative example; True if it did."""
+        if position > self.rules.skip_seconds or any(n.track_id == track_id for n in self.negatives):
+            return False
+        ex = self._track_example(track_id)
+        if ex is None:
+            return False
+        self.negatives.append(ex)
+        self._buffer.clear()  # picks made before the skip did not know it
+        return True
+
+    def undo_skip(self, track_id: int) -> None:
+        self.negatives = [n for n in self.negatives if n.track_id != track_id]
+        self._buffer.clear()
+
+    def finished(self, track_id: int) -> None:
+        """Played to the end: a positive example."""
+        self.liked_track(track_id)
+
+    def liked_track(self, track_id: int) -> None:
+        """"More like this" (or played to the end): steer toward it; the latest few count."""
+        ex = self._track_example(track_id)
+        if ex is not None and all(e.track_id != track_id for e in self.liked):
+            self.liked = (self.liked + [ex])[-self.rules.recent :]
+            self._buffer.clear()
+
+    def withdraw(self, track_ids) -> None:
+        """Picks handed out but dropped unplayed (the queue was refilled): they may be chosen again."""
+        gone = set(track_ids)
+        self.history = [p for p in self.history if p.track_id not in gone]
+        self._buffer = [p for p in self._buffer if p.track_id not in gone]
+
+    # -- picks -----------------------------------------------------------------------------------
+    def next(self) -> Pick:
+        return self.take(1)[0]
+
+    def take(self, n: int) -> list[Pick]:
+        out: list[Pick] = []
+        while len(out) < n:
+            if not self._buffer:
+                self._refill()
+                if not self._buffer:
+                    raise SoundalikeError("the library has no other playable track for this station")
+            pick = self._buffer.pop(0)
+            self.history.append(pick)
+            out.append(pick)
+        return out
+
+    def no_repeat_horizon(self) -> int:
+        """How many of the latest picks may not play again (nor any copy of them)."""
+        r = self.rules.no_repeat
+        if r is None:
+            small = self.library.catalog.counts()["indexed"] < SMALL_LIBRARY
+            r = len(self.history) if small else LARGE_NO_REPEAT
+        return max(0, min(r, len(self.history) - self._cut))
+
+    def _refill(self) -> None:
+        store = self.library.store()
+        for _ in range(MAX_ATTEMPTS):
+            horizon = self.no_repeat_horizon()
+            recent = self.history[len(self.history) - horizon :] if horizon else []
+            guard = CopyGuard()
+            for s in self.seeds:
+                guard.add(s.vector, s.extra)
+            for p in recent:
+                if p.track_id in self._vectors:
+                    guard.add(self._vectors[p.track_id], _info(p))
+            excluded = {p.track_id for p in recent}
+            excluded |= {s.track_id for s in self.seeds if s.track_id is not None}
+            excluded |= {n.track_id for n in self.negatives if n.track_id is not None}
+            k = self.rules.refill * 4
+            while True:
+                hits = store.recommend(self._positives(), [n.vector for n in self.negatives], k,
+                                       around=self._centre(), diversity=self.rules.diversity, exclude_ids=excluded)
+                picks = self._choose(hits, self.rules.refill, guard, caps=True)
+                if len(picks) >= self.rules.refill or len(hits) < k:
+                    break
+                k *= 3
+            if not picks:  # the caps ate everything: take the best track that is otherwise allowed
+                picks = self._choose(hits, 1, guard, caps=False)
+            if picks:
+                self._buffer.extend(picks)
+                return
+            if not horizon:
+                return
+            # Every allowed track was played: let the older half of the session play again.
+            self._cut = len(self.history) - horizon // 2
+
+    def _positives(self) -> list[np.ndarray]:
+        recent = [self._vectors[p.track_id] for p in self.history[-self.rules.recent :] if p.track_id in self._vectors
+                  and not any(n.track_id == p.track_id for n in self.negatives)]
+        return [s.vector for s in self.seeds] + [e.vector for e in self.liked] + recent
+
+    def _centre(self) -> np.ndarray:
+        seeds = np.mean([s.vector for s in self.seeds], axis=0)
+        recent = [self._vectors[p.track_id] for p in self.history[-self.rules.recent :] if p.track_id in self._vectors]
+        recent += [e.vector for e in self.liked]
+        c = seeds if not recent else self.rules.seed_pull * seeds + (1 - self.rules.seed_pull) * np.mean(recent, axis=0)
+        return c / (np.linalg.norm(c) or 1.0)
+
+    def _choose(self, hits, want: int, guard: CopyGuard, caps: bool) -> list[Pick]:
+        if not hits:
+            return []
+        ids = [h.id for h in hits]
+        vectors = self.library.store().get_vectors(ids)
+        tracks = self.library.catalog.many(ids)
+        pos = self.seeds + self.liked
+        pos_m = np.stack([e.vector for e in pos])
+        neg_m = np.stack([n.vector for n in self.negatives]) if self.negatives else None
+        window = self.history[-(self.rules.window - 1) :] if self.rules.window > 1 else []
+        chosen: list[Pick] = []
+        for h in hits:
+            t, v = tracks.get(h.id), vectors.get(h.id)
+            if t is None or v is None or not playable(t):
+                continue
+            pos_s = pos_m @ v
+            best = int(np.argmax(pos_s))
+            reason = f"like {pos[best].label}, {pos_s[best]:.2f}"
+            if neg_m is not None:
+                neg_s = neg_m @ v
+                nearest = int(np.argmax(neg_s))
+                if neg_s[nearest] > pos_s[best]:
+                    continue  # nearer something skipped than anything liked
+                reason += f" · away from {self.negatives[nearest].label}"
+            extra = {"file_hash": t.file_hash, "artist": t.artist, "title": t.title, "duration": t.duration}
+            if guard.is_copy(v, extra):
+                continue
+            if caps and not self._within_caps(t, window + chosen):
+                continue
+            guard.add(v, extra)
+            self._vectors[t.id] = v
+            chosen.append(Pick(t.id, t.path, t.title, t.artist, t.album, float(t.duration), float(pos_s[best]), reason))
+            if len(chosen) >= want:
+                break
+        return chosen
+
+    def _within_caps(self, t: Track, window: list[Pick]) -> bool:
+        w = window[-(self.rules.window - 1) :] if self.rules.window > 1 else []
+        artist, album = _key(t.artist), _key(t.album)
+        if artist and sum(_key(p.artist) == artist for p in w) >= self.rules.per_artist:
+            return False
+        return not (album and sum(_key(p.album) == album for p in w) >= self.rules.per_album)
+
+    # -- examples --------------------------------------------------------------------------------
+    def _example(self, q: Query) -> Example:
+        extra = {"file_hash": q.file_hash, "artist": q.artist, "title": q.title, "duration": q.duration}
+        return Example(label_of(q), np.asarray(q.vector, np.float32), q.track_id, extra)
+
+    def _track_example(self, track_id: int) -> Example | None:
+        v = self._vectors.get(track_id)
+        if v is None:
+            v = self.library.store().get_vectors([track_id]).get(track_id)
+        if v is None:
+            return None
+        t = self.library.catalog.many([track_id]).get(track_id)
+        return Example(label_of(t) if t else f"track {track_id}", v, track_id)
+
+    # -- surviving a restart ---------------------------------------------------------------------
+    def state(self) -> dict:
+        return {
+            "seeds": [{"track_id": s.track_id, "label": s.label, "vector": s.vector.tolist() if s.track_id is None else None,
+                       **s.extra} for s in self.seeds],
+            "liked": [e.track_id for e in self.liked],
+            "negatives": [n.track_id for n in self.negatives],
+            "history": [p.to_dict() for p in self.history],
+            "rules": asdict(self.rules),
+        }
+
+    @classmethod
+    def restore(cls, library: Library, state: dict) -> Station:
+        seeds = []
+        for s in state.get("seeds", []):
+            if s.get("track_id") is not None:
+                seeds.append(int(s["track_id"]))
+            elif s.get("vector"):
+                seeds.append(Query(np.asarray(s["vector"], np.float32), None, s.get("file_hash", ""), s.get("artist", ""),
+                                   s.get("title", ""), float(s.get("duration") or 0), s.get("label", "")))
+        station = cls(library, seeds, RadioRules(**state.get("rules", {})))
+        for d in state.get("history", []):
+            station.history.append(Pick(**d))
+        vecs = library.store().get_vectors([p.track_id for p in station.history])
+        station._vectors.update(vecs)
+        for tid in state.get("liked", []):
+            station.liked_track(int(tid))
+        for tid in state.get("negatives", []):
+            station.skipped(int(tid), 0.0)
+        return station
+
+
+def playable(t: Track) -> bool:
+    """Indexed (not pending, failed or missing) and the file is still there."""
+    return t.status == "indexed" and os.path.exists(t.path)
+
+
+def _info(p: Pick) -> dict:
+    return {"artist": p.artist, "title": p.title, "duration": p.duration}
+
+
+def _key(text: str) -> str:
+    return " ".join((text or "").casefold().split())
