@@ -7,8 +7,8 @@ distinct tracks (one family = one "artist": same timbre and tempo, other notes),
 and re-encoded as FLAC, Ogg Opus 64/128 kbps, MP3 64/128/320 kbps and M4A (AAC) 96/256 kbps, plus
 a byte copy in another folder. Indexes them with the spectral embedder into a real library, then
 reports the score distributions (same recording vs different recordings of one family), the
-precision/recall of every pair the finder groups at several thresholds, and those of
-`find_duplicates` at the shipped `DUPLICATE_SCORE`.
+pair precision/recall of a vector-score threshold alone, and those of `find_duplicates` (vector
+candidates + waveform check) with its defaults and with a wide candidate search.
 """
 
 from __future__ import annotations
@@ -26,16 +26,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np
+import numpy as np  # noqa: E402
 
-from desktop.core.config import load_settings
-from desktop.core.duplicates import DUPLICATE_SCORE, find_duplicates, same_recording
-from desktop.core.indexer import scan_and_index
-from desktop.core.library import Library
-from tests import audio
+from desktop.core.config import load_settings  # noqa: E402
+from desktop.core.duplicates import DUPLICATE_SCORE, find_duplicates, same_recording  # noqa: E402
+from desktop.core.indexer import scan_and_index  # noqa: E402
+from desktop.core.library import Library  # noqa: E402
+from tests import audio  # noqa: E402
 
-ENCODINGS = [("wav", None), ("flac", None), ("ogg", 64000), ("ogg", 128000), ("mp3", 64000), ("mp3", 128000),
-             ("mp3", 320000), ("m4a", 96000), ("m4a", 256000)]
+ENCODINGS = [
+    ("wav", None),
+    ("flac", None),
+    ("ogg", 64000),
+    ("ogg", 128000),
+    ("mp3", 64000),
+    ("mp3", 128000),
+    ("mp3", 320000),
+    ("m4a", 96000),
+    ("m4a", 256000),
+]
 
 
 def build(root: Path, originals: int, seconds: float, sr: int = 44100) -> dict[str, str]:
@@ -84,28 +93,54 @@ def main() -> int:
                 tp = sum(same_recording(s, da, db, t) for s, da, db in same)
                 fp = sum(same_recording(s, da, db, t) for s, da, db in other)
                 rows.append({"threshold": t, "pair_precision": tp / max(1, tp + fp), "pair_recall": tp / len(same)})
-            started = time.monotonic()
-            groups = find_duplicates(lib)
-            took = time.monotonic() - started
-            found = {(min(a, b), max(a, b)) for g in groups for a, b in itertools.combinations([c.track_id for c in g.copies], 2)}
-            truth = {(min(a, b), max(a, b)) for a, b in itertools.combinations(ids, 2)
-                     if recording[tracks[a].path] == recording[tracks[b].path]}
-            tp = len(found & truth)
+            truth = {
+                (min(a, b), max(a, b))
+                for a, b in itertools.combinations(ids, 2)
+                if recording[tracks[a].path] == recording[tracks[b].path]
+            }
+
+            def run_finder(**kw) -> dict:
+                started = time.monotonic()
+                groups = find_duplicates(lib, **kw)
+                took = time.monotonic() - started
+                found = {
+                    (min(a, b), max(a, b))
+                    for g in groups
+                    for a, b in itertools.combinations([c.track_id for c in g.copies], 2)
+                }
+                tp = len(found & truth)
+                return {
+                    **kw,
+                    "groups": len(groups),
+                    "pair_precision": round(tp / max(1, len(found)), 4),
+                    "pair_recall": round(tp / max(1, len(truth)), 4),
+                    "pure_groups": sum(len({recording[c.path] for c in g.copies}) == 1 for g in groups),
+                    "seconds": round(took, 2),
+                }
+
             report = {
-                "files": len(ids), "recordings": len(set(recording.values())), "seconds_each": args.seconds,
-                "same_recording_scores": {"min": min(s for s, *_ in same), "p5": float(np.percentile([s for s, *_ in same], 5)),
-                                          "median": float(np.median([s for s, *_ in same]))},
-                "other_track_same_family_scores": {"max": max(s for s, *_ in other),
-                                                   "p99": float(np.percentile([s for s, *_ in other], 99)),
-                                                   "median": float(np.median([s for s, *_ in other]))},
-                "thresholds": rows, "shipped_threshold": DUPLICATE_SCORE,
-                "finder": {"groups": len(groups), "pair_precision": tp / max(1, len(found)), "pair_recall": tp / max(1, len(truth)),
-                           "pure_groups": sum(len({recording[c.path] for c in g.copies}) == 1 for g in groups),
-                           "seconds": round(took, 2)},
-                "lowest_same_recording": sorted(((s, recording_pair) for (s, *_), recording_pair in zip(same, itertools.repeat(""))))[:1],
+                "files": len(ids),
+                "recordings": len(set(recording.values())),
+                "seconds_each": args.seconds,
+                "same_recording_scores": {
+                    "min": min(s for s, *_ in same),
+                    "p5": float(np.percentile([s for s, *_ in same], 5)),
+                    "median": float(np.median([s for s, *_ in same])),
+                },
+                "other_track_same_family_scores": {
+                    "max": max(s for s, *_ in other),
+                    "p99": float(np.percentile([s for s, *_ in other], 99)),
+                    "median": float(np.median([s for s, *_ in other])),
+                },
+                "vector_only_thresholds": rows,
+                "station_copy_threshold": DUPLICATE_SCORE,
+                "finder_defaults": run_finder(),
+                "finder_wide": run_finder(neighbours=64, candidate_score=0.3),
             }
             worst = sorted(((float(vecs[a] @ vecs[b]), tracks[a].path, tracks[b].path) for a, b in truth))[:3]
-            report["lowest_same_recording"] = [{"score": s, "a": Path(a).name, "b": Path(b).name} for s, a, b in worst]
+            report["lowest_same_recording"] = [
+                {"score": s, "a": Path(a).name, "b": Path(b).name} for s, a, b in worst
+            ]
         print(json.dumps(report, indent=2))
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2))

@@ -49,7 +49,8 @@ def build(root: Path) -> dict:
     twin = root / "copies" / "plucked" / "plucked_01 (copy).flac"
     shutil.copy(original, twin)
     info["copies"][str(original)] = [str(twin)]
-    version = audio.write(root / "versions" / "plucked" / "plucked_02 live.flac", audio.render("plucked", SECONDS, seed=99))
+    live = audio.render("plucked", SECONDS, seed=99)
+    version = audio.write(root / "versions" / "plucked" / "plucked_02 live.flac", live)
     tag(version, *tags_of("plucked", 2))
     info["version"] = (str(root / "plucked" / "plucked_02.flac"), str(version))
     info["missing"] = str(root / "pad" / "pad_11.flac")

@@ -174,8 +174,8 @@ def _read_xspf(source: Path, data: bytes, folder: str) -> list[Entry]:
         loc = (t.findtext("x:location", "", ns) or "").strip()
         if not loc:
             continue
-        e = Entry(_resolve(loc, folder, uri=True), t.findtext("x:title", "", ns) or "", t.findtext("x:creator", "", ns) or "",
-                  t.findtext("x:album", "", ns) or "")
+        text = {k: t.findtext(f"x:{k}", "", ns) or "" for k in ("title", "creator", "album")}
+        e = Entry(_resolve(loc, folder, uri=True), text["title"], text["creator"], text["album"])
         try:
             e.duration = int(t.findtext("x:duration", "0", ns) or 0) / 1000
         except ValueError:

@@ -262,8 +262,8 @@ class Station:
     # -- surviving a restart ---------------------------------------------------------------------
     def state(self) -> dict:
         return {
-            "seeds": [{"track_id": s.track_id, "label": s.label, "vector": s.vector.tolist() if s.track_id is None else None,
-                       **s.extra} for s in self.seeds],
+            "seeds": [{"track_id": s.track_id, "label": s.label, **s.extra,
+                       "vector": s.vector.tolist() if s.track_id is None else None} for s in self.seeds],
             "liked": [e.track_id for e in self.liked],
             "negatives": [n.track_id for n in self.negatives],
             "history": [p.to_dict() for p in self.history],
@@ -277,8 +277,9 @@ class Station:
             if s.get("track_id") is not None:
                 seeds.append(int(s["track_id"]))
             elif s.get("vector"):
-                seeds.append(Query(np.asarray(s["vector"], np.float32), None, s.get("file_hash", ""), s.get("artist", ""),
-                                   s.get("title", ""), float(s.get("duration") or 0), s.get("label", "")))
+                seeds.append(Query(np.asarray(s["vector"], np.float32), None, s.get("file_hash", ""),
+                                   s.get("artist", ""), s.get("title", ""), float(s.get("duration") or 0),
+                                   s.get("label", "")))
         station = cls(library, seeds, RadioRules(**state.get("rules", {})))
         for d in state.get("history", []):
             station.history.append(Pick(**d))

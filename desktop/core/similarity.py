@@ -15,14 +15,16 @@ from dataclasses import field as dc_field
 import numpy as np
 
 from desktop.core.analysis import analyze_file
+from desktop.core.duplicates import DUPLICATE_SCORE, CopyGuard
 from desktop.core.errors import SoundalikeError, TrackNotFound
 from desktop.core.library import Library
 from desktop.core.scan import file_hash
 from desktop.core.tags import read_tags
 from desktop.core.track import BY_NAME, PAYLOAD_KEYS, PAYLOAD_TYPES
 
-# Two vectors this close are the same recording (another encoding or copy of one file).
-SAME_AUDIO_SCORE = 0.999
+# Two vectors this close are the same recording (another encoding or copy of one file); measured in
+# bench/duplicates_quality.py (see duplicates.py).
+SAME_AUDIO_SCORE = DUPLICATE_SCORE
 # Same artist + title within this many seconds: the same song filed twice.
 SAME_SONG_SECONDS = 2.0
 
@@ -126,12 +128,30 @@ def similar(library: Library, query: int | str | Query, k: int = 10, *, per_arti
     fetch = k * 3 + 10
     while True:
         hits = store.search(q.vector, fetch, exclude_ids=exclude, genre=genre or None)
-        shaped = shape(hits, q, k, per_artist)
+        shaped = drop_copies(store, shape(hits, q, k + 5, per_artist), q)[:k]
         if len(shaped) >= k or len(hits) < fetch:
             from desktop.core.calibration import annotate
 
             return annotate(library, q, shaped)
         fetch *= 3
+
+
+def drop_copies(store, hits: list[SimilarHit], q: Query) -> list[SimilarHit]:
+    """Leave out hits that are another copy of the query or of a better hit (same-recording vectors
+    and durations, see duplicates.py), so a FLAC and its MP3 do not fill two places."""
+    vectors = store.get_vectors([h.track_id for h in hits])
+    guard = CopyGuard()
+    guard.add(q.vector, {"duration": q.duration})
+    kept = []
+    for h in hits:
+        v = vectors.get(h.track_id)
+        info = {"duration": h.duration}
+        if v is not None and guard.is_copy(v, info):
+            continue
+        if v is not None:
+            guard.add(v, info)
+        kept.append(h)
+    return kept
 
 
 def shape(hits, q: Query, k: int, per_artist: int | None) -> list[SimilarHit]:

@@ -1,0 +1,119 @@
+"""The Up next panel: the real play queue, the playing track marked, drag to reorder, Delete to remove.
+
+It shows `PlaybackController.queue` and edits it only through signals the window's listening
+controller handles, so the queue stays the one source of truth. A station's reasons are the tooltips.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+PLAYING_MARK = "▶ "
+
+
+class UpNextPanel(QWidget):
+    moved = Signal(int, int)  # from index, to index
+    removed = Signal(list)  # indexes, highest first
+    activated = Signal(int)  # play this index
+    skip_clicked = Signal()
+    undo_skip_clicked = Signal()
+    stop_radio_clicked = Signal()
+    context_menu = Signal(object, int)  # global position, index (-1: none)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("upNext")
+        self.title = QLabel("Up next")
+        self.title.setObjectName("upNextTitle")
+        self.station_label = QLabel("")
+        self.station_label.setObjectName("stationLabel")
+        self.station_label.setWordWrap(True)
+        self.list = QListWidget()
+        self.list.setObjectName("upNextList")
+        self.list.setDragDropMode(QAbstractItemView.InternalMove)
+        self.list.setDefaultDropAction(Qt.MoveAction)
+        self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.list.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
+        self.list.itemActivated.connect(lambda item: self.activated.emit(self.list.row(item)))
+        self.list.model().rowsMoved.connect(self._rows_moved)
+        self.list.installEventFilter(self)
+        self.skip_button = QPushButton("Skip: not this")
+        self.skip_button.setToolTip("Skip the playing track; within its first 30 s the station steers away from it")
+        self.undo_button = QPushButton("Undo skip")
+        self.stop_button = QPushButton("Stop radio")
+        self.skip_button.clicked.connect(self.skip_clicked)
+        self.undo_button.clicked.connect(self.undo_skip_clicked)
+        self.stop_button.clicked.connect(self.stop_radio_clicked)
+        buttons = QHBoxLayout()
+        for b in (self.skip_button, self.undo_button, self.stop_button):
+            buttons.addWidget(b)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(self.title)
+        lay.addWidget(self.station_label)
+        lay.addWidget(self.list, 1)
+        lay.addLayout(buttons)
+        self._refreshing = False
+        self.set_station("", can_undo=False)
+
+    # -- showing ----------------------------------------------------------------------------------
+    def show_queue(self, labels: list[str], reasons: list[str], current: int | None) -> None:
+        """Rebuild the rows (the queue is short; a full rebuild keeps it simple and exact)."""
+        self._refreshing = True
+        try:
+            self.list.clear()
+            for i, (label, reason) in enumerate(zip(labels, reasons)):
+                item = QListWidgetItem((PLAYING_MARK if i == current else "") + label)
+                item.setToolTip(reason or label)
+                item.setData(Qt.UserRole, i)
+                if i == current:
+                    f = QFont(item.font())
+                    f.setBold(True)
+                    item.setFont(f)
+                self.list.addItem(item)
+            if current is not None and 0 <= current < self.list.count():
+                self.list.scrollToItem(self.list.item(current), QAbstractItemView.PositionAtTop)
+        finally:
+            self._refreshing = False
+        self.title.setText(f"Up next ({len(labels)})" if labels else "Up next: nothing queued")
+
+    def set_station(self, text: str, can_undo: bool) -> None:
+        self.station_label.setText(text)
+        self.station_label.setVisible(bool(text))
+        self.skip_button.setEnabled(True)
+        self.undo_button.setVisible(can_undo)
+        self.stop_button.setVisible(bool(text))
+
+    # -- editing ----------------------------------------------------------------------------------
+    def _rows_moved(self, _parent, start: int, end: int, _dest, row: int) -> None:
+        if self._refreshing or start != end:
+            return
+        target = row - 1 if row > start else row  # Qt's row is the index *before* removal
+        if target != start:
+            self.moved.emit(start, target)
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.list and event.type() == event.Type.KeyPress and (
+            event.matches(QKeySequence.Delete) or event.key() in (Qt.Key_Delete, Qt.Key_Backspace)
+        ):
+            rows = sorted({self.list.row(i) for i in self.list.selectedItems()}, reverse=True)
+            if rows:
+                self.removed.emit(rows)
+            return True
+        return super().eventFilter(obj, event)
+
+    def _menu(self, pos) -> None:
+        item = self.list.itemAt(pos)
+        self.context_menu.emit(self.list.viewport().mapToGlobal(pos), self.list.row(item) if item else -1)
