@@ -32,6 +32,7 @@ from desktop.ui.covers import CoverCache
 from desktop.ui.library_controller import LibraryController, drop_problem
 from desktop.ui.library_model import LibraryModel
 from desktop.ui.library_view import LibraryPanel
+from desktop.ui.listening import install as install_listening
 from desktop.ui.now_playing import NowPlayingController
 from desktop.ui.session import LibrarySession
 from desktop.ui.settings_dialog import SettingsDialog
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect_widgets()
         self.bind_session(LibrarySession(library, self))
+        install_listening(self)
         self.restore_ui_state()
         self.table.setFocus(Qt.OtherFocusReason)  # keys drive the player, not the filter box
         self._closed = False

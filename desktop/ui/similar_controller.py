@@ -27,6 +27,7 @@ class SimilarController(QObject):
         self._token: int | None = None
         self._awaiting_index: int | None = None
         self._selected_id: int | None = None
+        self.pinned = False  # the user pinned the pane: it keeps its list until unpinned
 
     def bind_session(self, session) -> None:
         """Follow this session's answers and indexing (a reopened library: the old session is gone)."""
@@ -49,7 +50,7 @@ class SimilarController(QObject):
             self.show(track_id)
 
     def show(self, target: int | str, force: bool = False) -> None:
-        if target == self.target and not force:
+        if (target == self.target or self.pinned) and not force:
             return
         self.target = target
         self._awaiting_index = None

@@ -74,6 +74,7 @@ class PlaybackController(QObject):
     current_changed = Signal(object)  # NowPlaying | None
     position_changed = Signal(float, float)  # position, duration (seconds)
     error = Signal(str)
+    track_ended = Signal(object)  # NowPlaying played to its end
 
     def __init__(self, resolver: Callable[[object], NowPlaying], player=None, parent=None):
         super().__init__(parent)
@@ -219,6 +220,8 @@ class PlaybackController(QObject):
         self._sync()
 
     def _on_end(self) -> None:
+        if self.current is not None:
+            self.track_ended.emit(self.current)
         if self.queue.has_next:
             self.next()
         else:

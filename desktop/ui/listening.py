@@ -1,0 +1,384 @@
+"""The window's listening controller: Up next, radio stations, skips, paths, playlists, duplicates.
+
+It edits the one play queue (`PlaybackController.queue`) and shows it in the Up next panel. Station
+and path work touches the vector store, so it runs on the session's library thread as requests
+("radio", "path", "duplicates"); user actions that steer a station (skip, undo, played to the end) are
+recorded at once and applied by the next radio request, which also refills the queue. Nothing here
+decodes or searches on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+
+from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+
+REFILL_BELOW = 5  # keep at least this many station tracks ahead of the playing one
+REFILL_BATCH = 10
+SHOWN_AHEAD = 300  # rows Up next shows after the playing track (a queue of the whole library is long)
+
+
+class ListeningController(QObject):
+    status = Signal(str)  # one line for the status bar
+    duplicates_ready = Signal(object)  # list[DuplicateGroup]
+
+    def __init__(self, window, panel):
+        super().__init__(window)
+        self.w, self.panel = window, panel
+        self.playback = window.playback
+        self._bound = None  # the library thread whose results we listen to (the window may reopen the library)
+        self.station = None
+        # Steering actions for the station, (name, track_id, position): appended here, drained by the next
+        # radio request on the library thread (a deque: appends and pops are atomic), so a request that a
+        # newer one replaced before it started loses nothing.
+        self._actions: collections.deque = collections.deque()
+        self._last_skip: int | None = None
+        self._pending_refill = False
+        self.playback.current_changed.connect(self._current_changed)
+        panel.moved.connect(self.move)
+        panel.removed.connect(self.remove)
+        panel.activated.connect(self.jump)
+        panel.skip_clicked.connect(self.skip)
+        panel.undo_skip_clicked.connect(self.undo_skip)
+        panel.stop_radio_clicked.connect(self.stop_radio)
+        self._offset = 0
+        self.refresh()
+
+    @property
+    def queue(self):
+        return self.playback.queue
+
+    @property
+    def session(self):
+        return self.w.session
+
+    def _request(self, kind: str, fn) -> int:
+        worker = self.session.worker
+        if self._bound is not worker:
+            worker.request_done.connect(self._done)
+            worker.request_failed.connect(self._failed)
+            self._bound = worker
+        return worker.request(kind, fn)
+
+    # -- the queue -------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        q = self.queue
+        cur = q.index
+        self._offset = max(0, (cur or 0) - 3)
+        items = q.items[self._offset : self._offset + SHOWN_AHEAD]
+        labels = [self._label(i) for i in items]
+        reasons = [q.reason(self._offset + i) for i in range(len(items))]
+        self.panel.show_queue(labels, reasons, None if cur is None else cur - self._offset)
+        if self.station is not None:
+            seeds = ", ".join(s.label for s in self.station.seeds[:3])
+            skipped = len(self.station.negatives)
+            text = f"Radio from {seeds}" + (f" · {skipped} skipped" if skipped else "")
+            self.panel.set_station(text, can_undo=self._last_skip is not None)
+        else:
+            self.panel.set_station("", can_undo=False)
+
+    def _label(self, item) -> str:
+        if isinstance(item, int):
+            try:
+                t = self.session.catalog.get(item)
+            except Exception:  # noqa: BLE001 - removed from the library meanwhile
+                return f"track {item} (gone)"
+            return f"{t.artist} - {t.title}" if t.artist else t.title
+        return os.path.basename(str(item))
+
+    def move(self, source: int, target: int) -> None:
+        self.queue.move(self._offset + source, self._offset + target)
+        self.refresh()
+
+    def remove(self, rows: list[int]) -> None:
+        for r in sorted(rows, reverse=True):
+            item = self.queue.items[self._offset + r]
+            self.queue.remove(self._offset + r)
+            if self.station is not None and isinstance(item, int):
+                self._actions.append(("withdraw", item, 0.0))
+        self.refresh()
+
+    def jump(self, row: int) -> None:
+        self.queue.jump(self._offset + row)
+        self.playback._start(self.queue.current, autoplay=True)
+
+    def play_next(self, items) -> None:
+        for item in reversed(list(items)):
+            self.queue.insert_next(item, "played next by you")
+        self._ensure_started()
+        self.refresh()
+
+    def add_to_queue(self, items) -> None:
+        for item in items:
+            self.queue.append(item, "added by you")
+        self._ensure_started()
+        self.refresh()
+
+    def play(self, items) -> None:
+        self.stop_radio(refresh=False)
+        self.playback.play_items(list(items))
+
+    def _ensure_started(self) -> None:
+        if self.playback.current is None and self.queue:
+            self.queue.jump(0)
+            self.playback._start(self.queue.current, autoplay=True)
+
+    # -- radio -----------------------------------------------------------------------------------
+    def start_radio(self, seeds, play_seed: bool = True) -> None:
+        """A station from track ids and/or dropped file paths; the queue becomes the station."""
+        seeds = list(seeds)
+        if not seeds:
+            return
+        self.station = None
+        self._actions = collections.deque()
+        self._last_skip = None
+        first = seeds[0] if play_seed and len(seeds) == 1 else None
+        self.status.emit("Starting radio…")
+
+        def build():
+            from desktop.core.radio import Station
+
+            station = Station(self.session.library, seeds)
+            return station, station.take(REFILL_BATCH)
+
+        self._first = first
+        self._request("radio-start", build)
+
+    def stop_radio(self, refresh: bool = True) -> None:
+        self.station = None
+        self._actions = collections.deque()
+        self._last_skip = None
+        self.session.worker.forget("radio")
+        if refresh:
+            self.refresh()
+
+    def skip(self) -> None:
+        """Skip the playing track; early in the track it tells the station "not this"."""
+        now = self.playback.current
+        if self.station is not None and now is not None and now.track_id is not None:
+            if self.playback.position <= self.station.rules.skip_seconds:
+                self._actions.append(("skip", now.track_id, self.playback.position))
+                self._last_skip = now.track_id
+                self._drop_station_tracks_ahead()
+                self._refill(force=True)
+        self.playback.next()
+
+    def undo_skip(self) -> None:
+        if self._last_skip is None:
+            return
+        self._actions.append(("undo", self._last_skip, 0.0))
+        self._last_skip = None
+        self._drop_station_tracks_ahead()
+        self._refill(force=True)
+        self.refresh()
+
+    def _drop_station_tracks_ahead(self) -> None:
+        """Station picks not played yet were chosen before the skip: they make way for new picks."""
+        q = self.queue
+        start = 0 if q.index is None else q.index + 2  # keep the very next track (playback goes there now)
+        for i in range(len(q) - 1, start - 1, -1):
+            if q.reason(i).startswith("like "):
+                item = q.remove(i)
+                self._actions.append(("withdraw", item, 0.0))
+
+    def _refill(self, force: bool = False) -> None:
+        if self.station is None:
+            return
+        ahead = len(self.queue.upcoming)
+        if not force and ahead >= REFILL_BELOW:
+            return
+        station, actions = self.station, self._actions
+        want = max(REFILL_BATCH, REFILL_BELOW - ahead)
+
+        def work():
+            while actions:
+                name, tid, pos = actions.popleft()
+                if name == "skip":
+                    station.skipped(tid, pos)
+                elif name == "undo":
+                    station.undo_skip(tid)
+                elif name == "finished":
+                    station.finished(tid)
+                elif name == "withdraw":
+                    station.withdraw([tid])
+            return station, station.take(want)
+
+        self._request("radio", work)
+
+    def _current_changed(self, now) -> None:
+        self.refresh()
+        if self.station is not None:
+            self._refill()
+
+    def track_finished(self, track_id: int) -> None:
+        if self.station is not None:
+            self._actions.append(("finished", track_id, 0.0))
+
+    # -- paths, duplicates, files ------------------------------------------------------------------
+    def path_to(self, start: int, end: int, steps: int = 12) -> None:
+        from desktop.core.songpath import song_path
+
+        self.status.emit("Finding a path…")
+        self._request("path", lambda: song_path(self.session.library, start, end, steps))
+
+    def find_duplicates(self) -> None:
+        from desktop.core.duplicates import find_duplicates
+
+        self.status.emit("Looking for duplicates…")
+        self._request("duplicates", lambda: find_duplicates(self.session.library))
+
+    def export(self, target: str, items) -> None:
+        from desktop.core.playlists import write_playlist
+
+        tracks = self.session.catalog.many([i for i in items if isinstance(i, int)])
+        entries = [tracks[i] if isinstance(i, int) and i in tracks else {"path": str(i)} for i in items]
+        try:
+            write_playlist(target, entries)
+        except Exception as e:  # noqa: BLE001 - shown to the user, nothing else changes
+            self.w.notices.add("Could not export the playlist", [str(e)])
+            return
+        self.status.emit(f"Wrote {target}")
+
+    @staticmethod
+    def reveal(path: str) -> bool:
+        """Open the folder holding `path` in the file manager."""
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+
+    # -- results from the library thread -------------------------------------------------------------
+    def _done(self, kind: str, token: int, result) -> None:
+        if not self.session.worker.is_latest(kind, token):
+            return
+        if kind == "radio-start":
+            station, picks = result
+            self.station = station
+            items = ([self._first] if self._first is not None else []) + [p.track_id for p in picks]
+            reasons = (["the seed"] if self._first is not None else []) + [p.reason for p in picks]
+            self.queue.set(items, 0, reasons)
+            self.playback._start(self.queue.current, autoplay=True)
+            self.status.emit(f"Radio: {len(picks)} tracks queued")
+        elif kind == "radio":
+            station, picks = result
+            if station is not self.station:
+                return
+            self.queue.extend([p.track_id for p in picks], [p.reason for p in picks])
+            self.refresh()
+        elif kind == "path":
+            self.stop_radio(refresh=False)
+            steps = result.steps
+            self.queue.set([p.track_id for p in steps], 0, [p.reason for p in steps])
+            self.refresh()
+            jump, at = result.largest_jump, result.largest_jump_at + 1
+            self.status.emit(f"Path of {len(steps)} tracks; largest jump {jump:.2f} into step {at}. "
+                             "Double-click in Up next to play.")
+        elif kind == "duplicates":
+            self.duplicates_ready.emit(result)
+
+    def _failed(self, kind: str, token: int, exc) -> None:
+        if kind in ("radio-start", "radio", "path", "duplicates") and self.session.worker.is_latest(kind, token):
+            from desktop.ui.jobs import error_text
+
+            self.w.notices.add({"path": "No path", "duplicates": "Duplicates"}.get(kind, "Radio stopped"),
+                               [error_text(exc)])
+            if kind.startswith("radio"):
+                self.stop_radio()
+
+
+def install(window) -> ListeningController:
+    """Add Up next (tabbed with Sounds like), the right-click menus and the radio actions to `window`."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QAction, QKeySequence
+    from PySide6.QtWidgets import QPushButton, QTabWidget
+
+    from desktop.ui.context_menus import DuplicatesDialog, TrackMenus
+    from desktop.ui.up_next import UpNextPanel
+
+    panel = UpNextPanel()
+    tabs = QTabWidget()
+    tabs.setObjectName("sideTabs")
+    window.splitter.replaceWidget(1, tabs)
+    tabs.addTab(window.similar, "Sounds like")
+    tabs.addTab(panel, "Up next")
+    listening = ListeningController(window, panel)
+    menus = TrackMenus(window, listening)
+    window.side_tabs, window.up_next, window.listening, window.track_menus = tabs, panel, listening, menus
+    listening.status.connect(lambda text: window.statusBar().showMessage(text, 8000))
+    window.playback.track_ended.connect(lambda now: now.track_id is not None and listening.track_finished(now.track_id))
+
+    def show_duplicates(groups) -> None:
+        window.duplicates_dialog = DuplicatesDialog(groups, listening, window)
+        window.duplicates_dialog.show()
+
+    listening.duplicates_ready.connect(show_duplicates)
+
+    table = window.table
+    table.setContextMenuPolicy(Qt.CustomContextMenu)
+
+    def table_items() -> list:
+        ids = window.model.ids()
+        rows = sorted({ix.row() for ix in table.selectionModel().selectedRows()})
+        return [ids[r] for r in rows if 0 <= r < len(ids)]
+
+    table.customContextMenuRequested.connect(
+        lambda pos: menus.popup(table_items(), table.viewport().mapToGlobal(pos), table))
+    hits_view = window.similar.list
+    hits_view.setContextMenuPolicy(Qt.CustomContextMenu)
+
+    def hit_items(pos) -> list:
+        ix = hits_view.indexAt(pos)
+        hits = window.similar.hits
+        if ix.isValid() and ix.row() < len(hits):
+            return [hits[ix.row()].track_id]
+        example = getattr(window.similar, "example_path", None)
+        return [example] if example else []  # the dropped file the pane shows hits for
+
+    hits_view.customContextMenuRequested.connect(
+        lambda pos: menus.popup(hit_items(pos), hits_view.viewport().mapToGlobal(pos), hits_view))
+    panel.context_menu.connect(lambda gpos, row: menus.popup(
+        [listening.queue.items[listening._offset + row]] if row >= 0 else listening.queue.items, gpos, panel))
+
+    pin = QPushButton("Pin")
+    pin.setObjectName("pinSimilar")
+    pin.setCheckable(True)
+    pin.setToolTip("Keep this list: it stops following the selection and the playing track")
+    pin.toggled.connect(lambda on: setattr(window.similar_controller, "pinned", on))
+    window.similar.play_all_button.parentWidget().layout().itemAt(3).layout().addWidget(pin)
+    window.similar.example_dropped.connect(lambda _paths: pin.setChecked(True))  # a dropped file's hits stay
+    window.pin_similar = pin
+
+    playback_menu = next((a.menu() for a in window.menuBar().actions() if a.text() == "&Playback"), None)
+    skip = QAction("Skip: not this", window)
+    skip.setShortcuts([QKeySequence("Ctrl+J")])
+    skip.triggered.connect(listening.skip)
+    radio = QAction("Start radio from the selection", window)
+    radio.setShortcuts([QKeySequence("Ctrl+R")])
+    radio.triggered.connect(lambda: listening.start_radio(table_items()))
+    playlist = QAction("Start radio from a playlist…", window)
+    playlist.triggered.connect(lambda: _radio_from_playlist(window, listening))
+    for a in (skip, radio, playlist):
+        window.addAction(a)
+        if playback_menu is not None:
+            playback_menu.addAction(a)
+    return listening
+
+
+def _radio_from_playlist(window, listening, path: str | None = None) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from desktop.core.playlists import match_library, read_playlist
+
+    if path is None:
+        path, _ = QFileDialog.getOpenFileName(window, "Start radio from a playlist", "",
+                                              "Playlists (*.m3u *.m3u8 *.xspf)")
+    if not path:
+        return
+    try:
+        found, missing = match_library(window.session.catalog, read_playlist(path))
+    except Exception as e:  # noqa: BLE001 - a bad playlist is a notice, nothing else changes
+        window.notices.add("Could not read the playlist", [str(e)])
+        return
+    if missing:
+        window.notices.add(f"{len(missing)} entries of the playlist are not in the library",
+                           [e.path for e in missing[:10]])
+    listening.start_radio(found, play_seed=False)
