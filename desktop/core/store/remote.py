@@ -256,21 +256,6 @@ class RemoteStore(VectorStore):
                          limit=int(k), with_payload=True)
         return [Hit(int(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
 
-
-def _conditions(genre, must) -> list:
-    conds: list = []
-    if genre is not None:
-        conds.append(models.FieldCondition(key="genre", match=models.MatchValue(value=genre)))
-    for field, kind, value in parse_must(must):
-        if kind == "eq":
-            conds.append(models.FieldCondition(key=field, match=models.MatchValue(value=value)))
-        elif kind == "any":
-            conds.append(models.FieldCondition(key=field, match=models.MatchAny(any=value)))
-        else:
-            conds.append(models.FieldCondition(key=field, range=models.Range(**value)))
-    return conds
-
-
     def describe(self) -> dict:
         """The collection as the server reports it: points, segments, indexing state and layout."""
         info = self._call(self._c().get_collection, self.name)
@@ -307,3 +292,18 @@ def probe_server(server: ServerConfig) -> None:
         raise server.failure(e) from e
     finally:
         client.close()
+
+
+def _conditions(genre, must) -> list:
+    conds: list = []
+    if genre is not None:
+        conds.append(models.FieldCondition(key="genre", match=models.MatchValue(value=genre)))
+    for field, kind, value in parse_must(must):
+        if kind == "eq":
+            conds.append(models.FieldCondition(key=field, match=models.MatchValue(value=value)))
+        elif kind == "any":
+            conds.append(models.FieldCondition(key=field, match=models.MatchAny(any=value)))
+        else:
+            conds.append(models.FieldCondition(key=field, range=models.Range(**value)))
+    return conds
+
