@@ -107,7 +107,12 @@ def main(files=(), home=None) -> int:
         return 1
     instance.listen()
     instance.files_received.connect(lambda paths: bring_to_front(window, paths))
+    from desktop.ui.mpris import start_mpris
+
+    mpris = start_mpris(window)  # desktop media controls (Linux with a session bus; otherwise off)
     rc = app.exec()
+    if mpris is not None:
+        mpris.unregister()
     instance.close()
     window.shutdown()
     return rc or window.exit_code

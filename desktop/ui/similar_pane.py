@@ -108,6 +108,7 @@ class HitDelegate(QStyledItemDelegate):
         p.setPen(MUTED)
         p.drawText(QRect(r.left() + 4, r.top(), rank_w - 6, r.height()), Qt.AlignRight | Qt.AlignVCenter,
                    str(index.row() + 1))
+        bar_w = min(self.BAR_W, max(56, r.width() // 5))  # a narrow pane keeps room for the titles
         left = r.left() + rank_w + 4
         cover_px = r.height() - 8
         pm = self.covers.pixmap(hit.path) if self.covers is not None else None
@@ -118,7 +119,7 @@ class HitDelegate(QStyledItemDelegate):
         else:
             p.fillRect(QRect(left, r.top() + 4, cover_px, cover_px), BAR_BACK)
         left += cover_px + 8
-        text_w = r.width() - (left - r.left()) - self.BAR_W - 16
+        text_w = r.width() - (left - r.left()) - bar_w - 16
         # title
         bold = QFont(option.font)
         bold.setBold(True)
@@ -137,14 +138,14 @@ class HitDelegate(QStyledItemDelegate):
         p.drawText(QRect(left, r.top() + 7 + line_h, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter, line2)
         # similarity bar
         pct = closeness_of(hit)
-        bx = r.right() - self.BAR_W - 8
-        bar = QRect(bx, r.top() + r.height() // 2 + 2, self.BAR_W, 6)
+        bx = r.right() - bar_w - 8
+        bar = QRect(bx, r.top() + r.height() // 2 + 2, bar_w, 6)
         p.fillRect(bar, BAR_BACK)
         p.fillRect(QRect(bar.left(), bar.top(), int(bar.width() * pct / 100), bar.height()), BAR)
         p.setFont(option.font)
         p.setPen(text_col)
         label = getattr(hit, "words", "") or (f"{pct}%" if pct > 0 else "–")  # cosine <= 0: nothing in common
-        p.drawText(QRect(bx, r.top() + 3, self.BAR_W, r.height() // 2 - 2), Qt.AlignRight | Qt.AlignBottom,
+        p.drawText(QRect(bx, r.top() + 3, bar_w, r.height() // 2 - 2), Qt.AlignRight | Qt.AlignBottom,
                    label)
         p.restore()
 
