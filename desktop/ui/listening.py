@@ -70,7 +70,8 @@ class ListeningController(QObject):
         items = q.items[self._offset : self._offset + SHOWN_AHEAD]
         labels = [self._label(i) for i in items]
         reasons = [q.reason(self._offset + i) for i in range(len(items))]
-        self.panel.show_queue(labels, reasons, None if cur is None else cur - self._offset)
+        self.panel.show_queue(labels, reasons, None if cur is None else cur - self._offset,
+                              [self._path(i) for i in items])
         if self.station is not None:
             seeds = ", ".join(s.label for s in self.station.seeds[:3])
             skipped = len(self.station.negatives)
@@ -78,6 +79,15 @@ class ListeningController(QObject):
             self.panel.set_station(text, can_undo=self._last_skip is not None)
         else:
             self.panel.set_station("", can_undo=False)
+
+    def _path(self, item) -> str:
+        """The audio file of a queue item (for its cover), '' when the track is gone."""
+        if isinstance(item, int):
+            try:
+                return self.session.catalog.get(item).path
+            except Exception:  # noqa: BLE001 - removed from the library meanwhile
+                return ""
+        return str(item)
 
     def _label(self, item) -> str:
         if isinstance(item, int):
@@ -303,6 +313,7 @@ def install(window) -> ListeningController:
     listening = ListeningController(window, panel)
     menus = TrackMenus(window, listening)
     window.side_tabs, window.up_next, window.listening, window.track_menus = tabs, panel, listening, menus
+    panel.set_covers(window.covers)
     listening.status.connect(lambda text: window.statusBar().showMessage(text, 8000))
     window.playback.track_ended.connect(lambda now: now.track_id is not None and listening.track_finished(now.track_id))
 

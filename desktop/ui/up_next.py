@@ -6,8 +6,8 @@ controller handles, so the queue stays the one source of truth. A station's reas
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QKeySequence
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QFont, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 PLAYING_MARK = "▶ "
+PATH_ROLE = Qt.UserRole + 2  # the row's audio file, to put its cover on it when the cover arrives
 
 
 class UpNextPanel(QWidget):
@@ -66,11 +67,26 @@ class UpNextPanel(QWidget):
         lay.addWidget(self.list, 1)
         lay.addLayout(buttons)
         self._refreshing = False
+        self.covers = None
         self.set_station("", can_undo=False)
 
     # -- showing ----------------------------------------------------------------------------------
-    def show_queue(self, labels: list[str], reasons: list[str], current: int | None) -> None:
+    def set_covers(self, covers) -> None:
+        """Show each row's cover from this CoverCache (desktop.ui.covers), filled in as covers arrive."""
+        self.covers = covers
+        self.list.setIconSize(QSize(32, 32))
+        covers.cover_ready.connect(self._cover_ready)
+
+    def _cover_ready(self, path: str) -> None:
+        pm = self.covers.pixmap(path)
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if pm is not None and item.data(PATH_ROLE) == path:
+                item.setIcon(QIcon(pm))
+
+    def show_queue(self, labels: list[str], reasons: list[str], current: int | None, paths=()) -> None:
         """Rebuild the rows (the queue is short; a full rebuild keeps it simple and exact)."""
+        covers = self.covers
         self._refreshing = True
         try:
             self.list.clear()
@@ -78,6 +94,11 @@ class UpNextPanel(QWidget):
                 item = QListWidgetItem((PLAYING_MARK if i == current else "") + label)
                 item.setToolTip(reason or label)
                 item.setData(Qt.UserRole, i)
+                if covers is not None and i < len(paths) and paths[i]:
+                    item.setData(PATH_ROLE, paths[i])
+                    pm = covers.pixmap(paths[i])
+                    if pm is not None:
+                        item.setIcon(QIcon(pm))
                 if i == current:
                     f = QFont(item.font())
                     f.setBold(True)
