@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from desktop import __version__, cli_listen, cli_store
+from desktop import __version__, cli_listen, cli_model, cli_store
 
 # The commands import what they use inside their functions: `soundalike --help` and the window's start
 # must not pay for numpy, Qdrant or torch (seconds) that another command needs.
@@ -90,6 +90,7 @@ def build_parser(with_files: bool = False) -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true")
 
     cli_store.add_parser(sub)
+    cli_model.add_parser(sub)
 
     sp = sub.add_parser("tracks", help="list tracks")
     sp.add_argument("--failed", action="store_true", help="only tracks that failed, with the reason")
@@ -175,6 +176,11 @@ def cmd_index(args) -> int:
     if missing:
         raise SoundalikeError(f"{missing[0]}: no such file or folder")
     strict = bool(args.embedder or args.model)
+    if args.embedder == "wav2vec2" or (args.model and args.embedder != "spectral"):
+        from desktop.cli_model import fetch_if_missing
+        from desktop.core.config import load_settings
+
+        fetch_if_missing(args.model or load_settings(args.home).model)
     with open_library(args, strict=strict, embedder=args.embedder, model=args.model, device=args.device) as lib:
         emb = lib.embedder
         if lib.notice:
@@ -306,4 +312,5 @@ def cmd_eval(args) -> int:
 
 
 COMMANDS = {"index": cmd_index, "similar": cmd_similar, "status": cmd_status, "tracks": cmd_tracks,
-            "check": cmd_check, "eval": cmd_eval, "store": cli_store.cmd_store, **cli_listen.COMMANDS}
+            "check": cmd_check, "eval": cmd_eval, "store": cli_store.cmd_store, "model": cli_model.cmd_model,
+            **cli_listen.COMMANDS}

@@ -85,3 +85,17 @@ def listening(listening_template, tmp_path):
     lib = Library.open(home)
     yield lib, listening_template[1]
     lib.close()
+
+
+@pytest.fixture
+def local_hub(tmp_path, monkeypatch):
+    """A model hub on 127.0.0.1 (tests/hub.py) with HF_ENDPOINT at it, an empty HF_HOME, online allowed."""
+    from tests.hub import LocalHub
+
+    hub = LocalHub().start()
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    yield hub
+    hub.stop()

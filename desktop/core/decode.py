@@ -64,8 +64,9 @@ class AudioSource:
         """The whole track in order, as 16 kHz mono float32 blocks of about `block_seconds`."""
         raise NotImplementedError
 
-    def read(self, start: float, seconds: float) -> np.ndarray:
-        """An excerpt of `seconds` from `start` (clamped to the track), 16 kHz mono float32."""
+    def read(self, start: float, seconds: float, rate: int = TARGET_SR) -> np.ndarray:
+        """An excerpt of `seconds` from `start` (clamped to the track), mono float32 at `rate` (16 kHz;
+        a model trained at another rate, e.g. CLAP at 48 kHz, asks for its own)."""
         raise NotImplementedError
 
     def native_blocks(self, start: float = 0.0, block_frames: int = 16384) -> Iterator[np.ndarray]:
@@ -109,9 +110,9 @@ class ArraySource(AudioSource):
         for i in range(0, len(self.samples), step):
             yield self.samples[i : i + step]
 
-    def read(self, start: float, seconds: float) -> np.ndarray:
+    def read(self, start: float, seconds: float, rate: int = TARGET_SR) -> np.ndarray:
         a = max(0, int(start * TARGET_SR))
-        return self.samples[a : a + int(seconds * TARGET_SR)]
+        return _resample_once(self.samples[a : a + int(seconds * TARGET_SR)], TARGET_SR, rate)
 
     def _native_blocks(self, start: float, block_frames: int) -> Iterator[np.ndarray]:
         for i in range(int(start * TARGET_SR), len(self.samples), block_frames):
@@ -130,10 +131,10 @@ class _Resampler:
         return self.stream.resample_chunk(mono, last=last)
 
 
-def _resample_once(mono: np.ndarray, rate: int) -> np.ndarray:
-    if rate == TARGET_SR or len(mono) == 0:
+def _resample_once(mono: np.ndarray, rate: int, to: int = TARGET_SR) -> np.ndarray:
+    if rate == to or len(mono) == 0:
         return mono
-    return soxr.resample(mono, rate, TARGET_SR).astype(np.float32, copy=False)
+    return soxr.resample(mono, rate, to).astype(np.float32, copy=False)
 
 
 class _SoundFileSource(AudioSource):
@@ -168,7 +169,7 @@ class _SoundFileSource(AudioSource):
             raise _damaged(self.path, max(got, self._f.tell()) / self.sample_rate, e) from e
         _check_length(self.path, got / self.sample_rate, self.duration)
 
-    def read(self, start: float, seconds: float) -> np.ndarray:
+    def read(self, start: float, seconds: float, rate: int = TARGET_SR) -> np.ndarray:
         import soundfile as sf
 
         first = min(max(0, int(start * self.sample_rate)), max(0, self.frames - 1))
@@ -178,7 +179,7 @@ class _SoundFileSource(AudioSource):
         except (sf.LibsndfileError, RuntimeError) as e:
             raise _damaged(self.path, max(first, self._f.tell()) / self.sample_rate, e) from e
         _check_excerpt(self, first / self.sample_rate, seconds, len(block))
-        return _resample_once(_clean(_mono(block)), self.sample_rate)
+        return _resample_once(_clean(_mono(block)), self.sample_rate, rate)
 
     def _native_blocks(self, start: float, block_frames: int) -> Iterator[np.ndarray]:
         import soundfile as sf
@@ -292,7 +293,7 @@ class _PyAVSource(AudioSource):
             yield tail
         _check_length(self.path, got / self.sample_rate, self.duration)
 
-    def read(self, start: float, seconds: float) -> np.ndarray:
+    def read(self, start: float, seconds: float, rate: int = TARGET_SR) -> np.ndarray:
         start = min(max(0.0, start), max(0.0, self.duration - 0.01))
         need = int(seconds * self.sample_rate)
         parts, have = [], 0
@@ -305,7 +306,7 @@ class _PyAVSource(AudioSource):
                 break
         native = np.concatenate(parts)[:need] if parts else np.zeros(0, np.float32)
         _check_excerpt(self, start, seconds, len(native))
-        return _resample_once(native, self.sample_rate)
+        return _resample_once(native, self.sample_rate, rate)
 
     def _native_blocks(self, start: float, block_frames: int) -> Iterator[np.ndarray]:
         import av

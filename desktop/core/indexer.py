@@ -160,7 +160,7 @@ def _results_in_process(embedder, jobs: list[tuple[int, str]], cancel) -> Iterat
                 yield tid, path, Analysis(None, error)
                 continue
             try:
-                result = checked(embedder, embedder.embed_windows(windows), None, seconds)
+                result = checked(embedder, *embedder.embed_window_parts(windows), seconds)
             except Exception as e:
                 result = Analysis(None, failure_reason(e))
             yield tid, path, result
@@ -178,6 +178,10 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
     key = embedder.key
     summary = IndexSummary(embedder=embedder.label, notice=library.notice)
     library.activate(embedder)
+    if getattr(embedder, "model_id", None):  # `soundalike model list` says which libraries use a model
+        from desktop.core.models import record_use
+
+        record_use(embedder.model_id, library.settings.home)
     catalog = library.catalog
     catalog.adopt_existing(key)
     plan = catalog.plan(key, retry_failed=retry_failed)

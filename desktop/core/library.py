@@ -31,7 +31,7 @@ ACTIVE_KEY = "active_embedder_key"
 
 
 def make_embedder(settings: Settings, strict: bool = False) -> tuple[Embedder, str]:
-    """The configured embedder, or spectral with a notice when Wav2Vec2 weights are missing.
+    """The configured embedder, or spectral with a one-line notice when the neural model is missing.
 
     `strict` (the user named the embedder or model explicitly): a missing model is an error instead.
     """
@@ -41,7 +41,14 @@ def make_embedder(settings: Settings, strict: bool = False) -> tuple[Embedder, s
         except ModelUnavailable as e:
             if strict:
                 raise
-            return create("spectral"), f"Wav2Vec2 weights are not available, using the spectral embedder ({e})"
+            from desktop.core.models import is_cached, is_hub_id
+
+            if is_hub_id(settings.model) and not is_cached(settings.model):
+                why = (f"the neural model {settings.model} is not downloaded (`soundalike model pull "
+                       f"{settings.model}` gets it)")
+            else:
+                why = str(e)
+            return create("spectral"), f"using the built-in analysis (spectral): {why}"
     return create(settings.embedder, device=settings.device), ""
 
 
@@ -69,7 +76,7 @@ class Library:
         if self._embedder is None:
             self._embedder, self.notice = make_embedder(self.settings, self.strict)
             if self.notice:
-                log.warning(self.notice)
+                log.info(self.notice)  # clients show it once (CLI: one notice line)
         return self._embedder
 
     @property

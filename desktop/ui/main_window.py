@@ -252,7 +252,7 @@ class MainWindow(QMainWindow):
         self.fallback_label.setVisible(bool(notice))
         if notice:
             text = ("Using the built-in sound analysis: the neural model is not on this computer."
-                    if "Wav2Vec2" in notice else notice[:80])
+                    if "not downloaded" in notice else notice[:80])
             self.fallback_label.setText(f'{text} <a href="settings" style="color:#ffb070">Model settings…</a>')
             self.fallback_label.setToolTip(notice)
 

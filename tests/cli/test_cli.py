@@ -79,7 +79,7 @@ def test_missing_model_is_a_clear_error_when_asked_for_and_a_fallback_otherwise(
     assert out.returncode == 1 and "no-model" in out.stderr and "Traceback" not in out.stderr
     out = cli("index", family_dir, home=home, env={"SOUNDALIKE_MODEL": "facebook/wav2vec2-base"})
     assert out.returncode == 0, out.stderr
-    assert "using the spectral embedder" in out.stderr
+    assert "using the built-in analysis" in out.stderr and "soundalike model pull" in out.stderr
 
 
 def test_killed_mid_index_resumes_without_duplicates(home, tmp_path):

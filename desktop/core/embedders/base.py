@@ -69,6 +69,11 @@ class Embedder:
         """The raw vector from what `read_windows` returned (reads_windows=True)."""
         raise NotImplementedError(f"{self.name} does not read windows (reads_windows is False)")
 
+    def embed_window_parts(self, windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        """The raw vector and one raw vector per window (for within-track whitening), from what
+        `read_windows` returned; model embedders return both, the default only the raw vector."""
+        return self.embed_windows(windows), None
+
     def embed_array(self, samples_16k: np.ndarray) -> np.ndarray:
         return self.embed(ArraySource(samples_16k))
 
@@ -112,7 +117,7 @@ def groups_for(key: str) -> tuple[tuple[str, int, int], ...]:
 
 def _load_builtins() -> None:
     # Importing registers them; wav2vec2's module imports torch only when an instance is built.
-    from desktop.core.embedders import spectral, wav2vec2  # noqa: F401
+    from desktop.core.embedders import audio_encoder, spectral, wav2vec2  # noqa: F401
 
 
 def unit(v: np.ndarray) -> np.ndarray:

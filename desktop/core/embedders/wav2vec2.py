@@ -53,7 +53,8 @@ import numpy as np
 
 from desktop.core.decode import TARGET_SR, AudioSource
 from desktop.core.device import check_device_name, cpu_cores, pick_precision, resolve_device
-from desktop.core.embedders.base import Embedder, register
+from desktop.core.embedders.base import Embedder
+from desktop.core.embedders.batching import plan_windows, read_planned_windows, run_with_fallback  # noqa: F401
 from desktop.core.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -65,24 +66,6 @@ MIN_SAMPLES = TARGET_SR // 10  # 0.1 s: the conv front end needs >= 400 samples 
 DITHER = 1e-5
 _WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
-
-
-def plan_windows(duration: float, windows: int, window_seconds: float) -> list[float]:
-    """Start times of up to `windows` windows of `window_seconds` spread evenly over `duration`.
-
-    The first starts at 0 and the last ends at the end of the track. A track shorter than
-    windows * window_seconds gets floor(duration / window_seconds) non-overlapping windows, a single
-    window is centred, and a clip no longer than one window (or of unknown length) is read from 0.
-    """
-    if windows < 1 or window_seconds <= 0:
-        raise ValueError("windows must be >= 1 and window_seconds > 0")
-    if not duration > window_seconds:  # also NaN / unknown
-        return [0.0]
-    n = min(int(windows), int(duration // window_seconds))
-    span = duration - window_seconds
-    if n <= 1:
-        return [span / 2.0]
-    return [span * i / (n - 1) for i in range(n)]
 
 
 def parse_layers(layer) -> tuple[int, int] | None:
@@ -111,9 +94,12 @@ def slug(text: str) -> str:
 
 
 def _offline_env() -> None:
-    """Make huggingface_hub/transformers offline before they are first imported (they read it once)."""
-    if "huggingface_hub" not in sys.modules and "transformers" not in sys.modules:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    """Make huggingface_hub/transformers offline before they are first imported (they read it once).
+    SOUNDALIKE_SET_HF_OFFLINE tells `models.pull` that the flag is ours, not the user's, to lift."""
+    fresh = "huggingface_hub" not in sys.modules and "transformers" not in sys.modules
+    if fresh and "HF_HUB_OFFLINE" not in os.environ:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["SOUNDALIKE_SET_HF_OFFLINE"] = "1"
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
@@ -129,31 +115,83 @@ def locate_model(model: str, cache_dir: str | None = None) -> tuple[str, str, bo
     if not _HUB_ID.match(m) or m.startswith("."):
         raise ModelUnavailable(f"wav2vec2 model folder {m} does not exist")
     _offline_env()
+    from desktop.core.models import hub_cache_dir
+
+    cache = cache_dir or str(hub_cache_dir())
     try:
-        from huggingface_hub import constants, try_to_load_from_cache
+        from huggingface_hub import try_to_load_from_cache
 
         def cached(f: str) -> bool:
-            return isinstance(try_to_load_from_cache(m, f, cache_dir=cache_dir), str)
+            return isinstance(try_to_load_from_cache(m, f, cache_dir=cache), str)
 
         ok = cached("config.json") and any(cached(w) for w in _WEIGHTS)
-        cache = cache_dir or constants.HF_HUB_CACHE
     except ImportError:
-        ok, cache = False, "the Hugging Face cache"
+        ok = False
     except Exception as e:  # an id the hub library refuses, an unreadable cache...
-        raise ModelUnavailable(f"wav2vec2 model {m!r} is not available offline ({e})") from e
+        raise ModelUnavailable(f"model {m!r} is not available offline ({e})") from e
     if not ok:
-        raise ModelUnavailable(
-            f"wav2vec2 model {m!r} is neither a folder nor downloaded in {cache}; Soundalike never downloads "
-            f"models. Copy the model files (config.json, model.safetensors, preprocessor_config.json) into "
-            f"a folder and choose that folder, or run `hf download {m}` on a machine with internet.")
+        raise ModelUnavailable(f"model {m!r} is not downloaded yet (looked in {cache}): run "
+                               f"`soundalike model pull {m}` to get it, or choose a folder holding the model files")
     return m, m.rsplit("/", 1)[-1], False
 
 
-@register("wav2vec2")
+def read_config(source: str, folder: bool, cache_dir: str | None = None) -> dict:
+    """config.json of a located model, read as JSON (which family it is decides the embedder)."""
+    import json
+
+    path = os.path.join(source, "config.json")
+    if not folder:
+        from huggingface_hub import try_to_load_from_cache
+
+        from desktop.core.models import hub_cache_dir
+
+        path = try_to_load_from_cache(source, "config.json", cache_dir=cache_dir or str(hub_cache_dir()))
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, TypeError, ValueError) as e:
+        raise ModelUnavailable(f"model {source!r}: cannot read its config.json ({e})") from e
+
+
+def model_revision(source: str, folder: bool, cache_dir: str | None = None) -> str:
+    """Short identity of the model's files: the hub commit, or a hash of a folder's config and weights."""
+    import hashlib
+
+    if folder:
+        h = hashlib.sha1()
+        for name in ("config.json", *_WEIGHTS):
+            p = os.path.join(source, name)
+            if os.path.isfile(p):
+                h.update(name.encode() + str(os.path.getsize(p)).encode())
+                if name == "config.json":
+                    with open(p, "rb") as f:
+                        h.update(f.read())
+        return h.hexdigest()[:8]
+    from huggingface_hub import try_to_load_from_cache
+
+    from desktop.core.models import hub_cache_dir
+
+    path = try_to_load_from_cache(source, "config.json", cache_dir=cache_dir or str(hub_cache_dir()))
+    return os.path.basename(os.path.dirname(path))[:8] if isinstance(path, str) else "local"
+
+
+def space_key(name: str, slug_: str, rev: str, layers: tuple[int, int] | None, windows: int, seconds: float,
+              precision: str, dim: int, version: str) -> str:
+    """Everything that changes the vectors: model and revision, layer(s), windows, precision class."""
+    layer = f"-L{_layer_text(layers)}" if layers else ""
+    half = "fp32" if precision == "fp32" else "half"
+    return f"{name}-{slug_}_r{rev}{layer}-w{windows}x{seconds:g}-{half}-v{version}-{dim}"
+
+
+WAVEFORM_TYPES = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "unispeech", "unispeech-sat", "wav2vec2-conformer")
+
+
 class Wav2Vec2Embedder(Embedder):
+    """Self-supervised waveform encoders of the wav2vec2 family: Wav2Vec2, HuBERT, WavLM, Data2VecAudio."""
+
     name = "wav2vec2"
     reads_windows = True  # the indexer decodes the next files in a thread while the model embeds
-    version = "1"
+    version = "2"
 
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "auto", windows: int = DEFAULT_WINDOWS,
                  window_seconds: float = DEFAULT_WINDOW_SECONDS, layer=None, batch_size: int | None = None,
@@ -169,6 +207,7 @@ class Wav2Vec2Embedder(Embedder):
         self._cache_dir = str(cache_dir) if cache_dir else None  # a hub cache other than HF_HOME's
         source, self.short_name, folder = locate_model(self.model_id, self._cache_dir)
         self._slug = slug(self.short_name if folder else self.model_id)  # folder name, or org-name
+        self.revision = model_revision(source, folder, self._cache_dir)
         torch, transformers = _import_torch()
         self.device = resolve_device(device)
         self.precision = pick_precision(self.device, precision)
@@ -176,9 +215,12 @@ class Wav2Vec2Embedder(Embedder):
         torch.set_num_threads(cpu_cores())
         try:
             with _quiet(transformers):
-                config = transformers.Wav2Vec2Config.from_pretrained(source, **self._hub_kw)
+                config = transformers.AutoConfig.from_pretrained(source, **self._hub_kw)
         except Exception as e:
             raise ModelUnavailable(f"wav2vec2 model {self.model_id!r} cannot be loaded: {e}") from e
+        if config.model_type not in WAVEFORM_TYPES:
+            raise ModelUnavailable(f"model {self.model_id!r} is a {config.model_type} model, not of the wav2vec2 "
+                                   f"family ({', '.join(WAVEFORM_TYPES)})")
         n = int(config.num_hidden_layers)
         self.layers = layers or (n // 2, n // 2)
         if self.layers[1] > n:
@@ -188,14 +230,13 @@ class Wav2Vec2Embedder(Embedder):
         self.groups = (("wav2vec2", 0, self.dim),)
         self._source = source
         # Group-norm models (base) were trained without an attention mask: padding must stay plain zeros.
-        self._pass_mask = config.feat_extract_norm == "layer"
+        # (Data2VecAudio has no such setting: its feature encoder is layer-normed and wants the mask.)
+        self._pass_mask = getattr(config, "feat_extract_norm", "layer") == "layer"
         self._fe = self._load_fe(transformers)
-        if getattr(self._fe, "sampling_rate", TARGET_SR) != TARGET_SR:
-            raise ModelUnavailable(f"wav2vec2 model {self.model_id!r} expects {self._fe.sampling_rate} Hz audio, "
-                                   f"not {TARGET_SR} Hz")
+        self.sampling_rate = int(getattr(self._fe, "sampling_rate", TARGET_SR) or TARGET_SR)
         self._model = self._load_model(self.device)
         self._cpu_model = self._model if self.device == "cpu" else None
-        self._dither = np.random.default_rng(0).standard_normal(int(self.window_seconds * TARGET_SR) + 1)
+        self._dither = np.random.default_rng(0).standard_normal(int(self.window_seconds * self.sampling_rate) + 1)
         self._dither = (self._dither * DITHER).astype(np.float32)
         self.cpu_fallbacks = 0  # files retried on the CPU after a CUDA out-of-memory
         self.options = {"model": self.model_id, "device": device, "windows": self.windows,
@@ -205,7 +246,8 @@ class Wav2Vec2Embedder(Embedder):
     # -- identity ---------------------------------------------------------------------------------
     @property
     def key(self) -> str:
-        return f"{self.name}-{self._slug}-L{_layer_text(self.layers)}-v{self.version}-{self.dim}"
+        return space_key(self.name, self._slug, self.revision, self.layers, self.windows, self.window_seconds,
+                         self.precision, self.dim, self.version)
 
     @property
     def label(self) -> str:
@@ -215,12 +257,14 @@ class Wav2Vec2Embedder(Embedder):
     # -- loading ----------------------------------------------------------------------------------
     @property
     def _hub_kw(self) -> dict:
-        return {"local_files_only": True, "cache_dir": self._cache_dir}
+        from desktop.core.models import hub_cache_dir
+
+        return {"local_files_only": True, "cache_dir": self._cache_dir or str(hub_cache_dir())}
 
     def _load_fe(self, transformers):
         try:
             with _quiet(transformers):
-                return transformers.Wav2Vec2FeatureExtractor.from_pretrained(self._source, **self._hub_kw)
+                return transformers.AutoFeatureExtractor.from_pretrained(self._source, **self._hub_kw)
         except Exception:  # some checkpoints ship no preprocessor_config.json: use wav2vec2's standard one
             return transformers.Wav2Vec2FeatureExtractor(sampling_rate=TARGET_SR, do_normalize=True,
                                                          return_attention_mask=self._pass_mask)
@@ -229,7 +273,7 @@ class Wav2Vec2Embedder(Embedder):
         torch, transformers = _import_torch()
         try:
             with _quiet(transformers):
-                model = transformers.Wav2Vec2Model.from_pretrained(
+                model = transformers.AutoModel.from_pretrained(
                     self._source, dtype=torch.float32, **self._hub_kw)
         except Exception as e:
             raise ModelUnavailable(f"wav2vec2 model {self.model_id!r} cannot be loaded: {e}") from e
@@ -249,56 +293,52 @@ class Wav2Vec2Embedder(Embedder):
 
     # -- embedding --------------------------------------------------------------------------------
     def read_windows(self, source: AudioSource) -> list[np.ndarray]:
-        """The planned windows of `source` as 16 kHz float32 arrays (I/O only: safe in a decode thread)."""
-        width = int(self.window_seconds * TARGET_SR)
-        out = []
-        for start in plan_windows(float(source.duration or 0.0), self.windows, self.window_seconds):
-            x = np.asarray(source.read(start, self.window_seconds), dtype=np.float32).reshape(-1)[:width]
-            if len(x):
-                out.append(x)
-        return out
+        """The planned windows of `source` as float32 arrays at the model's sampling rate (I/O only:
+        safe in a decode thread)."""
+        return read_planned_windows(source, self.windows, self.window_seconds, self.sampling_rate)
 
     def embed(self, source: AudioSource) -> np.ndarray:
         return self.embed_windows(self.read_windows(source))
 
+    def embed_parts(self, source: AudioSource) -> tuple[np.ndarray, np.ndarray]:
+        return self.embed_window_parts(self.read_windows(source))
+
     def embed_windows(self, windows: list[np.ndarray]) -> np.ndarray:
-        """Raw vector (float32, `dim`) from windows returned by `read_windows`.
+        return self.embed_window_parts(windows)[0]
+
+    def embed_window_parts(self, windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(raw vector, one vector per window) from windows returned by `read_windows`; the raw vector
+        is the windows' mean, the per-window vectors feed the library's within-track whitening.
 
         One thread at a time per instance (the layer taps live on the model); `read_windows` for the
         next file may run meanwhile in another thread, which is how decoding overlaps the model."""
         if self._model is None:
             raise RuntimeError("wav2vec2 embedder is closed")
-        torch, _ = _import_torch()
         windows = [np.pad(w, (0, max(0, MIN_SAMPLES - len(w)))) + self._dither_for(len(w)) for w in windows]
         if not windows:  # nothing could be read: embed silence like any silent track
             windows = [self._dither[:MIN_SAMPLES].copy()]
-        try:
-            vec = self._pool(windows, self._model, self.device, self.precision)
-        except torch.cuda.OutOfMemoryError:
-            log.warning("wav2vec2: CUDA out of memory on a file; retrying it on the CPU")
-            torch.cuda.empty_cache()
-            self.cpu_fallbacks += 1
-            if self._cpu_model is None:
-                self._cpu_model = self._load_model("cpu")
-            vec = self._pool(windows, self._cpu_model, "cpu", pick_precision("cpu"))
-        if not np.isfinite(vec).all() and self.precision != "fp32":  # fp16 overflow: redo in fp32
-            vec = self._pool(windows, self._model, self.device, "fp32")
-        return np.nan_to_num(vec).astype(np.float32)
+        parts = run_with_fallback(self, windows, lambda batch, model, device, precision:
+                                  self._pool(batch, model, device, precision))
+        if not np.isfinite(parts).all() and self.precision != "fp32":  # fp16 overflow: redo in fp32
+            parts = self._pool(windows, self._model, self.device, "fp32")
+        parts = np.nan_to_num(parts).astype(np.float32)
+        return parts.astype(np.float64).mean(0).astype(np.float32), parts
 
     def _dither_for(self, n: int) -> np.ndarray:
         n = max(n, MIN_SAMPLES)
         return self._dither[:n] if n <= len(self._dither) else np.resize(self._dither, n)
 
     def _pool(self, windows: list[np.ndarray], model, device: str, precision: str) -> np.ndarray:
+        """One pooled vector per window (len(windows) x dim), in the windows' order."""
         torch, _ = _import_torch()
         order = sorted(range(len(windows)), key=lambda i: -len(windows[i]))
-        total = torch.zeros(self.dim, dtype=torch.float64)
+        out = np.zeros((len(windows), self.dim), np.float32)
         taps = model._soundalike_taps
         first, last = self.layers
         dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
         for b in range(0, len(order), self.batch_size):
             batch = [windows[i] for i in order[b:b + self.batch_size]]
-            feats = self._fe(batch, sampling_rate=TARGET_SR, padding="longest", return_attention_mask=True,
+            feats = self._fe(batch, sampling_rate=self.sampling_rate, padding="longest", return_attention_mask=True,
                              return_tensors="np")
             x = torch.from_numpy(feats["input_values"]).to(device)
             mask = torch.from_numpy(feats["attention_mask"]).to(device)
@@ -309,12 +349,12 @@ class Wav2Vec2Embedder(Embedder):
             with torch.inference_mode(), autocast:
                 model(x, **kw)
                 hidden = sum(taps[i].float() for i in range(first, last + 1)) / (last - first + 1)
-                frames = model._get_feat_extract_output_lengths(mask.sum(-1), add_adapter=False).clamp(min=1)
+                frames = _frame_counts(model, mask.sum(-1)).clamp(min=1)
                 valid = (torch.arange(hidden.shape[1], device=hidden.device)[None, :] < frames[:, None]).float()
                 pooled = (hidden * valid[..., None]).sum(1) / valid.sum(1, keepdim=True)
-            total += pooled.sum(0).cpu().double()  # (MPS has no float64)
+            out[order[b:b + self.batch_size]] = pooled.float().cpu().numpy()
             taps.clear()
-        return (total / len(windows)).float().numpy()
+        return out
 
     def close(self) -> None:
         """Drop the model(s) so their memory can be freed (GPU memory too)."""
@@ -325,6 +365,14 @@ class Wav2Vec2Embedder(Embedder):
         if cuda:
             torch, _ = _import_torch()
             torch.cuda.empty_cache()
+
+
+def _frame_counts(model, samples):
+    """Frames the conv front end makes of `samples` (Wav2Vec2 takes add_adapter, HuBERT & co do not)."""
+    try:
+        return model._get_feat_extract_output_lengths(samples, add_adapter=False)
+    except TypeError:
+        return model._get_feat_extract_output_lengths(samples)
 
 
 def _layer_text(layers: tuple[int, int]) -> str:

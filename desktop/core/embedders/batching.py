@@ -1,0 +1,72 @@
+"""What every model embedder shares: reading its windows at its own rate, and surviving a full GPU.
+
+* Windows are planned by `plan_windows` (spread from start to end) and decoded at the *model's*
+  sampling rate: 16 kHz for the wav2vec2 family and AST, 48 kHz for CLAP. Resampling 16 kHz audio up
+  to 48 kHz would hand CLAP a signal with nothing above 8 kHz, so the decoder resamples from the file's
+  native rate instead.
+* A CUDA out-of-memory first halves the batch (the next files keep the smaller batch: the card is
+  that full), and only at batch 1 moves that one file to a CPU copy of the model; the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from desktop.core.decode import TARGET_SR, AudioSource
+from desktop.core.device import pick_precision
+
+log = logging.getLogger(__name__)
+
+
+def plan_windows(duration: float, windows: int, window_seconds: float) -> list[float]:
+    """Start times of up to `windows` windows of `window_seconds` spread evenly over `duration`.
+
+    The first starts at 0 and the last ends at the end of the track. A track shorter than
+    windows * window_seconds gets floor(duration / window_seconds) non-overlapping windows, a single
+    window is centred, and a clip no longer than one window (or of unknown length) is read from 0.
+    """
+    if windows < 1 or window_seconds <= 0:
+        raise ValueError("windows must be >= 1 and window_seconds > 0")
+    if not duration > window_seconds:  # also NaN / unknown
+        return [0.0]
+    n = min(int(windows), int(duration // window_seconds))
+    span = duration - window_seconds
+    if n <= 1:
+        return [span / 2.0]
+    return [span * i / (n - 1) for i in range(n)]
+
+
+def read_planned_windows(source: AudioSource, windows: int, window_seconds: float, rate: int) -> list[np.ndarray]:
+    """The planned windows of `source` as float32 arrays at `rate` (I/O only: safe in a decode thread)."""
+    width = int(window_seconds * rate)
+    out = []
+    for start in plan_windows(float(source.duration or 0.0), windows, window_seconds):
+        x = source.read(start, window_seconds) if rate == TARGET_SR else source.read(start, window_seconds, rate=rate)
+        x = np.asarray(x, dtype=np.float32).reshape(-1)[:width]
+        if len(x):
+            out.append(x)
+    return out
+
+
+def run_with_fallback(embedder, windows: list, forward):
+    """`forward(windows, model, device, precision)` on the embedder's device; on CUDA out-of-memory,
+    smaller batches, then this file on the CPU. The embedder has `_model`, `_cpu_model`, `_load_model`,
+    `device`, `precision`, `batch_size` and `cpu_fallbacks`."""
+    import torch
+
+    while True:
+        try:
+            return forward(windows, embedder._model, embedder.device, embedder.precision)
+        except torch.cuda.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            if embedder.batch_size <= 1:
+                break
+            embedder.batch_size = max(1, embedder.batch_size // 2)
+            log.warning("%s: CUDA out of memory; batches of %d windows from now on", embedder.name, embedder.batch_size)
+    log.warning("%s: CUDA out of memory even one window at a time; this file runs on the CPU", embedder.name)
+    embedder.cpu_fallbacks += 1
+    if embedder._cpu_model is None:
+        embedder._cpu_model = embedder._load_model("cpu")
+    return forward(windows, embedder._cpu_model, "cpu", pick_precision("cpu"))
