@@ -63,6 +63,7 @@ def build_parser(with_files: bool = False) -> argparse.ArgumentParser:
                         help="default: wav2vec2 (spectral if its weights are missing)")
         sp.add_argument("--model", metavar="ID_OR_PATH", help="Wav2Vec2 hub id or local folder")
         sp.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where wav2vec2 runs (default: auto)")
+        sp.add_argument("--layer", metavar="N|A-B", help="neural model layer(s) to pool, e.g. 6 or 3-8")
 
     sp = sub.add_parser("index", help="add folders or files to the library and index what is missing")
     sp.add_argument("paths", nargs="+", metavar="DIR")
@@ -71,7 +72,9 @@ def build_parser(with_files: bool = False) -> argparse.ArgumentParser:
     sp.add_argument("--workers", type=int, metavar="N", help="analysis processes for spectral (default: one per core)")
 
     sp = sub.add_parser("similar", help="tracks that sound like a track id or an audio file")
-    sp.add_argument("query", metavar="PATH_OR_TRACK_ID")
+    sp.add_argument("query", metavar="PATH_OR_TRACK_ID", nargs="?")
+    sp.add_argument("--text", metavar="DESCRIPTION", help='tracks matching a description, e.g. "slow piano with rain" '
+                    "(needs a library indexed with a CLAP model)")
     sp.add_argument("-k", type=int, default=10, help="how many (default 10)")
     sp.add_argument("--per-artist", type=int, metavar="N", help="at most N tracks per artist")
     sp.add_argument("--genre", help="only tracks of this genre")
@@ -88,6 +91,7 @@ def build_parser(with_files: bool = False) -> argparse.ArgumentParser:
     embedder_flags(sp)
     sp.add_argument("-k", type=int, default=10, help="P@k cut-off (default 10)")
     sp.add_argument("--json", action="store_true")
+    sp.add_argument("--sweep-layers", action="store_true", help="score every layer of the model (one pass each)")
 
     cli_store.add_parser(sub)
     cli_model.add_parser(sub)
@@ -181,7 +185,8 @@ def cmd_index(args) -> int:
         from desktop.core.config import load_settings
 
         fetch_if_missing(args.model or load_settings(args.home).model)
-    with open_library(args, strict=strict, embedder=args.embedder, model=args.model, device=args.device) as lib:
+    with open_library(args, strict=strict, embedder=args.embedder, model=args.model, device=args.device,
+                      layer=args.layer) as lib:
         emb = lib.embedder
         if lib.notice:
             print(f"soundalike: notice: {lib.notice}", file=sys.stderr)
@@ -215,8 +220,15 @@ def cmd_similar(args) -> int:
 
     if args.k < 1:
         raise ValueError("-k must be at least 1")
+    if (args.query is None) == (args.text is None):
+        raise ValueError("give a track id or file, or --text \"a description\" (one of them)")
     with open_library(args) as lib:
-        hits = similar(lib, args.query, args.k, per_artist=args.per_artist, genre=args.genre)
+        if args.text is not None:
+            from desktop.core.text_search import search_text
+
+            hits = search_text(lib, args.text, args.k, genre=args.genre)
+        else:
+            hits = similar(lib, args.query, args.k, per_artist=args.per_artist, genre=args.genre)
     if args.m3u:
         cli_listen.write_hits(args.m3u, hits)
     if args.json:
@@ -284,10 +296,12 @@ def cmd_eval(args) -> int:
     if args.k < 1:
         raise ValueError("-k must be at least 1")
     base = args.home
+    if args.sweep_layers:
+        return cli_model.sweep_layers(args, base, ProgressPrinter())
     bar = ProgressPrinter()
     report = None
     for ev in run_eval(args.source, base_home=base, k=args.k, embedder=args.embedder, model=args.model,
-                       device=args.device, strict=bool(args.embedder or args.model)):
+                       device=args.device, strict=bool(args.embedder or args.model), layer=args.layer):
         if isinstance(ev, Progress):
             bar.update(ev)
         elif isinstance(ev, EvalReport):

@@ -83,3 +83,39 @@ def fetch_if_missing(model: str | None) -> None:
 
 def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
+
+
+def sweep_layers(args, base_home, bar) -> int:
+    """`eval --sweep-layers`: the same labelled evaluation once per layer of the model, as a table."""
+    import json
+
+    from desktop.core.config import load_settings
+    from desktop.core.embedders.audio_encoder import layer_count
+    from desktop.core.evaluate import EvalReport, run_eval
+    from desktop.core.events import Progress
+
+    model = args.model or load_settings(args.home).model
+    fetch_if_missing(model)
+    rows = []
+    for layer in range(layer_count(model) + 1):
+        report = None
+        for ev in run_eval(args.source, base_home=base_home, k=args.k, embedder="wav2vec2", model=model,
+                           device=args.device, strict=True, layer=str(layer)):
+            if isinstance(ev, Progress):
+                bar.update(ev)
+            elif isinstance(ev, EvalReport):
+                report = ev
+        bar.close()
+        rows.append((layer, report))
+    if args.json:
+        print(json.dumps([{"layer": layer, **r.to_dict()} for layer, r in rows], indent=2, ensure_ascii=False))
+        return 0
+    best = max(rows, key=lambda row: (row[1].map, -row[0]))[0]
+    k = rows[0][1].k
+    print(f"model: {model}; {rows[0][1].tracks} tracks; layer 0 = before the first transformer layer")
+    print(f"{'layer':>5s} {'P@1':>6s} {'P@' + str(k):>6s} {'mAP':>6s}")
+    for layer, r in rows:
+        mark = "  <- best mAP" if layer == best else ""
+        print(f"{layer:5d} {r.p_at_1:6.3f} {r.p_at_k:6.3f} {r.map:6.3f}{mark}")
+    print(f"use it with: soundalike index DIR --model {model} --layer {best}")
+    return 0

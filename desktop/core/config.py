@@ -49,6 +49,7 @@ class Settings:
     embedder: str = "wav2vec2"  # falls back to spectral (with a notice) when weights are missing
     model: str = DEFAULT_MODEL  # hub id or local folder
     device: str = "auto"
+    layer: str = ""  # neural model layer(s), e.g. "6" or "3-8"; empty: the model's default
     qdrant_url: str = ""  # empty: the embedded store under HOME/vectors
     workers: int = 0  # decode/embed processes for spectral; 0 = one per core
     # Qdrant server connection (used only with qdrant_url). The key is a secret: repr=False keeps it out

@@ -120,7 +120,7 @@ def eval_home(base_home: Path, source: str, embedder: str | None) -> Path:
 
 
 def run_eval(source: str, *, base_home: Path, k: int = 10, embedder: str | None = None, model: str | None = None,
-             device: str | None = None, strict: bool = False) -> Iterator:
+             device: str | None = None, strict: bool = False, layer: str | None = None) -> Iterator:
     """Index the labelled files in an eval library of their own, then score; yields events, then EvalReport."""
     pairs = read_labels(source)
     if not pairs:
@@ -128,7 +128,7 @@ def run_eval(source: str, *, base_home: Path, k: int = 10, embedder: str | None 
     label_of = dict(pairs)
     notice = ""
     with Library.open(eval_home(base_home, source, embedder), strict=strict, embedder=embedder, model=model,
-                      device=device) as lib:
+                      device=device, layer=layer) as lib:
         roots = [os.path.abspath(source)] if os.path.isdir(source) else [p for p, _ in pairs]
         for event in scan_and_index(lib, roots):
             yield event

@@ -180,8 +180,10 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
     library.activate(embedder)
     if getattr(embedder, "model_id", None):  # `soundalike model list` says which libraries use a model
         from desktop.core.models import record_use
+        from desktop.core.text_search import remember_model
 
         record_use(embedder.model_id, library.settings.home)
+        remember_model(library, embedder)  # text queries need the model that made the space
     catalog = library.catalog
     catalog.adopt_existing(key)
     plan = catalog.plan(key, retry_failed=retry_failed)

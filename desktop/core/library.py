@@ -37,7 +37,8 @@ def make_embedder(settings: Settings, strict: bool = False) -> tuple[Embedder, s
     """
     if settings.embedder == "wav2vec2":
         try:
-            return create("wav2vec2", model=settings.model, device=settings.device), ""
+            layer = str(settings.layer).strip() or None
+            return create("wav2vec2", model=settings.model, device=settings.device, layer=layer), ""
         except ModelUnavailable as e:
             if strict:
                 raise

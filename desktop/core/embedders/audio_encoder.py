@@ -247,3 +247,15 @@ class SpectrogramEmbedder(Embedder):
 def _autocast(torch, device: str, precision: str):
     dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
     return torch.autocast(device.split(":")[0], dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+
+def layer_count(model: str, cache_dir: str | None = None) -> int:
+    """Transformer layers of `model` (from its config.json); CLAP has none to choose."""
+    source, _, folder = locate_model(str(model), cache_dir)
+    config = read_config(source, folder, cache_dir)
+    if config.get("model_type") in JOINT_TYPES:
+        raise ValueError("CLAP vectors come from its joint audio-text projection: there are no layers to sweep")
+    try:
+        return int(config["num_hidden_layers"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelUnavailable(f"model {model!r}: its config.json does not say how many layers it has") from e
