@@ -59,7 +59,8 @@ def build_family(family: str, folder: str | os.PathLike, seed: int = 0) -> Path:
     return folder
 
 
-def _build_clap(tr, folder: Path, small: dict) -> None:
+def _build_clap(tr, folder: Path, small: dict, audio_config=None) -> None:
+    """A CLAP with a trained-here tokenizer; `audio_config` (bench: the default HTSAT) or a tiny one."""
     from tokenizers import ByteLevelBPETokenizer
 
     tok_dir = folder / "_tok"
@@ -78,6 +79,7 @@ def _build_clap(tr, folder: Path, small: dict) -> None:
                                    patch_embeds_hidden_size=16,
                                    enable_fusion=False, projection_dim=24, spec_size=256, window_size=8,
                                    num_mel_bins=64)
+    audio_cfg = audio_config or audio_cfg
     cfg = tr.ClapConfig(text_config=text_cfg.to_dict(), audio_config=audio_cfg.to_dict(), projection_dim=24)
     tr.ClapModel(cfg).save_pretrained(folder)
     fe = tr.ClapFeatureExtractor(truncation="rand_trunc", feature_size=64)
