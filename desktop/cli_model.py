@@ -6,6 +6,8 @@ downloaded with the same progress bar instead of failing.
 
 from __future__ import annotations
 
+import argparse
+import functools
 import sys
 
 from desktop.core.errors import SoundalikeError
@@ -14,6 +16,9 @@ from desktop.core.errors import SoundalikeError
 def add_parser(sub) -> None:
     sp = sub.add_parser("model", help="download, list or remove neural models (Hugging Face cache)")
     verbs = sp.add_subparsers(dest="model_command", metavar="ACTION", required=True, parser_class=type(sp))
+    home_anywhere = argparse.ArgumentParser(add_help=False)  # `soundalike model list --home DIR` works too
+    home_anywhere.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    verbs.add_parser = functools.partial(verbs.add_parser, parents=[home_anywhere])
     verbs.add_parser("list", help="models on this computer, their size and the libraries that use them")
     pull = verbs.add_parser("pull", help="download a model (default facebook/wav2vec2-base); resumes if interrupted")
     pull.add_argument("model", nargs="?", metavar="ID", help="hub id, e.g. laion/larger_clap_music")
