@@ -34,6 +34,7 @@ from desktop.core.audio_device import CallbackAbort, default_rate, open_stream, 
 from desktop.core.decode import AudioSource, open_audio
 from desktop.core.errors import DecodeError
 from desktop.core.null_output import NullOutput
+from desktop.core.replaygain import gain_factor
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class Player:
         self.output_device = output_device
         self.path: str | None = None
         self.duration, self._volume, self._state = 0.0, 1.0, STOPPED
+        self.replaygain, self.gain = "track", 1.0  # mode (desktop.core.replaygain) and the loaded file's factor
         self._cond = threading.Condition()  # guards everything below that two threads touch
         self._src: AudioSource | None = None
         self._to_close: list[AudioSource] = []  # replaced sources, closed by the worker
@@ -95,6 +97,7 @@ class Player:
             src, err = open_audio(path), None
         except DecodeError as e:
             src, err = None, str(e)
+        self.gain = gain_factor(path, self.replaygain) if src is not None else 1.0
         with self._cond:
             changed = self._state != STOPPED
             if self._src is not None:
@@ -210,7 +213,7 @@ class Player:
                         self._cond.notify_all()
             if n < frames:
                 outdata[n:] = 0
-            volume = self._volume
+            volume = self._volume * self.gain
             if n and volume != 1.0:
                 outdata[:n] *= volume
         except Exception as e:

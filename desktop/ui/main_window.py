@@ -13,7 +13,7 @@ import logging
 import os
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -181,12 +181,36 @@ class MainWindow(QMainWindow):
         self._action(m, "Volume up", lambda: self.set_volume(pb.volume + VOLUME_STEP), ["Ctrl+Up", Qt.Key_VolumeUp])
         self._action(m, "Volume down", lambda: self.set_volume(pb.volume - VOLUME_STEP),
                      ["Ctrl+Down", Qt.Key_VolumeDown])
+        self._build_replaygain_menu(m.addMenu("&Loudness (ReplayGain)"))
         m = mb.addMenu("&Library")
         self._action(m, "&Find…", self.panel.focus_filter, ["Ctrl+F"], "Filter the library by title, artist, album, "
                      "genre or folder")
         self._action(m, "&Clear filter", self.panel.clear_filter, ["Esc"], "Show the whole library again")
         m = mb.addMenu("&Help")
         self._action(m, "&About Soundalike", self.about)
+
+    def _build_replaygain_menu(self, menu) -> None:
+        """Off / each track / each album: how the files' ReplayGain tags even out loudness (kept in window.ini)."""
+        group = QActionGroup(self)
+        self.replaygain_actions = {}
+        for mode, text in (("off", "Off: play files as they are"), ("track", "Even out every track"),
+                           ("album", "Even out albums, keep their own dynamics")):
+            a = QAction(text, self, checkable=True)
+            a.triggered.connect(lambda _c=False, m=mode: self.set_replaygain(m))
+            group.addAction(a)
+            menu.addAction(a)
+            self.replaygain_actions[mode] = a
+
+    def set_replaygain(self, mode: str) -> None:
+        """Apply a ReplayGain mode now (to the loaded track too) and remember it."""
+        player = self.playback.player
+        player.replaygain = mode
+        if hasattr(player, "gain") and player.path:
+            from desktop.core.replaygain import gain_factor
+
+            player.gain = gain_factor(player.path, mode)
+        self.replaygain_actions[mode].setChecked(True)
+        self.ui_settings.setValue("replaygain", mode)
 
     def _connect_widgets(self) -> None:
         t, pb = self.transport, self.playback
@@ -398,6 +422,8 @@ class MainWindow(QMainWindow):
             header = self.table.horizontalHeader()
             header.restoreState(s.value("header"))
             self.model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
+        mode = str(s.value("replaygain", "track"))
+        self.set_replaygain(mode if mode in self.replaygain_actions else "track")
         volume = float(s.value("volume", 0.8))
         self.playback.set_volume(volume)
         self.transport.set_volume(self.playback.volume)

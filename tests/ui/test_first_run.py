@@ -122,3 +122,13 @@ def test_waveform_message_is_not_struck_through(qtbot):
     view.set_message("No track playing")
     img = view.grab().toImage()
     assert all(img.pixel(x, 36) == BACKGROUND.rgb() for x in range(0, 60, 3))  # left of the text: no line
+
+
+def test_replaygain_setting_applies_and_comes_back(indexed_home, make_window, qtbot):
+    w = make_window(indexed_home)
+    assert w.replaygain_actions["track"].isChecked() and w.playback.player.replaygain == "track"
+    w.replaygain_actions["album"].trigger()
+    assert w.playback.player.replaygain == "album" and w.replaygain_actions["album"].isChecked()
+    w.shutdown()
+    again = make_window(indexed_home)
+    assert again.playback.player.replaygain == "album" and again.replaygain_actions["album"].isChecked()
