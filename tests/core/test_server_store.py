@@ -180,3 +180,21 @@ def test_library_id_is_stable_and_names_the_collection(tmp_path, server):
         assert lib.catalog.meta("library_id") == lid
         with open_library_store(lib.settings, lib.catalog, KEY, DIM) as again:
             assert again.name == f"soundalike-{lid}-{KEY}" and again.count() == 10
+
+
+def test_a_library_built_on_the_server_is_laid_out_for_all_its_tracks(tmp_path, server):
+    """The first index run scans before it embeds: the collection is sized by every known track."""
+    from desktop.core.catalog import Catalog, Track
+    from desktop.core.config import load_settings as load
+
+    home = tmp_path / "big"
+    cat = Catalog(home / "catalog.sqlite3")
+    with cat.transaction():
+        for i in range(60_000):
+            cat.add_track(Track(id=0, path=f"/music/{i}.flac"))
+    replace(load(home), qdrant_url=server.url, qdrant_api_key=KEY_VALUE).save()
+    with open_library_store(load(home), cat, KEY, DIM) as store:
+        assert store.count() == 0 and store.quantization == "scalar"
+    cat.close()
+    (body,) = server.created.values()
+    assert body["quantization_config"]["scalar"]["type"] == "int8"

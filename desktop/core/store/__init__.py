@@ -74,7 +74,10 @@ def open_library_store(settings, catalog, key: str, dim: int, *, url: str | None
     from desktop.core.store.server import ServerConfig
 
     server = replace(ServerConfig.from_settings(settings), url=url)
-    params = CollectionParams.choose(catalog.vector_count(key), dim, settings)
+    # Sized for every track the catalog knows, not only those with vectors yet: the first index run scans
+    # (adds every track) before it embeds, so a library built on the server gets its final layout at once.
+    size = max(catalog.vector_count(key), catalog.counts()["total"])
+    params = CollectionParams.choose(size, dim, settings)
     return open_store("", server_collection(catalog, key), dim, server=server, params=params)
 
 
