@@ -41,7 +41,7 @@ from desktop.core.store.base import (
     parse_must,
 )
 from desktop.core.store.params import CollectionParams, quantization_of, search_params
-from desktop.core.store.server import ServerConfig
+from desktop.core.store.server import OPERATION_TIMEOUT, ServerConfig
 
 BATCH = 256
 _INDEX_TYPES = {"keyword": models.PayloadSchemaType.KEYWORD, "integer": models.PayloadSchemaType.INTEGER,
@@ -277,8 +277,11 @@ def _optimizer_text(status) -> str:
 
 
 def open_remote(server: ServerConfig, name: str, dim: int, params: CollectionParams | None = None) -> RemoteStore:
-    """Connect to `server`; fails within about its timeout if it does not answer."""
-    return RemoteStore(server.client(), name, dim, timeout=server.timeout, server=server, params=params)
+    """Connect to `server`; fails within about its timeout if it does not answer. The store's own client
+    then allows OPERATION_TIMEOUT per request (bulk writes to a busy server)."""
+    probe_server(server)
+    return RemoteStore(server.client(OPERATION_TIMEOUT), name, dim, timeout=server.timeout, server=server,
+                       params=params)
 
 
 def probe_server(server: ServerConfig) -> None:

@@ -24,6 +24,10 @@ from pathlib import Path
 from desktop.core.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
+# Per-request timeout once the server has answered the short reachability probe (`timeout`): a busy server
+# (optimizing after a bulk write, a 512-point batch of 768-d vectors under load) can take several seconds
+# per request, which must not fail a migration; a server that is down was already caught by the probe.
+OPERATION_TIMEOUT = 60.0
 KEY_SETTING = "qdrant_api_key (config.json) or SOUNDALIKE_QDRANT_API_KEY"
 
 
@@ -64,8 +68,9 @@ class ServerConfig:
                 f"{self.ca_file}: cannot use it as the Qdrant server's CA file ({e.strerror or e})"
             ) from e
 
-    def client(self):
-        """A qdrant-client for this server. Its constructor does not contact the server."""
+    def client(self, timeout: float | None = None):
+        """A qdrant-client for this server (requests time out after `timeout`, default: the probe's).
+        Its constructor does not contact the server."""
         from qdrant_client import QdrantClient
 
         kwargs: dict = {}
@@ -80,8 +85,8 @@ class ServerConfig:
             with warnings.catch_warnings():  # qdrant-client's own "insecure connection" warning: said above
                 warnings.filterwarnings("ignore", "Api key is used with an insecure connection")
                 return QdrantClient(url=self.url, api_key=self.api_key or None, prefer_grpc=self.prefer_grpc,
-                                    grpc_port=self.grpc_port, timeout=self.timeout, check_compatibility=False,
-                                    **kwargs)
+                                    grpc_port=self.grpc_port, timeout=timeout or self.timeout,
+                                    check_compatibility=False, **kwargs)
         except Exception as e:  # malformed URL and the like
             raise StoreUnavailable(f"Qdrant server at {self.where} is unreachable: {self.scrub(cause(e))}") from e
 
