@@ -48,9 +48,9 @@ def make_catalog(home: Path, n: int, dim: int, key: str, rng) -> np.ndarray:
     return raws
 
 
-def timed_migration(home: Path, to: str, label: str) -> None:
+def timed_migration(home: Path, to: str, label: str, open_target=None) -> None:
     with Library.open(home) as lib:
-        report = [ev for ev in migrate(lib, to, batch=512)][-1]
+        report = [ev for ev in migrate(lib, to, batch=512, open_target=open_target)][-1]
     print(f"migrate -> {label}: {report.vectors} vectors in {report.seconds:.1f} s = "
           f"{report.vectors / report.seconds:,.0f} vectors/s (copy + verify, {report.sampled} sampled)", flush=True)
 
@@ -110,6 +110,26 @@ def transports(n: int, dim: int, nq: int, rng) -> None:
             store.close()
 
 
+def encoding(dim: int, batch: int = 512, rounds: int = 5) -> None:
+    """Client-side cost of one upsert batch: REST JSON (what qdrant-client sends) vs gRPC protobuf."""
+    from qdrant_client import models
+    from qdrant_client.conversions.conversion import RestToGrpc
+
+    rng = np.random.default_rng(1)
+    points = [models.PointStruct(id=i, vector=rng.standard_normal(dim).astype(np.float32).tolist(),
+                                 payload={"title": f"t{i}", "genre": "rock", "year": 1999}) for i in range(batch)]
+    t = time.perf_counter()
+    for _ in range(rounds):
+        body = models.PointsList(points=points).model_dump_json(exclude_none=True).encode()
+    rest_ms = (time.perf_counter() - t) / rounds * 1000
+    t = time.perf_counter()
+    for _ in range(rounds):
+        wire = b"".join(RestToGrpc.convert_point_struct(p).SerializeToString() for p in points)
+    grpc_ms = (time.perf_counter() - t) / rounds * 1000
+    print(f"one {batch}-point batch of {dim}-d: REST JSON {len(body) / 1e6:.2f} MB encoded in {rest_ms:.0f} ms; "
+          f"gRPC protobuf {len(wire) / 1e6:.2f} MB encoded in {grpc_ms:.0f} ms", flush=True)
+
+
 def tenancy(n_each: int, dim: int, nq: int, rng) -> None:
     """Two libraries of n_each: their own collections vs one collection with a library_id filter."""
     from qdrant_client import QdrantClient, models
@@ -140,20 +160,33 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=40)
     ap.add_argument("--skip", nargs="*", default=(), choices=("migrate", "query", "transport", "tenancy"))
     ap.add_argument("--transport-n", type=int, default=20_000, help="points for the REST vs gRPC comparison")
+    ap.add_argument("--rest-migration", type=int, default=0, metavar="N",
+                    help="also migrate N points through the loopback REST test server (slow: Python JSON server)")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     if "migrate" not in args.skip:
-        from tests.qdrant_http import QdrantHttpServer
+        from qdrant_client import QdrantClient
 
+        from desktop.core.store.remote import RemoteStore
+
+        engine = QdrantClient(location=":memory:")
         with tempfile.TemporaryDirectory() as tmp:
             home = Path(tmp)
             make_catalog(home, args.n, args.dim, f"bench-v1-{args.dim}", rng)
-            with QdrantHttpServer() as server:
-                timed_migration(home, server.url, "in-process engine behind loopback HTTP (REST + JSON)")
+            timed_migration(home, "http://in-process.invalid:6333", "qdrant-client's in-process engine",
+                            open_target=lambda key, dim: RemoteStore(engine, f"bench-{key}", dim))
             timed_migration(home, "embedded", "embedded Qdrant Edge")
+        if args.rest_migration:
+            from tests.qdrant_http import QdrantHttpServer
+
+            with tempfile.TemporaryDirectory() as tmp, QdrantHttpServer() as server:
+                home = Path(tmp)
+                make_catalog(home, args.rest_migration, args.dim, f"bench-v1-{args.dim}", rng)
+                timed_migration(home, server.url, "the in-process engine behind the loopback REST test server")
     if "query" not in args.skip:
         query_latency(args.n, args.dim, args.queries, rng)
     if "transport" not in args.skip:
+        encoding(args.dim)
         transports(args.transport_n, args.dim, args.queries, rng)
     if "tenancy" not in args.skip:
         tenancy(args.n // 2, args.dim, args.queries, rng)

@@ -28,6 +28,7 @@ from desktop.core.errors import SoundalikeError
 from desktop.core.events import Progress
 from desktop.core.indexer import crash_point
 from desktop.core.library import Library, key_dim
+from desktop.core.store import open_library_store
 
 STATE = "migrate_state"  # JSON {"target": ..., "done": {key: last copied track id}, "verified": [keys]}
 EMBEDDED = "embedded"
@@ -57,8 +58,12 @@ def target_url(to: str) -> str:
     return to.rstrip("/")
 
 
-def migrate(library: Library, to: str, *, batch: int = 512, sample: int = 200) -> Iterator[Progress | MigrationReport]:
-    """Copy every vector space to `to` (a URL or "embedded"), verify, then switch the library to it."""
+def migrate(library: Library, to: str, *, batch: int = 512, sample: int = 200,
+            open_target=None) -> Iterator[Progress | MigrationReport]:
+    """Copy every vector space to `to` (a URL or "embedded"), verify, then switch the library to it.
+
+    `open_target(key, dim)` opens a target collection instead of the library's own (bench/server_store.py
+    measures the copy into qdrant-client's in-process engine with it)."""
     url = target_url(to)
     current = library.settings.qdrant_url.rstrip("/")
     where = url or EMBEDDED
@@ -74,21 +79,20 @@ def migrate(library: Library, to: str, *, batch: int = 512, sample: int = 200) -
     started = time.monotonic()
     library.close_store()  # nothing of the old store stays open meanwhile
     for key in keys:
-        report.spaces[key] = yield from _copy_space(library, key, url, state, batch, sample, report)
+        opener = open_target or (lambda k, d: open_library_store(library.settings, catalog, k, d, url=url))
+        report.spaces[key] = yield from _copy_space(library, key, opener(key, key_dim(key)), state, batch, sample,
+                                                    report)
     update_config(library.settings.home, qdrant_url=url)
     catalog.set_meta(STATE, "")
     report.seconds = time.monotonic() - started
     yield report
 
 
-def _copy_space(library, key, url, state, batch, sample, report) -> Iterator[Progress]:
-    """Copy one vector space (resuming after the last committed batch) and verify it."""
-    from desktop.core.store import open_library_store
-
-    catalog, dim = library.catalog, key_dim(key)
+def _copy_space(library, key, store, state, batch, sample, report) -> Iterator[Progress]:
+    """Copy one vector space into `store` (resuming after the last committed batch), verify it, close it."""
+    catalog = library.catalog
     ids = sorted(catalog.indexed_ids(key))
     standardizer = library.standardizer_for(key)
-    store = open_library_store(library.settings, catalog, key, dim, url=url)
     try:
         last = int(state["done"].get(key, -1))
         todo = [i for i in ids if i > last]
