@@ -64,7 +64,7 @@ def latency(fn, queries) -> tuple[float, float]:
     return float(np.percentile(times, 50)), float(np.percentile(times, 99))
 
 
-def query_latency(n: int, dim: int, nq: int, rng) -> None:
+def query_latency(n: int, dim: int, nq: int, rng, quants=("none", "scalar", "binary")) -> None:
     from qdrant_client import QdrantClient
 
     from desktop.core.store.params import CollectionParams
@@ -72,7 +72,7 @@ def query_latency(n: int, dim: int, nq: int, rng) -> None:
 
     x = rng.standard_normal((n, dim)).astype(np.float32)
     queries = x[rng.integers(0, n, nq)] + 0.1 * rng.standard_normal((nq, dim)).astype(np.float32)
-    for quant in ("none", "scalar", "binary"):
+    for quant in quants:
         params = CollectionParams(quantization=quant)
         store = RemoteStore(QdrantClient(location=":memory:"), f"q-{quant}-{dim}", dim, params=params)
         t = time.monotonic()
@@ -159,6 +159,8 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=768)
     ap.add_argument("--queries", type=int, default=40)
     ap.add_argument("--skip", nargs="*", default=(), choices=("migrate", "query", "transport", "tenancy"))
+    ap.add_argument("--quant", nargs="+", default=["none", "scalar", "binary"], choices=("none", "scalar", "binary"))
+    ap.add_argument("--tenancy-n", type=int, default=0, help="points per library (default: n/2)")
     ap.add_argument("--transport-n", type=int, default=20_000, help="points for the REST vs gRPC comparison")
     ap.add_argument("--rest-migration", type=int, default=0, metavar="N",
                     help="also migrate N points through the loopback REST test server (slow: Python JSON server)")
@@ -184,12 +186,12 @@ def main() -> None:
                 make_catalog(home, args.rest_migration, args.dim, f"bench-v1-{args.dim}", rng)
                 timed_migration(home, server.url, "the in-process engine behind the loopback REST test server")
     if "query" not in args.skip:
-        query_latency(args.n, args.dim, args.queries, rng)
+        query_latency(args.n, args.dim, args.queries, rng, args.quant)
     if "transport" not in args.skip:
         encoding(args.dim)
         transports(args.transport_n, args.dim, args.queries, rng)
     if "tenancy" not in args.skip:
-        tenancy(args.n // 2, args.dim, args.queries, rng)
+        tenancy(args.tenancy_n or args.n // 2, args.dim, args.queries, rng)
 
 
 if __name__ == "__main__":
