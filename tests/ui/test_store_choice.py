@@ -92,3 +92,4 @@ def test_wrong_key_at_start_is_offered_the_embedded_store(home, make_window, qtb
         w.start()  # the right key: nothing to ask
         qtbot.waitUntil(lambda: "loading" not in w.embedder_label.text(), timeout=WAIT_MS)
         assert len(asked) == 1 and w.session.library.settings.qdrant_url == server.url
+        w.shutdown()  # while the server is still up: its threads must not wait on a server that went away
