@@ -249,6 +249,9 @@ def cmd_similar(args) -> int:
 
 
 def cmd_status(args) -> int:
+    from desktop.core.formats import describe_skipped
+    from desktop.core.scan import skipped_files
+
     with open_library(args, lock=False) as lib:
         c = lib.catalog.counts()
         key = lib.active_key
@@ -260,6 +263,9 @@ def cmd_status(args) -> int:
         print(f"configured embedder: {s.embedder} (model {s.model}, device {s.device})")
         for folder in lib.catalog.folders():
             print(f"folder: {folder}")
+        skipped = skipped_files(lib.catalog)
+        if skipped:
+            print(f"skipped (not audio, last scan): {describe_skipped(skipped)}")
         print("\n".join(cli_store.store_status_lines(lib)))
     return 0
 

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from desktop.core.formats import desktop_mime_line
+
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 
@@ -58,6 +60,8 @@ def install_desktop_entry() -> list[Path]:
             line = f"Exec={command} %F"
         elif line.startswith("TryExec="):
             continue  # TryExec must be a bare path; Exec is already absolute
+        elif line.startswith("MimeType="):
+            line = desktop_mime_line()  # the formats table is the truth; a test keeps the shipped file in step
         lines.append(line)
     entry.parent.mkdir(parents=True, exist_ok=True)
     entry.write_text("\n".join(lines) + "\n", encoding="utf-8")

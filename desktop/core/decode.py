@@ -19,6 +19,7 @@ import numpy as np
 import soxr
 
 from desktop.core.errors import DecodeError
+from desktop.core.formats import soundfile_first
 
 TARGET_SR = 16000
 # A file whose decoded length falls this far short of what its header promises is truncated.
@@ -365,7 +366,7 @@ def _check_length(path: str, decoded: float, declared: float) -> None:
 # Uncompressed and FLAC files: libsndfile first (exact frame counts, sample-accurate seeks).
 # Everything else: PyAV first. Decoding Ogg Vorbis measured ~1,100x realtime with PyAV against ~390x
 # with libsndfile on one core here, and libsndfile cannot read m4a/AAC/ALAC at all.
-SOUNDFILE_FIRST = {".wav", ".wave", ".flac", ".aif", ".aiff", ".aifc"}
+# Which formats go to libsndfile first is in the formats table (desktop/data/formats.json).
 
 
 def open_audio(path: str | os.PathLike) -> AudioSource:
@@ -383,7 +384,7 @@ def open_audio(path: str | os.PathLike) -> AudioSource:
         raise DecodeError(path, "permission denied", "the file is not readable by this user")
     errors = []
     ext = os.path.splitext(path)[1].lower()
-    openers = [_SoundFileSource, _PyAVSource] if ext in SOUNDFILE_FIRST else [_PyAVSource, _SoundFileSource]
+    openers = [_SoundFileSource, _PyAVSource] if ext in soundfile_first() else [_PyAVSource, _SoundFileSource]
     for opener in openers:
         try:
             src = opener(path)

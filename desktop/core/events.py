@@ -34,6 +34,7 @@ class ScanSummary:
     unchanged: int = 0
     removed: list[int] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) for unreadable folders
+    skipped: dict[str, int] = field(default_factory=dict)  # non-audio files met, by extension
 
 
 @dataclass

@@ -9,21 +9,17 @@ ending with a `ScanSummary`.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import Iterable, Iterator
 
 from desktop.core.catalog import Catalog, Track
 from desktop.core.events import Progress, ScanSummary
+from desktop.core.formats import is_audio_path, skipped_kind
 from desktop.core.tags import read_tags
 
-AUDIO_EXTENSIONS = frozenset(
-    {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".alac", ".aif", ".aiff", ".aifc"}
-)
-
-
-def is_audio_path(path: str) -> bool:
-    return os.path.splitext(path)[1].lower() in AUDIO_EXTENSIONS
+SKIPPED_META = "skipped_files"  # catalog meta: JSON {extension: count} of the last scan's non-audio files
 
 
 def file_hash(path: str, size: int) -> str:
@@ -40,8 +36,13 @@ def file_hash(path: str, size: int) -> str:
     return h.hexdigest()
 
 
-def walk_audio(roots: Iterable[str], problems: list[tuple[str, str]]) -> Iterator[tuple[str, os.stat_result]]:
-    """(absolute path, stat) of every audio file under `roots` (files in `roots` are taken as they are)."""
+def walk_audio(roots: Iterable[str], problems: list[tuple[str, str]],
+               skipped: dict[str, int] | None = None) -> Iterator[tuple[str, os.stat_result]]:
+    """(absolute path, stat) of every audio file under `roots` (files in `roots` are taken as they are).
+
+    Other files met in the folders are counted by extension in `skipped`, so the user can see what was
+    left out.
+    """
     seen_dirs: set[tuple[int, int]] = set()
     stack: list[str] = []
     for root in roots:
@@ -74,8 +75,12 @@ def walk_audio(roots: Iterable[str], problems: list[tuple[str, str]]) -> Iterato
             try:
                 if entry.is_dir(follow_symlinks=True):
                     subdirs.append(entry.path)
-                elif entry.is_file(follow_symlinks=True) and is_audio_path(entry.name):
-                    yield entry.path, entry.stat(follow_symlinks=True)
+                elif entry.is_file(follow_symlinks=True):
+                    if is_audio_path(entry.name):
+                        yield entry.path, entry.stat(follow_symlinks=True)
+                    elif skipped is not None:
+                        kind = skipped_kind(entry.name)
+                        skipped[kind] = skipped.get(kind, 0) + 1
             except OSError as e:  # dangling symlink, permission, vanished meanwhile
                 if is_audio_path(entry.name):
                     problems.append((entry.path, e.strerror or str(e)))
@@ -97,7 +102,7 @@ def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune
     known = catalog.file_states()
     seen: set[str] = set()
     last_emit = 0.0
-    for n, (path, st) in enumerate(walk_audio(roots, summary.problems), start=1):
+    for n, (path, st) in enumerate(walk_audio(roots, summary.problems, summary.skipped), start=1):
         seen.add(path)
         state = known.get(path)
         if state is not None and state[1] == st.st_size and abs(state[2] - st.st_mtime) < 1e-6:
@@ -123,7 +128,16 @@ def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune
             and not os.path.exists(path)
         ]
         summary.removed = gone
+    catalog.set_meta(SKIPPED_META, json.dumps(summary.skipped, sort_keys=True))
     yield summary
+
+
+def skipped_files(catalog: Catalog) -> dict[str, int]:
+    """The last scan's non-audio files by extension ({} before the first scan)."""
+    try:
+        return json.loads(catalog.meta(SKIPPED_META) or "{}")
+    except ValueError:
+        return {}
 
 
 def missing_tracks(catalog: Catalog) -> list[int]:

@@ -12,7 +12,7 @@ import os
 
 from PySide6.QtCore import QObject, Qt, QTimer
 
-from desktop.core.scan import is_audio_path
+from desktop.core.formats import is_audio_path
 
 DIRTY_FLUSH_MS = 100
 INDEX_PROBLEMS = "Some files could not be indexed"

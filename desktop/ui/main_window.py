@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 
 from desktop import __version__
 from desktop.core.errors import SoundalikeError
+from desktop.core.formats import dialog_filter
 from desktop.core.library import Library
-from desktop.core.scan import AUDIO_EXTENSIONS
 from desktop.ui.covers import CoverCache
 from desktop.ui.library_controller import LibraryController, drop_problem
 from desktop.ui.library_model import LibraryModel
@@ -287,8 +287,7 @@ class MainWindow(QMainWindow):
             self.library_controller.add_paths([folder])
 
     def add_files_dialog(self) -> None:
-        exts = " ".join(f"*{e}" for e in sorted(AUDIO_EXTENSIONS))
-        files, _ = QFileDialog.getOpenFileNames(self, "Add music files", "", f"Audio files ({exts});;All files (*)")
+        files, _ = QFileDialog.getOpenFileNames(self, "Add music files", "", dialog_filter())
         if files:
             self.library_controller.handle_drop(files, Qt.NoModifier, "library")
 
