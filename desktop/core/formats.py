@@ -34,7 +34,8 @@ def table_path() -> Path:
 def formats() -> tuple[AudioFormat, ...]:
     raw = json.loads(table_path().read_text(encoding="utf-8"))
     return tuple(
-        AudioFormat(f["name"], tuple("." + e.lower().lstrip(".") for e in f["extensions"]), f["decoder"], tuple(f["mime"]))
+        AudioFormat(f["name"], tuple("." + e.lower().lstrip(".") for e in f["extensions"]), f["decoder"],
+                    tuple(f["mime"]))
         for f in raw["formats"]
     )
 
