@@ -274,7 +274,7 @@ def cmd_tracks(args) -> int:
     with open_library(args, lock=False) as lib:
         tracks = lib.catalog.tracks(status="failed" if args.failed else None)
     if args.json:
-        print(json.dumps([{k: getattr(t, k) for k in JSON_KEYS} for t in tracks], indent=2, ensure_ascii=False))
+        print(json.dumps([track_json(t) for t in tracks], indent=2, ensure_ascii=False))
         return 0
     for t in tracks:
         if args.failed:
@@ -284,6 +284,14 @@ def cmd_tracks(args) -> int:
     if not tracks:
         print("no failed tracks" if args.failed else "the library is empty")
     return 0
+
+
+def track_json(t) -> dict:
+    """A track for `tracks --json`: every tag field, and which values were made up or derived, not tagged."""
+    out = {k: getattr(t, k) for k in JSON_KEYS}
+    out["generated"] = [g for g in t.generated.split(",") if g]
+    out["artist_made_up"] = t.artist_generated
+    return out
 
 
 def cmd_check(args) -> int:

@@ -35,6 +35,7 @@ def tone(seconds: float, freq: float = 440.0, sr: int = 44100) -> np.ndarray:
 def write_audio(path: str | Path, samples: np.ndarray, sr: int = 44100) -> Path:
     """`samples` (mono float32) written in the format named by `path`'s extension."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     ext = path.suffix.lower().lstrip(".")
     if ext in SOUNDFILE:
         fmt, subtype = SOUNDFILE[ext]

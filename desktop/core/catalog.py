@@ -22,6 +22,7 @@ from desktop.core.errors import CatalogError, TrackNotFound
 from desktop.core.track import (
     FIELDS,
     FROM_FILE,
+    FROM_TAGS,
     NAMES,
     SEARCHABLE,
     SORTABLE,
@@ -227,6 +228,11 @@ class Catalog:
             )
             self._run("DELETE FROM vectors WHERE track_id=?", (track.id,))
 
+    def update_tags(self, track: Track) -> None:
+        """New tag values for an unchanged file (tags read anew after an upgrade): vectors are kept."""
+        self._run(f"UPDATE tracks SET {', '.join(c + '=?' for c in FROM_TAGS)} WHERE id=?",
+                  [getattr(track, c) for c in FROM_TAGS] + [track.id])
+
     def remove(self, ids: Iterable[int]) -> None:
         ids = list(ids)
         with self.transaction():
@@ -241,7 +247,7 @@ class Catalog:
         if order not in SORTABLE:
             raise ValueError(f"cannot sort by {order!r}")
         direction = "DESC" if descending else "ASC"
-        q = f"SELECT * FROM tracks {where} ORDER BY {order} COLLATE NOCASE {direction}, id {direction} LIMIT ? OFFSET ?"
+        q = f"SELECT * FROM tracks {where} ORDER BY {_order_by(order, direction)} LIMIT ? OFFSET ?"
         return [self._track(r) for r in self._rows(q, [*args, limit, offset])]
 
     def track_ids(self, *, status: str | None = None, text: str = "", order: str = "id",
@@ -251,7 +257,7 @@ class Catalog:
         if order not in SORTABLE:
             raise ValueError(f"cannot sort by {order!r}")
         direction = "DESC" if descending else "ASC"
-        q = f"SELECT id FROM tracks {where} ORDER BY {order} COLLATE NOCASE {direction}, id {direction}"
+        q = f"SELECT id FROM tracks {where} ORDER BY {_order_by(order, direction)}"
         return [r[0] for r in self._rows(q, args)]
 
     @staticmethod
@@ -374,6 +380,16 @@ class Catalog:
             (embedder_key, n, np.asarray(mean, np.float32).tobytes(), np.asarray(scale, np.float32).tobytes(), blob,
              time.time()),
         )
+
+
+def _order_by(order: str, direction: str) -> str:
+    """ORDER BY for a sortable column: an album, and the track-number column, go by disc then track number."""
+    in_album = "disc_number IS NULL, disc_number {d}, track_number IS NULL, track_number {d}, id {d}"
+    if order == "album":
+        return f"album COLLATE NOCASE {direction}, " + in_album.format(d="ASC")
+    if order == "track_number":
+        return in_album.format(d=direction)
+    return f"{order} COLLATE NOCASE {direction}, id {direction}"
 
 
 class _Transaction:

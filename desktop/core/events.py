@@ -35,6 +35,7 @@ class ScanSummary:
     removed: list[int] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) for unreadable folders
     skipped: dict[str, int] = field(default_factory=dict)  # non-audio files met, by extension
+    retagged: list[int] = field(default_factory=list)  # unchanged files whose tags were read anew
 
 
 @dataclass

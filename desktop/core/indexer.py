@@ -239,6 +239,7 @@ def scan_and_index(library: Library, roots, *, retry_failed: bool = False, cance
     for event in scan(library.catalog, roots):
         if isinstance(event, ScanSummary):
             library.remove_tracks(event.removed)
+            library.refresh_payloads(event.retagged)
         yield event
         if cancel.is_set():
             return

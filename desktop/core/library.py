@@ -139,6 +139,17 @@ class Library:
         yield from self.space().refit()
 
     # -- housekeeping ------------------------------------------------------------------------------
+    def refresh_payloads(self, ids) -> None:
+        """Re-upsert indexed tracks whose tags changed, so hits show and filter by the new values."""
+        ids = list(ids)
+        if not ids or not self.active_key:
+            return
+        store, batch = self.store(), 1000
+        for i in range(0, len(ids), batch):
+            vectors = store.get_vectors(ids[i : i + batch])
+            tracks = self.catalog.many(vectors)
+            store.upsert([(tid, vec, tracks[tid].payload()) for tid, vec in vectors.items() if tid in tracks])
+
     def remove_tracks(self, ids) -> None:
         """Forget tracks: catalog rows, their raw vectors, and their points in the active store."""
         ids = list(ids)

@@ -19,6 +19,9 @@ from desktop.core.events import Progress, ScanSummary
 from desktop.core.formats import is_audio_path, skipped_kind
 from desktop.core.tags import read_tags
 
+# Bumped when tags.py reads more or differently: the next scan re-reads unchanged files' tags once.
+TAGS_VERSION = "2"  # 2: every container, album artist, numbers, MusicBrainz, ReplayGain, folder fallbacks
+TAGS_META = "tags_version"
 SKIPPED_META = "skipped_files"  # catalog meta: JSON {extension: count} of the last scan's non-audio files
 
 
@@ -100,6 +103,7 @@ def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune
             if os.path.isdir(r):
                 catalog.add_folder(r)
     known = catalog.file_states()
+    retag = catalog.meta(TAGS_META) != TAGS_VERSION and bool(known)
     seen: set[str] = set()
     last_emit = 0.0
     for n, (path, st) in enumerate(walk_audio(roots, summary.problems, summary.skipped), start=1):
@@ -107,8 +111,12 @@ def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune
         state = known.get(path)
         if state is not None and state[1] == st.st_size and abs(state[2] - st.st_mtime) < 1e-6:
             summary.unchanged += 1
+            if retag:
+                track = Track(id=state[0], path=path, **read_tags(path, root=_root_of(path, roots)))
+                catalog.update_tags(track)
+                summary.retagged.append(track.id)
         else:
-            tags = read_tags(path)
+            tags = read_tags(path, root=_root_of(path, roots))
             track = Track(id=state[0] if state else 0, path=path, size=st.st_size, mtime=st.st_mtime,
                           file_hash=file_hash(path, st.st_size), added_at=time.time(), **tags)
             if state is None:
@@ -129,6 +137,8 @@ def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune
         ]
         summary.removed = gone
     catalog.set_meta(SKIPPED_META, json.dumps(summary.skipped, sort_keys=True))
+    if retag or not known:
+        catalog.set_meta(TAGS_META, TAGS_VERSION)
     yield summary
 
 
@@ -138,6 +148,12 @@ def skipped_files(catalog: Catalog) -> dict[str, int]:
         return json.loads(catalog.meta(SKIPPED_META) or "{}")
     except ValueError:
         return {}
+
+
+def _root_of(path: str, roots: list[str]) -> str | None:
+    """The scanned folder holding `path` (the deepest one), for folder-derived album and artist."""
+    inside = [r for r in roots if path.startswith(r.rstrip(os.sep) + os.sep)]
+    return max(inside, key=len) if inside else None
 
 
 def missing_tracks(catalog: Catalog) -> list[int]:

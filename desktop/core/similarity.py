@@ -73,6 +73,7 @@ class Query:
     duration: float = 0.0
     label: str = ""
     raw: np.ndarray | None = None  # the raw (unstandardised) vector: what the why-text compares
+    mb_recording_id: str = ""  # the same MusicBrainz recording is the same audio: never a hit
 
 
 def _norm(text: str) -> str:
@@ -96,7 +97,7 @@ def resolve(library: Library, query: int | str) -> Query:
         raise NotIndexed(f"track {track.id} ({track.title}) is {why}")
     raw = dict(catalog.raw_vectors(key, [track.id])).get(track.id)
     return Query(vectors[track.id], track.id, track.file_hash, track.artist, track.title, track.duration,
-                 f"{track.artist} - {track.title}", raw)
+                 f"{track.artist} - {track.title}", raw, track.mb_recording_id)
 
 
 def embed_file(library: Library, path: str) -> Query:
@@ -114,7 +115,7 @@ def embed_file(library: Library, path: str) -> Query:
         raise SoundalikeError(f"{path}: {error}")
     tags = read_tags(path)
     return Query(library.to_unit(raw), None, file_hash(path, os.path.getsize(path)), tags["artist"],
-                 tags["title"], seconds or tags["duration"], os.path.basename(path), raw)
+                 tags["title"], seconds or tags["duration"], os.path.basename(path), raw, tags["mb_recording_id"])
 
 
 def similar(library: Library, query: int | str | Query, k: int = 10, *, per_artist: int | None = None,
@@ -159,6 +160,7 @@ def shape(hits, q: Query, k: int, per_artist: int | None) -> list[SimilarHit]:
     kept: list[SimilarHit] = []
     songs = {(_norm(q.artist), _norm(q.title), q.duration)} if q.title else set()
     hashes = {q.file_hash} if q.file_hash else set()
+    recordings = {q.mb_recording_id} if q.mb_recording_id else set()
     per: dict[str, int] = {}
     for h in hits:
         p = h.payload
@@ -166,6 +168,8 @@ def shape(hits, q: Query, k: int, per_artist: int | None) -> list[SimilarHit]:
             continue  # the query's own recording (a copy, another encoding, or the dropped file itself)
         if p.get("file_hash") and p["file_hash"] in hashes:
             continue
+        if p.get("mb_recording_id") and p["mb_recording_id"] in recordings:
+            continue  # tagged as the same MusicBrainz recording: a copy, whatever its encoding
         song = (_norm(p.get("artist", "")), _norm(p.get("title", "")), float(p.get("duration") or 0))
         if any(song[0] == a and song[1] == t and abs(song[2] - d) <= SAME_SONG_SECONDS for a, t, d in songs):
             continue
@@ -174,6 +178,7 @@ def shape(hits, q: Query, k: int, per_artist: int | None) -> list[SimilarHit]:
             continue
         per[artist] = per.get(artist, 0) + 1
         hashes.add(p.get("file_hash", ""))
+        recordings.add(p.get("mb_recording_id") or "")
         songs.add(song)
         kept.append(SimilarHit(track_id=int(p.get("track_id", h.id)), score=float(h.score), **_hit_values(p)))
         if len(kept) >= k:

@@ -11,8 +11,9 @@ How to add a field (e.g. a track number)
 Add one `Field(...)` row to `FIELDS`; its position is its column position in the library table.
 - Existing catalogs get the column on their next open (the catalog compares its table with this
   table and migrates by itself); no schema version to bump.
-- `source="tags"` makes `tags.read_tags` return it (text fields with a `tag` key are read
-  from that easy-mutagen tag with no more code; other tags need a line in tags.py);
+- `source="tags"` makes `tags.read_tags` return it: list the names tagging tools write it under in
+  `tag_fields.ALIASES` (a text field is then read from every container with no more code; numbers
+  need a line in tags.py). `tag` is kept for reference only;
   `source="file"` / `"tags"` fields are refreshed when the file changes.
 - `payload=True` stores it beside the vector (similar-track hits carry it; points already stored get
   it when they are next written: re-indexed, or rewritten by a standardisation refit);
@@ -64,10 +65,13 @@ STATUSES = ("pending", "indexed", "failed")
 FIELDS: tuple[Field, ...] = (
     Field("id", int, REQUIRED, "INTEGER PRIMARY KEY AUTOINCREMENT", source="key", sortable=True, payload=True,
           json=True),
-    Field("path", str, REQUIRED, "TEXT NOT NULL UNIQUE", source="key", sortable=True, payload=True, json=True),
+    # search: the filter matches folder names too
+    Field("path", str, REQUIRED, "TEXT NOT NULL UNIQUE", source="key", sortable=True, search=True, payload=True,
+          json=True),
     Field("size", int, 0, source="file"),
     Field("mtime", float, 0.0, source="file"),
     Field("file_hash", str, "", source="file", payload=True),
+    Field("track_number", int, None, source="tags", sortable=True, payload=True, header="#", json=True),
     Field("title", str, "", source="tags", tag="title", sortable=True, search=True, payload=True, header="Title",
           json=True),
     Field("artist", str, "", source="tags", tag="artist", sortable=True, search=True, payload=True, index="keyword",
@@ -78,8 +82,24 @@ FIELDS: tuple[Field, ...] = (
           header="Genre", json=True),
     Field("year", int, None, source="tags", sortable=True, payload=True, index="integer", header="Year", json=True),
     Field("duration", float, 0.0, source="tags", sortable=True, payload=True, header="Time", json=True),
-    # comma-separated names of the fields we made up ("artist,genre"): shown differently, never written back
+    # comma-separated names of the fields not read from tags ("title,album,artist"; see tags.py): shown
+    # differently, never written back
     Field("generated", str, "", source="tags"),
+    # Read like tagging tools write them (tags.py, tag_fields.ALIASES); players sort, group and play by them.
+    Field("album_artist", str, "", source="tags", sortable=True, search=True, payload=True, json=True),
+    Field("track_total", int, None, source="tags", json=True),
+    Field("disc_number", int, None, source="tags", sortable=True, payload=True, json=True),
+    Field("disc_total", int, None, source="tags", json=True),
+    Field("date", str, "", source="tags", sortable=True, json=True),  # as tagged; "" when it held no year
+    Field("compilation", int, 0, source="tags", json=True),  # 1: part of a various-artists compilation
+    # the same MusicBrainz recording id is the same recording: a copy, never a similar-track hit
+    Field("mb_recording_id", str, "", source="tags", payload=True, json=True),
+    Field("mb_release_id", str, "", source="tags", json=True),
+    Field("rg_track_gain", float, None, source="tags", json=True),  # ReplayGain: dB, and linear peaks
+    Field("rg_track_peak", float, None, source="tags", json=True),
+    Field("rg_album_gain", float, None, source="tags", json=True),
+    Field("rg_album_peak", float, None, source="tags", json=True),
+    Field("has_cover", int, 0, source="tags", json=True),  # 1: a picture is embedded
     Field("status", str, "pending",
           "TEXT NOT NULL DEFAULT 'pending' CHECK (status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + "))",
           source="index", sortable=True, header="Index", json=True, db_index=True),
@@ -95,6 +115,7 @@ SORTABLE = tuple(f.name for f in FIELDS if f.sortable)
 SEARCHABLE = tuple(f.name for f in FIELDS if f.search)
 FROM_FILE = tuple(f.name for f in FIELDS if f.source in ("file", "tags"))  # refreshed when the file changes
 TAG_FIELDS = tuple(f for f in FIELDS if f.source == "tags")
+FROM_TAGS = tuple(f.name for f in TAG_FIELDS)
 JSON_KEYS = tuple(f.name for f in FIELDS if f.json)
 PAYLOAD_KEYS = {f.name: "track_id" if f.name == "id" else f.name for f in FIELDS if f.payload}
 # Derived payload values (not columns): name -> function of the Track.

@@ -56,6 +56,15 @@ def format_time(seconds: float | None) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
+def track_label(track: Track) -> str:
+    """'3', or '2.03' on a multi-disc album; '' without a track number."""
+    if not track.track_number:
+        return ""
+    if track.disc_number and (track.disc_total or 0) > 1:
+        return f"{track.disc_number}.{track.track_number:02d}"
+    return str(track.track_number)
+
+
 class LibraryModel(QAbstractTableModel):
     reloaded = Signal()  # after the id list was re-read (filter, order, new tracks)
 
@@ -118,6 +127,8 @@ class LibraryModel(QAbstractTableModel):
     def _display(track: Track, name: str) -> str:
         if name == "duration":
             return format_time(track.duration)
+        if name == "track_number":
+            return track_label(track)
         value = getattr(track, name)
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value) if value else ""  # year, track number...: blank when unknown

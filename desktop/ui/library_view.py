@@ -54,10 +54,11 @@ class LibraryView(QTableView):
         header.setStretchLastSection(False)
         header.setSectionsMovable(True)
         # Title stretches; the rest start narrow enough that Title stays the widest at 800 px and up.
-        widths = {"title": 260, "artist": 140, "album": 140, "genre": 90, "year": 52, "duration": 56, "status": 70}
+        widths = {"track_number": 36, "title": 260, "artist": 140, "album": 140, "genre": 90, "year": 52,
+                  "duration": 56, "status": 70}
         for i, (name, _) in enumerate(COLUMNS):
             self.setColumnWidth(i, widths.get(name, 100))
-        header.setSectionResizeMode(0, QHeaderView.Stretch)
+        header.setSectionResizeMode([name for name, _ in COLUMNS].index("title"), QHeaderView.Stretch)
         self.doubleClicked.connect(self._double_clicked)
 
     def _double_clicked(self, index) -> None:
@@ -139,7 +140,7 @@ class LibraryPanel(QWidget):
         self.model = model
         self.filter_edit = QLineEdit()
         self.filter_edit.setObjectName("filterBox")
-        self.filter_edit.setPlaceholderText("Filter by title, artist, album or genre…")
+        self.filter_edit.setPlaceholderText("Filter by title, artist, album, genre or folder…")
         self.filter_edit.setClearButtonEnabled(True)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)

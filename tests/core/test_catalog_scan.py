@@ -65,10 +65,11 @@ def test_tag_fallbacks_are_marked_generated(tmp_path):
     tags = read_tags(str(path))
     assert tags["title"] == "my quiet song"
     assert tags["genre"] == "Ambient Stuff"
-    assert tags["artist"] == generated_artist(str(path)) != ""
-    assert set(tags["generated"].split(",")) == {"title", "genre", "artist"}
-    assert generated_artist(str(path)) == generated_artist(str(path))  # deterministic
-    assert generated_artist(str(path)) != generated_artist(str(path) + "x")
+    assert tags["album"] == "Ambient Stuff"
+    assert tags["artist"] == generated_artist(str(path.parent)) != ""  # one made-up artist per folder
+    assert set(tags["generated"].split(",")) == {"title", "album", "genre", "artist"}
+    assert generated_artist(str(path.parent)) == generated_artist(str(path.parent))  # deterministic
+    assert generated_artist(str(path.parent)) != generated_artist(str(path.parent) + "x")
 
 
 def test_real_tags_win(tmp_path):
@@ -80,7 +81,7 @@ def test_real_tags_win(tmp_path):
     f.save()
     tags = read_tags(str(path))
     assert (tags["title"], tags["artist"], tags["genre"], tags["year"]) == ("Blue", "Ann Example", "Jazz", 1999)
-    assert tags["generated"] == "" and tags["duration"] == pytest.approx(1.0, abs=0.05)
+    assert tags["generated"] == "album" and tags["duration"] == pytest.approx(1.0, abs=0.05)
 
 
 def test_catalog_schema_version_and_newer_schema_refused(tmp_path):
