@@ -212,6 +212,8 @@ def cmd_index(args) -> int:
                       f"({ev.seconds:.1f} s{rate})")
                 for path, why in ev.failed:
                     print(f"  failed {path}: {why}")
+                for path, note in ev.notes:
+                    print(f"  {note}: {path}")
     return 0
 
 
@@ -280,7 +282,8 @@ def cmd_tracks(args) -> int:
         if args.failed:
             print(f"[{t.id}] {t.path}: {t.error}")
         else:
-            print(f"[{t.id}] {t.status:8s} {t.artist} - {t.title}  ({t.path})")
+            note = f"  [{t.error}]" if t.error and t.status == "indexed" else ""
+            print(f"[{t.id}] {t.status:8s} {t.artist} - {t.title}  ({t.path}){note}")
     if not tracks:
         print("no failed tracks" if args.failed else "the library is empty")
     return 0

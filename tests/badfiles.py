@@ -1,7 +1,8 @@
 """A messy music folder, made on demand: every kind of file a real library throws at a player.
 
-`make_bad_corpus(root)` returns {name: (path, expectation)} where expectation is "ok" (must index)
-or a substring of the failure reason the catalog must record for it.
+`make_bad_corpus(root)` returns {name: (path, expectation)} where expectation is "ok" (must index),
+"damaged: ..." (must index its decodable part with that note) or a substring of the failure reason the
+catalog must record for it.
 """
 
 from __future__ import annotations
@@ -36,13 +37,13 @@ def make_bad_corpus(root: Path, *, one_hour: bool = False) -> dict[str, tuple[Pa
     data = good_mp3.read_bytes()
     (root / "truncated.mp3").write_bytes(data[: len(data) // 4])
     good_mp3.unlink()
-    add("truncated mp3", root / "truncated.mp3", "truncated")
+    add("truncated mp3", root / "truncated.mp3", "damaged: plays 0:05 of 0:20")
 
     good_flac = audio.write(root / "tmp-full.flac", audio.render("pad", 20.0, seed=2))
     data = good_flac.read_bytes()
     (root / "truncated.flac").write_bytes(data[: len(data) // 4])
     good_flac.unlink()
-    add("truncated flac", root / "truncated.flac", "truncated")
+    add("truncated flac", root / "truncated.flac", "damaged: plays 0:05 of 0:20")
 
     p = root / "readme.mp3"
     p.write_text("This is a text file that only pretends to be music.\n" * 50)

@@ -10,9 +10,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from desktop.core.decode import open_audio
 from desktop.core.embedders.base import Embedder
 from desktop.core.errors import DecodeError
+from desktop.core.ranged import use_audio
 
 
 class Analysis(NamedTuple):
@@ -23,14 +23,17 @@ class Analysis(NamedTuple):
 
 
 def analyze_file(embedder: Embedder, path: str) -> Analysis:
-    """The file's raw vector (and parts), or None and the reason: never raises for a bad file."""
+    """The file's raw vector (and parts), or None and the reason: never raises for a bad file.
+
+    A damaged file is analysed on its decodable part; `error` of a result with a vector is then the
+    note that says so ("damaged: plays 0:17 of 3:37").
+    """
     try:
-        with open_audio(path) as source:
-            raw, parts = embedder.embed_parts(source)
-            seconds = source.duration
+        (raw, parts), seconds, note = use_audio(path, embedder.embed_parts)
     except Exception as e:  # a decoder or model bug must cost one file, not the run
         return Analysis(None, failure_reason(e))
-    return checked(embedder, raw, parts, seconds)
+    result = checked(embedder, raw, parts, seconds)
+    return result._replace(error=note) if result.raw is not None else result
 
 
 def failure_reason(e: Exception) -> str:

@@ -294,7 +294,9 @@ class Catalog:
         )
         return cur.rowcount
 
-    def set_indexed(self, track_id: int, embedder_key: str, raw: np.ndarray, parts: np.ndarray | None = None) -> None:
+    def set_indexed(self, track_id: int, embedder_key: str, raw: np.ndarray, parts: np.ndarray | None = None,
+                    note: str = "") -> None:
+        """Store the vector; `note` (kept in `error`) says what the user should know, e.g. "damaged: ..."."""
         blob = None if parts is None else np.asarray(parts, np.float32).tobytes()
         with self.transaction():
             self._run(
@@ -303,8 +305,8 @@ class Catalog:
                 (track_id, embedder_key, np.asarray(raw, np.float32).tobytes(), blob),
             )
             self._run(
-                "UPDATE tracks SET status='indexed', error='', embedder=?, indexed_at=? WHERE id=?",
-                (embedder_key, time.time(), track_id),
+                "UPDATE tracks SET status='indexed', error=?, embedder=?, indexed_at=? WHERE id=?",
+                (note, embedder_key, time.time(), track_id),
             )
 
     def set_failed(self, track_id: int, embedder_key: str, error: str) -> None:

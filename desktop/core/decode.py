@@ -346,7 +346,7 @@ class _PyAVSource(AudioSource):
 def _damaged(path: str, at: float, error: Exception) -> DecodeError:
     """A decoder error: at the very start the data is corrupt; later on, the file ends early or is damaged."""
     if at >= 0.5:
-        return DecodeError(path, "truncated or damaged", f"cannot decode past {at:.1f} s: {error}")
+        return DecodeError(path, "truncated or damaged", f"cannot decode past {at:.1f} s: {error}", playable=at)
     return DecodeError(path, "corrupt data", str(error))
 
 
@@ -355,12 +355,13 @@ def _check_excerpt(src: AudioSource, start: float, seconds: float, got_frames: i
     expected = min(seconds, src.duration - start)
     if expected > 1.0 and got_frames / src.sample_rate < expected * TRUNCATION_TOLERANCE:
         decoded = start + got_frames / src.sample_rate
-        raise DecodeError(src.path, "truncated", f"audio ends at {decoded:.1f} s of {src.duration:.1f} s")
+        raise DecodeError(src.path, "truncated", f"audio ends at {decoded:.1f} s of {src.duration:.1f} s",
+                          playable=decoded)
 
 
 def _check_length(path: str, decoded: float, declared: float) -> None:
     if declared > 1.0 and decoded < declared * TRUNCATION_TOLERANCE:
-        raise DecodeError(path, "truncated", f"decoded {decoded:.1f} s of {declared:.1f} s")
+        raise DecodeError(path, "truncated", f"decoded {decoded:.1f} s of {declared:.1f} s", playable=decoded)
 
 
 # Uncompressed and FLAC files: libsndfile first (exact frame counts, sample-accurate seeks).

@@ -11,10 +11,13 @@ class SoundalikeError(Exception):
 
 
 class DecodeError(SoundalikeError):
-    """A file could not be decoded. `kind` is a short machine-readable cause (empty, truncated, ...)."""
+    """A file could not be decoded. `kind` is a short machine-readable cause (empty, truncated, ...).
 
-    def __init__(self, path: str, kind: str, detail: str = ""):
-        self.path, self.kind, self.detail = str(path), kind, detail
+    `playable`: for a file that breaks off part-way, the seconds that decode before the damage.
+    """
+
+    def __init__(self, path: str, kind: str, detail: str = "", playable: float | None = None):
+        self.path, self.kind, self.detail, self.playable = str(path), kind, detail, playable
         super().__init__(f"{self.path}: {kind}" + (f" ({detail})" if detail else ""))
 
 

@@ -43,6 +43,7 @@ class IndexSummary:
     embedder: str = ""
     indexed: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (path, note) of indexed files, e.g. damaged
     unchanged: int = 0
     cancelled: bool = False
     seconds: float = 0.0  # wall time

@@ -26,10 +26,10 @@ from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 
 from desktop.core.analysis import Analysis, analyze_file, checked, failure_reason
-from desktop.core.decode import open_audio
 from desktop.core.embedders import create
 from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
 from desktop.core.library import Library
+from desktop.core.ranged import use_audio
 from desktop.core.scan import scan
 
 _crash_counts: dict[str, int] = {}
@@ -143,8 +143,8 @@ def _results_in_process(embedder, jobs: list[tuple[int, str]], cancel) -> Iterat
             if stop.is_set() or cancel.is_set():
                 break
             try:
-                with open_audio(path) as source:
-                    item = (tid, path, embedder.read_windows(source), source.duration, "")
+                windows, seconds, note = use_audio(path, embedder.read_windows)
+                item = (tid, path, windows, seconds, note)
             except Exception as e:
                 item = (tid, path, None, 0.0, failure_reason(e))
             if not put(item):
@@ -161,6 +161,7 @@ def _results_in_process(embedder, jobs: list[tuple[int, str]], cancel) -> Iterat
                 continue
             try:
                 result = checked(embedder, *embedder.embed_window_parts(windows), seconds)
+                result = result._replace(error=error) if result.raw is not None else result
             except Exception as e:
                 result = Analysis(None, failure_reason(e))
             yield tid, path, result
@@ -207,12 +208,14 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
             crash_point("before-store")
             store.upsert([(tid, library.to_unit(raw), track.payload())])
             crash_point("after-store")
-            catalog.set_indexed(tid, key, raw, parts)
+            catalog.set_indexed(tid, key, raw, parts, note=error)
             crash_point("after-commit")
             if seconds and track.duration <= 0:
                 catalog.set_duration(tid, seconds)
             summary.indexed += 1
             summary.audio_seconds += seconds
+            if error:
+                summary.notes.append((path, error))
         else:
             store.delete([tid])  # a changed file that now fails must not keep its old point
             catalog.set_failed(tid, key, error)

@@ -103,7 +103,7 @@ class LibraryController(QObject):
         self._dirty.append(ev)
         if not self._dirty_timer.isActive():
             self._dirty_timer.start()
-        if not ev.ok:
+        if ev.error:  # a failure, or a note on an indexed file ("damaged: plays 0:17 of 3:37")
             self.notices.add(INDEX_PROBLEMS, [f"{os.path.basename(ev.path)}: {ev.error}"])
 
     def _flush_dirty(self) -> None:

@@ -115,10 +115,11 @@ class LibraryModel(QAbstractTableModel):
                 return None
             return _italic() if role == FONT else GENERATED_COLOR if role == FOREGROUND else GENERATED_ARTIST_TIP
         if name == "status":
+            noted = track.status == "indexed" and track.error  # e.g. "damaged: plays 0:17 of 3:37"
             if role == FOREGROUND:
-                return STATUS_COLOR.get(track.status)
+                return STATUS_COLOR["pending"] if noted else STATUS_COLOR.get(track.status)
             if role == TOOLTIP:
-                return STATUS_TIP[track.status].format(error=track.error)
+                return f"Indexed; {track.error}" if noted else STATUS_TIP[track.status].format(error=track.error)
         if name == "title" and role == TOOLTIP:
             return track.path
         return None
@@ -133,6 +134,8 @@ class LibraryModel(QAbstractTableModel):
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value) if value else ""  # year, track number...: blank when unknown
         if name == "status":
+            if track.status == "indexed" and track.error.startswith("damaged"):
+                return "✓ damaged"
             return STATUS_TEXT.get(track.status, track.status)
         return "" if value is None else str(value)
 
@@ -210,7 +213,7 @@ class LibraryModel(QAbstractTableModel):
                 continue  # not cached: it is read fresh when scrolled into view
             i = row - (row // PAGE_SIZE) * PAGE_SIZE
             if page[i] is not None:
-                page[i] = replace(page[i], status="indexed" if ev.ok else "failed", error="" if ev.ok else ev.error)
+                page[i] = replace(page[i], status="indexed" if ev.ok else "failed", error=ev.error)
                 by_page.setdefault(row // PAGE_SIZE, []).append(row)
         self._repaint(by_page)
 
