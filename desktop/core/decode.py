@@ -370,9 +370,25 @@ def _check_length(path: str, decoded: float, declared: float) -> None:
 # Which formats go to libsndfile first is in the formats table (desktop/data/formats.json).
 
 
+def _open_track_range(path: str) -> AudioSource | None:
+    # Imported here: ranged.py builds on this module (RangedSource wraps what open_audio returns).
+    from desktop.core.cue import split_track_path
+    from desktop.core.ranged import RangedSource
+
+    parts = split_track_path(path)
+    if parts is None:
+        return None
+    source = open_audio(parts[0])
+    return RangedSource(source, parts[1], parts[2], path=path)
+
+
 def open_audio(path: str | os.PathLike) -> AudioSource:
     """Open `path` with the first decoder that recognises it; raise DecodeError with the cause otherwise."""
     path = os.fspath(path)
+    if "#t=" in path:  # a CUE track: a time range of its album file (see cue.py)
+        ranged = _open_track_range(path)
+        if ranged is not None:
+            return ranged
     try:
         st = os.stat(path)
     except FileNotFoundError as e:

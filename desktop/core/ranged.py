@@ -21,12 +21,12 @@ MIN_PLAYABLE_SECONDS = 1.0
 class RangedSource(AudioSource):
     """[start, end) seconds of `inner` (end None: to the end of the file)."""
 
-    def __init__(self, inner: AudioSource, start: float, end: float | None):
+    def __init__(self, inner: AudioSource, start: float, end: float | None, path: str | None = None):
         self.inner = inner
         self.start = max(0.0, float(start))
         full = inner.duration or 0.0
         self.end = min(float(end), full) if end is not None and full > 0 else (float(end) if end else full)
-        self.path, self.sample_rate, self.channels = inner.path, inner.sample_rate, inner.channels
+        self.path, self.sample_rate, self.channels = path or inner.path, inner.sample_rate, inner.channels
         self.decoder = inner.decoder
         self.duration = max(0.0, self.end - self.start)
 
@@ -47,12 +47,10 @@ class RangedSource(AudioSource):
             yield x
             t += len(x) / TARGET_SR
 
-    def native_blocks(self, start: float = 0.0, block_frames: int = 16384) -> Iterator[np.ndarray]:
+    def _native_blocks(self, start: float, block_frames: int) -> Iterator[np.ndarray]:
         """Playback frames of the range from `start` (relative), cut at the range's end."""
-        from desktop.core.native_decode import native_blocks
-
-        left = int(round((self.duration - max(0.0, start)) * self.sample_rate))
-        for block in native_blocks(self.inner, self.start + max(0.0, start), block_frames):
+        left = int(round((self.duration - start) * self.sample_rate))
+        for block in self.inner.native_blocks(self.start + start, block_frames):
             if left <= 0:
                 return
             block = block[:left]

@@ -15,6 +15,8 @@ import time
 from collections.abc import Iterable, Iterator
 
 from desktop.core.catalog import Catalog, Track
+from desktop.core.cue import file_of
+from desktop.core.cue_tracks import embedded, external_sheets, track_entries
 from desktop.core.events import Progress, ScanSummary
 from desktop.core.formats import is_audio_path, skipped_kind
 from desktop.core.tags import read_tags
@@ -40,11 +42,12 @@ def file_hash(path: str, size: int) -> str:
 
 
 def walk_audio(roots: Iterable[str], problems: list[tuple[str, str]],
-               skipped: dict[str, int] | None = None) -> Iterator[tuple[str, os.stat_result]]:
+               skipped: dict[str, int] | None = None,
+               sheets: list[str] | None = None) -> Iterator[tuple[str, os.stat_result]]:
     """(absolute path, stat) of every audio file under `roots` (files in `roots` are taken as they are).
 
-    Other files met in the folders are counted by extension in `skipped`, so the user can see what was
-    left out.
+    CUE sheets met (beside a given file, too) go to `sheets`; other files are counted by extension in
+    `skipped`, so the user can see what was left out.
     """
     seen_dirs: set[tuple[int, int]] = set()
     stack: list[str] = []
@@ -52,6 +55,8 @@ def walk_audio(roots: Iterable[str], problems: list[tuple[str, str]],
         root = os.path.abspath(root)
         if os.path.isfile(root):
             if is_audio_path(root):
+                if sheets is not None:
+                    sheets += _sheets_beside(root)
                 try:
                     yield root, os.stat(root)
                 except OSError as e:
@@ -81,6 +86,8 @@ def walk_audio(roots: Iterable[str], problems: list[tuple[str, str]],
                 elif entry.is_file(follow_symlinks=True):
                     if is_audio_path(entry.name):
                         yield entry.path, entry.stat(follow_symlinks=True)
+                    elif sheets is not None and entry.name.lower().endswith(".cue"):
+                        sheets.append(entry.path)
                     elif skipped is not None:
                         kind = skipped_kind(entry.name)
                         skipped[kind] = skipped.get(kind, 0) + 1
@@ -104,42 +111,89 @@ def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune
                 catalog.add_folder(r)
     known = catalog.file_states()
     retag = catalog.meta(TAGS_META) != TAGS_VERSION and bool(known)
+    with_tracks = {file_of(p) for p in known if "#t=" in p}  # files shown as their CUE tracks last time
     seen: set[str] = set()
+    sheets: list[str] = []
+    files = list(walk_audio(roots, summary.problems, summary.skipped, sheets))
+    covered = external_sheets(sheets, summary.problems)
+    as_tracks: set[str] = set()  # files shown as their CUE tracks after this scan (the whole file is hidden)
     last_emit = 0.0
-    for n, (path, st) in enumerate(walk_audio(roots, summary.problems, summary.skipped), start=1):
-        seen.add(path)
+    for n, (path, st) in enumerate(files, start=1):
         state = known.get(path)
-        if state is not None and state[1] == st.st_size and abs(state[2] - st.st_mtime) < 1e-6:
+        same = state is not None and state[1] == st.st_size and abs(state[2] - st.st_mtime) < 1e-6
+        if path not in covered and path not in with_tracks and same:
+            seen.add(path)
             summary.unchanged += 1
             if retag:
-                track = Track(id=state[0], path=path, **read_tags(path, root=_root_of(path, roots)))
+                track = Track(id=state[0], path=path, **_tags(path, roots)[0])
                 catalog.update_tags(track)
                 summary.retagged.append(track.id)
         else:
-            tags = read_tags(path, root=_root_of(path, roots))
-            track = Track(id=state[0] if state else 0, path=path, size=st.st_size, mtime=st.st_mtime,
-                          file_hash=file_hash(path, st.st_size), added_at=time.time(), **tags)
-            if state is None:
-                summary.added.append(catalog.add_track(track))
-            else:
-                catalog.update_file(track)
-                summary.changed.append(track.id)
+            tags, sheet_text = _tags(path, roots)
+            sheet = covered.get(path) or (embedded(path, sheet_text, st.st_mtime) if sheet_text else None)
+            entries = track_entries(path, sheet, tags, summary.problems) if sheet else []
+            if entries:
+                as_tracks.add(path)
+            else:  # a plain file (or a sheet that gave no usable track)
+                entries = [(path, tags)]
+            base_hash = file_hash(path, st.st_size)
+            mtime = max(st.st_mtime, sheet.mtime) if sheet else st.st_mtime
+            for entry_path, entry_tags in entries:
+                seen.add(entry_path)
+                _store(catalog, summary, known.get(entry_path), entry_path, st.st_size, mtime,
+                       base_hash if entry_path == path else _range_hash(base_hash, entry_path), entry_tags)
         now = time.monotonic()
         if now - last_emit > 0.05:
             last_emit = now
-            yield Progress("scan", n, 0, path)
+            yield Progress("scan", n, len(files), path)
     if prune:
         dirs = [r.rstrip(os.sep) + os.sep for r in roots if os.path.isdir(r)]
-        gone = [
+        gone = [  # vanished files, CUE tracks no sheet names any more, whole files now shown as tracks
             tid for path, (tid, _, _) in known.items()
             if path not in seen and (path in roots or any(path.startswith(d) for d in dirs))
-            and not os.path.exists(path)
+            and (not os.path.exists(path) or path in as_tracks or "#t=" in path)
         ]
         summary.removed = gone
     catalog.set_meta(SKIPPED_META, json.dumps(summary.skipped, sort_keys=True))
     if retag or not known:
         catalog.set_meta(TAGS_META, TAGS_VERSION)
     yield summary
+
+
+def _tags(path: str, roots: list[str]) -> tuple[dict, str]:
+    """The file's tags (fallbacks included) and the text of a CUE sheet embedded in them ('' if none)."""
+    tags = read_tags(path, root=_root_of(path, roots))
+    return tags, tags.pop("cuesheet", "")
+
+
+def _store(catalog: Catalog, summary: ScanSummary, state, path: str, size: int, mtime: float, fingerprint: str,
+           tags: dict) -> None:
+    """Add or update one library entry (a file, or one CUE track of it) unless it is unchanged."""
+    if state is not None and state[1] == size and abs(state[2] - mtime) < 1e-6:
+        summary.unchanged += 1
+        return
+    track = Track(id=state[0] if state else 0, path=path, size=size, mtime=mtime, file_hash=fingerprint,
+                  added_at=time.time(), **tags)
+    if state is None:
+        summary.added.append(catalog.add_track(track))
+    else:
+        catalog.update_file(track)
+        summary.changed.append(track.id)
+
+
+def _range_hash(file_fingerprint: str, track_path: str) -> str:
+    """A CUE track's fingerprint: its file's and its range (tracks of one file are not copies of each other)."""
+    if not file_fingerprint:
+        return ""
+    return hashlib.sha1((file_fingerprint + track_path.rsplit("#t=", 1)[1]).encode()).hexdigest()
+
+
+def _sheets_beside(audio_path: str) -> list[str]:
+    folder = os.path.dirname(audio_path)
+    try:
+        return [e.path for e in os.scandir(folder) if e.name.lower().endswith(".cue") and e.is_file()]
+    except OSError:
+        return []
 
 
 def skipped_files(catalog: Catalog) -> dict[str, int]:
@@ -158,4 +212,4 @@ def _root_of(path: str, roots: list[str]) -> str | None:
 
 def missing_tracks(catalog: Catalog) -> list[int]:
     """Catalog tracks whose file no longer exists anywhere (for a whole-library rescan)."""
-    return [tid for path, (tid, _, _) in catalog.file_states().items() if not os.path.exists(path)]
+    return [tid for path, (tid, _, _) in catalog.file_states().items() if not os.path.exists(file_of(path))]

@@ -17,6 +17,7 @@ import re
 from functools import lru_cache
 
 from desktop.core import tag_fields as tf
+from desktop.core.cue import embedded_sheet
 from desktop.core.track import TAG_FIELDS, tags_defaults
 
 # Text fields read as they are, under the names tag_fields.ALIASES lists for them.
@@ -26,14 +27,14 @@ _FFMPEG_ONLY = (".mka", ".webm", ".w64")
 
 
 def empty_tags() -> dict:
-    """Every tag field of the track table (track.py) at its default."""
-    return {**tags_defaults(), "compilation": False, "has_cover": False}
+    """Every tag field of the track table (track.py) at its default, and an embedded CUE sheet's text."""
+    return {**tags_defaults(), "compilation": False, "has_cover": False, "cuesheet": ""}
 
 
 def read_tag_values(path: str) -> dict:
     """Only what the file's tags say (no fallbacks); never raises for a bad file."""
     info = empty_tags()
-    flat, cover, length = _flat_tags(path)
+    flat, cover, length, info["cuesheet"] = _flat_tags(path)
     tf.opus_r128_to_replaygain(flat)
     for key in _TEXT_FIELDS:
         info[key] = tf.pick(flat, key)
@@ -52,22 +53,25 @@ def read_tag_values(path: str) -> dict:
     return info
 
 
-def _flat_tags(path: str) -> tuple[dict[str, list[str]], bool, float]:
+def _flat_tags(path: str) -> tuple[dict[str, list[str]], bool, float, str]:
+    """(flattened tags, has cover, length, embedded cue sheet text)."""
     if os.path.splitext(path)[1].lower() in _FFMPEG_ONLY:
         flat, length = tf.ffmpeg_metadata(path)
-        return flat, False, length
+        return flat, False, length, ""
     try:
         import mutagen
 
         f = mutagen.File(path)
     except Exception:  # mutagen raises many types for broken files; the decoder will say what is wrong
-        return {}, False, 0.0
+        return {}, False, 0.0, ""
     if f is None:
         flat, length = tf.ffmpeg_metadata(path)
-        return flat, False, length
+        return flat, False, length, ""
     flat, cover = tf.flatten(f)
-    length = getattr(getattr(f, "info", None), "length", 0) or 0
-    return flat, cover, length
+    info = getattr(f, "info", None)
+    length = getattr(info, "length", 0) or 0
+    sheet = embedded_sheet(flat, getattr(f, "cuesheet", None), getattr(info, "sample_rate", 0) or 0)
+    return flat, cover, length, sheet
 
 
 def read_tags(path: str, root: str | None = None) -> dict:

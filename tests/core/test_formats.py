@@ -52,12 +52,10 @@ def test_each_format_decodes_to_the_tone(all_formats, ext):
 
 
 def test_dsd_is_converted_to_pcm_for_playback_too(all_formats):
-    from desktop.core.native_decode import native_blocks
-
     for ext in ("dsf", "dff"):
         with open_audio(all_formats[ext]) as src:
             assert src.sample_rate == 2822400 // 8  # FFmpeg's DSD decoder gives float PCM at 352.8 kHz
-            pcm = np.concatenate(list(native_blocks(src)))
+            pcm = np.concatenate(list(src.native_blocks()))
         assert pcm.dtype == np.float32 and abs(len(pcm) / src.sample_rate - 1.0) < 0.02
         assert 0.1 < float(np.sqrt((pcm**2).mean())) < 0.5
 
