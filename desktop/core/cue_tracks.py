@@ -51,6 +51,16 @@ def external_sheets(cue_paths: list[str], problems: list[tuple[str, str]]) -> di
     return out
 
 
+def sheet_files(cue_path: str) -> list[str]:
+    """The audio files a .cue names that exist (missing ones are reported by `external_sheets`)."""
+    try:
+        sheet = parse(read_sheet_text(cue_path), cue_path)
+    except OSError:
+        return []
+    found = (resolve_file(cue_path, f.name) for f in sheet.files)
+    return list(dict.fromkeys(os.path.abspath(p) for p in found if p))
+
+
 def embedded(audio_path: str, text: str, mtime: float) -> SheetFor | None:
     """The sheet embedded in an audio file's tags (its FILE name is ignored: it means this file)."""
     sheet = parse(text, audio_path)

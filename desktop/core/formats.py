@@ -76,10 +76,14 @@ def desktop_mime_line() -> str:
 
 
 def dialog_filter() -> str:
-    """A Qt file-dialog filter: all audio first, then one entry per format, then everything."""
+    """A Qt file-dialog filter: all audio (and CUE sheets) first, one entry per format, then everything."""
     patterns = " ".join(f"*{e}" for e in sorted(audio_extensions()))
     per_format = [f"{f.name} ({' '.join('*' + e for e in f.extensions)})" for f in formats()]
-    return ";;".join([f"Audio files ({patterns})", *per_format, "All files (*)"])
+    return ";;".join([f"Audio files ({patterns} *.cue)", *per_format, "CUE sheets (*.cue)", "All files (*)"])
+
+
+def is_cue_path(path: str | bytes) -> bool:
+    return extension(path) == ".cue"
 
 
 def skipped_kind(name: str) -> str:

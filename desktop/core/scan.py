@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 
 from desktop.core.catalog import Catalog, Track
 from desktop.core.cue import file_of
-from desktop.core.cue_tracks import embedded, external_sheets, track_entries
+from desktop.core.cue_tracks import embedded, external_sheets, sheet_files, track_entries
 from desktop.core.events import Progress, ScanSummary
 from desktop.core.formats import is_audio_path, skipped_kind
 from desktop.core.tags import read_tags
@@ -53,7 +53,14 @@ def walk_audio(roots: Iterable[str], problems: list[tuple[str, str]],
     stack: list[str] = []
     for root in roots:
         root = os.path.abspath(root)
-        if os.path.isfile(root):
+        if os.path.isfile(root) and root.lower().endswith(".cue") and sheets is not None:
+            sheets.append(root)  # a sheet given (dropped, opened): its album files, as tracks
+            for audio in sheet_files(root):
+                try:
+                    yield audio, os.stat(audio)
+                except OSError as e:
+                    problems.append((audio, e.strerror or str(e)))
+        elif os.path.isfile(root):
             if is_audio_path(root):
                 if sheets is not None:
                     sheets += _sheets_beside(root)

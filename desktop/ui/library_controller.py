@@ -12,7 +12,7 @@ import os
 
 from PySide6.QtCore import QObject, Qt, QTimer
 
-from desktop.core.formats import is_audio_path
+from desktop.core.formats import is_audio_path, is_cue_path
 
 DIRTY_FLUSH_MS = 100
 INDEX_PROBLEMS = "Some files could not be indexed"
@@ -25,7 +25,7 @@ def drop_problem(path: str, by_example: bool) -> str:
         return "no such file or folder"
     if os.path.isdir(path):
         return "a folder cannot be searched by example; drop one audio file" if by_example else ""
-    if not is_audio_path(path):
+    if not is_audio_path(path) and not (is_cue_path(path) and not by_example):
         ext = os.path.splitext(path)[1] or "no extension"
         return f"not a supported audio file ({ext})"
     if os.path.getsize(path) == 0:

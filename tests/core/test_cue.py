@@ -182,3 +182,16 @@ def test_cue_tracks_are_indexed_and_searched_as_tracks(home, tmp_path):
         hits = similar(lib, first.id, 5)
         assert {h.title for h in hits} == {"Zweite Straße", "Third"}
         assert lib.catalog.tracks(text="straße")[0].title == "Zweite Straße"
+
+
+def test_a_sheet_given_by_itself_adds_its_album_as_tracks(tmp_path):
+    from desktop.ui.library_controller import drop_problem
+
+    music = tmp_path / "music"
+    album_audio(music / "Album" / "album.flac")
+    cue = music / "Album" / "album.cue"
+    cue.write_text(sheet_text("album.flac"), encoding="utf-8")
+    assert drop_problem(str(cue), by_example=False) == ""  # a dropped .cue is added to the library
+    cat = Catalog(tmp_path / "c.sqlite3")
+    list(scan(cat, [cue]))
+    assert [t.title for t in cat.tracks(order="album")] == ["Première", "Zweite Straße", "Third"]
