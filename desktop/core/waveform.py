@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from desktop.core.cue import file_of
 from desktop.core.decode import TARGET_SR, open_audio
 
 CACHE_VERSION = 1
@@ -34,7 +35,7 @@ def peaks(path, points: int = 1200, cache_dir=None) -> np.ndarray:
     entry = stamp = None
     if cache_dir is not None:
         try:
-            st = os.stat(path)
+            st = os.stat(file_of(path))  # a CUE track: its album file (the key keeps the range apart)
             stamp = np.array([st.st_size, st.st_mtime_ns, points, CACHE_VERSION], np.int64)
         except OSError:
             stamp = None  # let open_audio raise the proper DecodeError

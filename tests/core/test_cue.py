@@ -10,6 +10,7 @@ from desktop.core.cue import parse, split_track_path, track_path
 from desktop.core.decode import open_audio
 from desktop.core.scan import scan
 from desktop.core.waveform import compute_peaks
+from desktop.core.waveform import peaks as waveform_peaks
 
 SR = 44100
 # Three tracks of different pitch; the changes fall on the sheet's INDEX 01 times (CD frames: x/75 s).
@@ -98,6 +99,8 @@ def test_playback_and_waveform_stay_inside_the_track(tmp_path):
         assert len(later) == pytest.approx((STARTS[2] - STARTS[1] - 1.0) * SR, abs=2)  # seeking is track-relative
     peaks = compute_peaks(second.path, 100)
     assert peaks.shape == (100, 2) and peaks[:, 1].min() > 0.3  # the tone fills the whole waveform
+    cached = waveform_peaks(second.path, 100, cache_dir=tmp_path / "wave-cache")
+    assert np.allclose(cached, peaks) and len(list((tmp_path / "wave-cache").iterdir())) == 1
 
 
 def test_embedded_cuesheet_in_flac_and_wavpack(tmp_path):
