@@ -19,7 +19,7 @@ from desktop.core.cue import file_of
 from desktop.core.cue_tracks import embedded, external_sheets, sheet_files, track_entries
 from desktop.core.events import Progress, ScanSummary
 from desktop.core.formats import is_audio_path, skipped_kind
-from desktop.core.tags import read_tags
+from desktop.core.tags import read_tags_and_sheet
 
 # Bumped when tags.py reads more or differently: the next scan re-reads unchanged files' tags once.
 TAGS_VERSION = "2"  # 2: every container, album artist, numbers, MusicBrainz, ReplayGain, folder fallbacks
@@ -169,8 +169,7 @@ def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune
 
 def _tags(path: str, roots: list[str]) -> tuple[dict, str]:
     """The file's tags (fallbacks included) and the text of a CUE sheet embedded in them ('' if none)."""
-    tags = read_tags(path, root=_root_of(path, roots))
-    return tags, tags.pop("cuesheet", "")
+    return read_tags_and_sheet(path, root=_root_of(path, roots))
 
 
 def _store(catalog: Catalog, summary: ScanSummary, state, path: str, size: int, mtime: float, fingerprint: str,

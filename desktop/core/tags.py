@@ -75,8 +75,14 @@ def _flat_tags(path: str) -> tuple[dict[str, list[str]], bool, float, str]:
 
 
 def read_tags(path: str, root: str | None = None) -> dict:
-    """Tag values plus the fallbacks above and `generated`; `root` is the scanned folder holding `path`."""
+    """The track's tag fields (track.py), fallbacks above included; `root`: the scanned folder holding `path`."""
+    return read_tags_and_sheet(path, root)[0]
+
+
+def read_tags_and_sheet(path: str, root: str | None = None) -> tuple[dict, str]:
+    """`read_tags`, and the text of a CUE sheet embedded in the file's tags ('' when there is none)."""
     info = read_tag_values(path)
+    sheet = info.pop("cuesheet")
     generated = []
     if not info["title"]:
         info["title"] = title_from_filename(path)
@@ -99,7 +105,7 @@ def read_tags(path: str, root: str | None = None) -> dict:
             info["artist"] = generated_artist(folder)
             generated.append("artist")
     info["generated"] = ",".join(generated)
-    return info
+    return info, sheet
 
 
 def _artist_folder(album_folder: str, root: str | None) -> str:

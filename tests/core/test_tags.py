@@ -138,3 +138,11 @@ def test_album_artist_stands_in_for_a_missing_artist(tmp_path):
     write_tags(path, {"albumartist": "The Example Band"})
     v = read_tags(str(path), root=str(tmp_path))
     assert v["artist"] == "The Example Band" and "artist" not in v["generated"]
+
+
+def test_read_tags_returns_exactly_the_track_tag_fields(tmp_path):
+    from desktop.core.track import FROM_TAGS
+
+    path = audio_file(tmp_path / "Album", "flac")
+    write_tags(path, FULL)
+    assert set(read_tags(str(path))) == set(FROM_TAGS)  # what Track(**tags) takes, nothing else
