@@ -14,6 +14,8 @@ import logging
 import os
 from dataclasses import dataclass
 
+from desktop.core.cue import file_of
+
 log = logging.getLogger(__name__)
 
 # Names players look for beside the audio files, best first (case does not matter).
@@ -93,6 +95,7 @@ def folder_picture(path: str) -> str | None:
 
 def find_cover(path: str) -> Cover | None:
     """The cover of an audio file, or None when it has none."""
+    path = file_of(path)  # a CUE track: its album file's cover
     data = embedded_picture(path)
     if data:
         return Cover(data, "embedded")

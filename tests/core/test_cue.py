@@ -198,3 +198,19 @@ def test_a_sheet_given_by_itself_adds_its_album_as_tracks(tmp_path):
     cat = Catalog(tmp_path / "c.sqlite3")
     list(scan(cat, [cue]))
     assert [t.title for t in cat.tracks(order="album")] == ["Première", "Zweite Straße", "Third"]
+
+
+def test_a_cue_track_shows_its_album_files_cover(tmp_path):
+    import mutagen
+    from mutagen.flac import Picture
+
+    from desktop.core.covers import find_cover
+
+    audio = album_audio(tmp_path / "Album" / "album.flac")
+    f = mutagen.File(audio)
+    pic = Picture()
+    pic.type, pic.mime, pic.data = 3, "image/jpeg", b"\xff\xd8\xff\xe0 cover \xff\xd9"
+    f.add_picture(pic)
+    f.save()
+    cover = find_cover(track_path(str(audio), STARTS[1], STARTS[2]))
+    assert cover is not None and cover.data == pic.data
