@@ -13,7 +13,8 @@ translation on every read and write) and a filter on every query, and one librar
 filter would show another's tracks. Separate collections cannot leak, a library is removed by
 dropping its collections, and each can have its own size-based layout. Qdrant's advice for payload
 partitioning targets thousands of tenants, where per-collection overhead adds up; a household has a
-handful. bench/server_store.py measures both layouts on the in-process engine (bench/README.md).
+handful. Measured on the in-process engine (bench/server_store.py, two libraries of 20k x 768): own
+collection p50 660 ms vs shared collection + library filter 5,749 ms (that engine filters in Python).
 """
 
 from __future__ import annotations
