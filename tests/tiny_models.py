@@ -64,7 +64,7 @@ def _build_clap(tr, folder: Path, small: dict, audio_config=None) -> None:
     from tokenizers import ByteLevelBPETokenizer
 
     tok_dir = folder / "_tok"
-    tok_dir.mkdir(exist_ok=True)
+    tok_dir.mkdir(parents=True, exist_ok=True)
     bpe = ByteLevelBPETokenizer()
     text = ["slow piano with rain", "fast drums and bass", "a quiet guitar", "loud synth pads at night",
             "string quartet", "birds singing in the morning", "electronic dance music"] * 20
