@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from desktop import __version__, cli_listen, cli_model, cli_store
+from desktop import __version__, cli_listen, cli_model, cli_passages, cli_store
 
 # The commands import what they use inside their functions: `soundalike --help` and the window's start
 # must not pay for numpy, Qdrant or torch (seconds) that another command needs.
@@ -70,6 +70,7 @@ def build_parser(with_files: bool = False) -> argparse.ArgumentParser:
     embedder_flags(sp)
     sp.add_argument("--retry-failed", action="store_true", help="try files that failed before again")
     sp.add_argument("--workers", type=int, metavar="N", help="analysis processes for spectral (default: one per core)")
+    cli_passages.add_index_flags(sp)
 
     sp = sub.add_parser("similar", help="tracks that sound like a track id or an audio file")
     sp.add_argument("query", metavar="PATH_OR_TRACK_ID", nargs="?")
@@ -214,6 +215,7 @@ def cmd_index(args) -> int:
                     print(f"  failed {path}: {why}")
                 for path, note in ev.notes:
                     print(f"  {note}: {path}")
+        cli_passages.run_pass(lib, args, bar)
     return 0
 
 
@@ -260,6 +262,7 @@ def cmd_status(args) -> int:
         print(f"library: {lib.settings.home}")
         print(f"tracks: {c['total']} ({c['indexed']} indexed, {c['pending']} pending, {c['failed']} failed)")
         print(f"vector space: {key or 'none yet'}" + (f" ({lib.catalog.vector_count(key)} vectors)" if key else ""))
+        print("\n".join(cli_passages.status_lines(lib)) or "passage index: none yet")
         print(f"store: {lib.settings.qdrant_url or 'embedded Qdrant in ' + str(lib.settings.vectors_dir)}")
         s = lib.settings
         print(f"configured embedder: {s.embedder} (model {s.model}, device {s.device})")

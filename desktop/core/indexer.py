@@ -77,8 +77,9 @@ def _pool(name: str, options: dict, workers: int) -> cf.ProcessPoolExecutor:
                                   initargs=(name, options, os.getpid()))
 
 
-def _results_in_pool(embedder, jobs: list[tuple[int, str]], workers: int, cancel) -> Iterator:
-    """(track_id, path, Analysis) in completion order, `2 * workers` files in flight."""
+def _results_in_pool(embedder, jobs: list[tuple[int, str]], workers: int, cancel, task=_worker_analyze) -> Iterator:
+    """(track_id, path, task(path)) in completion order, `2 * workers` files in flight. `task` is a
+    module-level function run in the workers (default: the track's Analysis; the passage pass reads windows)."""
     options = embedder.options
     todo = list(reversed(jobs))
     while todo:
@@ -88,7 +89,7 @@ def _results_in_pool(embedder, jobs: list[tuple[int, str]], workers: int, cancel
             while todo or inflight:
                 while todo and len(inflight) < 2 * workers and not cancel.is_set():
                     tid, path = todo.pop()
-                    inflight[pool.submit(_worker_analyze, path)] = (tid, path)
+                    inflight[pool.submit(task, path)] = (tid, path)
                 if not inflight:
                     return
                 done, _ = cf.wait(inflight, timeout=0.25, return_when=cf.FIRST_COMPLETED)
@@ -102,15 +103,15 @@ def _results_in_pool(embedder, jobs: list[tuple[int, str]], workers: int, cancel
             # of them alone; the one that crashes again is recorded as failed.
             suspects = list(inflight.values())
             for tid, path in suspects:
-                yield tid, path, _analyze_isolated(embedder.name, options, path)
+                yield tid, path, _analyze_isolated(embedder.name, options, path, task)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _analyze_isolated(name: str, options: dict, path: str):
+def _analyze_isolated(name: str, options: dict, path: str, task=_worker_analyze):
     pool = _pool(name, options, 1)
     try:
-        return pool.submit(_worker_analyze, path).result()
+        return pool.submit(task, path).result()
     except BrokenProcessPool:
         return Analysis(None, "the decoder crashed on this file")
     finally:

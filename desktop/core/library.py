@@ -65,6 +65,7 @@ class Library:
             raise
         self._embedder: Embedder | None = None
         self._spaces: dict[str, VectorSpace] = {}
+        self._passages = None
         self.notice = ""
 
     @classmethod
@@ -118,6 +119,21 @@ class Library:
         for space in self._spaces.values():
             space.close()
         self._spaces.clear()
+        if self._passages is not None:
+            self._passages.close()
+            self._passages = None
+
+    def passages(self):
+        """The passage index (window vectors) of the active vector space, opened on first use. Always
+        an embedded shard, also when tracks live on a Qdrant server."""
+        if self._passages is None:
+            key = self.active_key
+            if key is None:
+                raise SoundalikeError("the library has no indexed tracks yet; run `soundalike index FOLDER` first")
+            from desktop.core.passage_store import PassageStore
+
+            self._passages = PassageStore(str(self.settings.vectors_dir), key, key_dim(key))
+        return self._passages
 
     def standardizer(self) -> Standardizer | None:
         return self.space().standardizer() if self.active_key else None
@@ -151,13 +167,17 @@ class Library:
             store.upsert([(tid, vec, tracks[tid].payload()) for tid, vec in vectors.items() if tid in tracks])
 
     def remove_tracks(self, ids) -> None:
-        """Forget tracks: catalog rows, their raw vectors, and their points in the active store."""
+        """Forget tracks: catalog rows, their raw vectors, their points in the active store and passage index."""
         ids = list(ids)
         if not ids:
             return
         if self.active_key:
             self.store().delete(ids)
-        self.catalog.remove(ids)
+            from desktop.core.passage_store import index_exists
+
+            if self._passages is not None or index_exists(str(self.settings.vectors_dir), self.active_key):
+                self.passages().remove_tracks(ids)
+        self.catalog.remove(ids)  # their raw windows go with them (ON DELETE CASCADE)
 
     def close(self) -> None:
         self.close_store()

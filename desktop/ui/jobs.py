@@ -229,6 +229,11 @@ class WorkerThread(QObject):
     def busy(self) -> bool:
         return self._worker.pending_jobs() > 0
 
+    @property
+    def waiting_jobs(self) -> int:
+        """Jobs queued behind the one running (a low-priority job gives way to them)."""
+        return max(0, self._worker.pending_jobs() - (self._worker.current is not None))
+
     def cancel_all(self) -> list[Job]:
         return self._worker.cancel_all()
 

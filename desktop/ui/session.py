@@ -105,6 +105,22 @@ class LibrarySession(QObject):
     def index_pending(self) -> Job:
         return self._start("index", lambda cancel: indexer().index(self.library, cancel=cancel))
 
+    def index_passages(self) -> Job:
+        """The passage pass (second, lower priority): it stops between tracks as soon as another job
+        is queued, and the window starts it again after that job's first pass."""
+        from desktop.core.passages import index_passages
+
+        worker = self.worker
+
+        class GiveWay:
+            def __init__(self, cancel):
+                self.cancel = cancel
+
+            def is_set(self) -> bool:
+                return self.cancel.is_set() or worker.waiting_jobs > 0
+
+        return self._start("passages", lambda cancel: index_passages(self.library, cancel=GiveWay(cancel)))
+
     def _start(self, name, factory, data=None) -> Job:
         job = self.worker.start_job(name, factory, data)
         self._jobs.append(job)

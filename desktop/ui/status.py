@@ -109,6 +109,8 @@ class IndexStatus(QWidget):
             parts = [f"Scanning… {ev.done} files"]
         elif ev.stage == "standardise":
             parts = [f"Updating similarity statistics {ev.done} of {ev.total}"]
+        elif ev.stage == "passages":  # the second pass: the library is already searchable
+            parts = [f"Passage index {ev.done} of {ev.total}" if ev.total else "Passage index…"]
         elif ev.total:
             parts = [f"Indexing {ev.done} of {ev.total}"]
         else:

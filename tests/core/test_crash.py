@@ -19,7 +19,8 @@ def run_index(home, music, crash_at=None, timeout=180):
     env = {**os.environ, "SOUNDALIKE_HOME": str(home)}
     if crash_at:
         env["SOUNDALIKE_CRASH_AT"] = crash_at
-    cmd = [sys.executable, "-m", "desktop", "index", str(music), "--embedder", "spectral", "--workers", "1"]
+    cmd = [sys.executable, "-m", "desktop", "index", str(music), "--embedder", "spectral", "--workers", "1",
+           "--no-passages"]  # the first pass only; tests/core/test_passages.py kills the second
     return subprocess.run(cmd,
                           capture_output=True, text=True, env=env, timeout=timeout)
 

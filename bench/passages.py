@@ -1,0 +1,183 @@
+"""Passage index numbers: build speed and size, query latency and recall, and excerpt search on real music.
+
+Three parts (each can run alone):
+
+  --build N      a synthetic library of N 3-minute tracks (tests/audio.py families, FLAC): the passage
+                 pass's speed (x realtime, all workers = cores) and its size per hour of audio (raw
+                 windows in the catalog + the Qdrant Edge shard on disk);
+  --sizes 100000,1000000
+                 window vectors (260-d, clustered like real windows: tracks around genre clusters,
+                 sections around tracks, windows around sections) in a real passage store: single-window
+                 query p50/p99 and recall@10 against exact numpy search over the same vectors;
+  --corpus DIR   the 10 s excerpt test: index DIR (first pass + passage pass, spectral), then for each
+                 of --excerpts tracks re-encode it to MP3 at 128 kbps with ffmpeg, cut 10 s at a random
+                 offset, search passages with that clip and report how often the source track is hit 1
+                 and the median error of the hit's start.
+
+    .venv/bin/python bench/passages.py --build 20 --sizes 100000 --corpus /var/tmp/sa-corpus/dev
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from desktop.core.config import load_settings  # noqa: E402
+from desktop.core.indexer import scan_and_index  # noqa: E402
+from desktop.core.library import Library  # noqa: E402
+from desktop.core.passage_catalog import PassageRows  # noqa: E402
+from desktop.core.passage_search import find_passages, passage_query  # noqa: E402
+from desktop.core.passage_store import PassageStore  # noqa: E402
+from desktop.core.passages import PassageSummary, index_passages  # noqa: E402
+
+
+def disk_mb(path: Path) -> float:
+    return sum(f.stat().st_blocks * 512 for f in Path(path).rglob("*") if f.is_file()) / 2**20
+
+
+def spectral_library(home: Path) -> Library:
+    from dataclasses import replace
+
+    replace(load_settings(home), embedder="spectral").save()
+    return Library.open(home)
+
+
+def bench_build(n: int) -> None:
+    from tests import audio
+
+    root = Path(tempfile.mkdtemp(prefix="sa-pbuild-"))
+    try:
+        fams = list(audio.FAMILIES)
+        for i in range(n):
+            audio.write(root / "music" / f"t{i:03d}.flac", audio.render(fams[i % 3], 180.0, seed=i))
+        with spectral_library(root / "home") as lib:
+            list(scan_and_index(lib, [str(root / "music")]))
+            t0 = time.monotonic()
+            summary = [e for e in index_passages(lib) if isinstance(e, PassageSummary)][-1]
+            wall = time.monotonic() - t0
+            rows = PassageRows(lib.catalog).counts(lib.active_key)
+            key = lib.active_key
+        hours = summary.audio_seconds / 3600
+        shard = disk_mb(root / "home" / "vectors" / f"passages-{key}")
+        print(f"build: {n} tracks, {hours:.2f} h of audio, {summary.windows} windows, {wall:.1f} s on "
+              f"{os.cpu_count()} cores = {summary.audio_seconds / wall:.0f}x realtime")
+        print(f"size per hour of audio: {summary.windows / hours:.0f} windows, raw windows in the catalog "
+              f"{rows['bytes'] / 2**20 / hours:.2f} MB, Edge shard {shard / hours:.2f} MB")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def clustered(n: int, dim: int, rng) -> np.ndarray:
+    per_track = 120
+    tracks = -(-n // per_track)
+    genres = rng.normal(size=(40, dim)).astype(np.float32)
+    out = np.empty((n, dim), np.float32)
+    for t in range(tracks):
+        a = t * per_track
+        b = min(n, a + per_track)
+        centre = genres[rng.integers(len(genres))] + 0.8 * rng.normal(size=dim).astype(np.float32)
+        sections = centre + 0.5 * rng.normal(size=(4, dim)).astype(np.float32)
+        out[a:b] = sections[rng.integers(0, 4, b - a)] + 0.4 * rng.normal(size=(b - a, dim)).astype(np.float32)
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def bench_query(sizes: list[int], dim: int = 260, queries: int = 100) -> None:
+    rng = np.random.default_rng(7)
+    for n in sizes:
+        data = clustered(n, dim, rng)
+        root = tempfile.mkdtemp(prefix="sa-pquery-")
+        try:
+            store = PassageStore(root, "bench", dim)
+            t0 = time.monotonic()
+            per = 120
+            for t in range(-(-n // per)):
+                chunk = data[t * per : (t + 1) * per]
+                store.replace_track(t, np.arange(len(chunk)) * 2.0, np.arange(len(chunk)) * 2.0 + 4, chunk,
+                                    had_windows=False)
+            build = time.monotonic() - t0
+            qi = rng.choice(n, queries, replace=False)
+            qs = data[qi] + 0.05 * rng.normal(size=(queries, dim)).astype(np.float32)
+            qs /= np.linalg.norm(qs, axis=1, keepdims=True)
+            times, recall = [], []
+            for q in qs:
+                s = time.perf_counter()
+                hits = store.search_many(q[None], 10)[0]
+                times.append(time.perf_counter() - s)
+                got = {(h.track_id, round(h.start)) for h in hits}
+                exact = np.argsort(-(data @ q))[:10]
+                recall.append(len(got & {(int(i) // per, (int(i) % per) * 2) for i in exact}) / 10)
+            store.close()
+            print(f"query at {n} windows ({dim}-d): p50 {np.median(times) * 1e3:.1f} ms, "
+                  f"p99 {np.percentile(times, 99) * 1e3:.1f} ms, recall@10 {np.mean(recall):.3f} "
+                  f"(build {n / build:.0f} windows/s, shard {disk_mb(Path(root)):.0f} MB)")
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def bench_corpus(folder: Path, excerpts: int, limit: int, seconds: float = 10.0) -> None:
+    rng = np.random.default_rng(3)
+    root = Path(tempfile.mkdtemp(prefix="sa-pcorpus-"))
+    try:
+        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".ogg", ".mp3", ".flac", ".wav"))
+        if limit and len(files) > limit:  # every k-th file, linked (never copied) into a folder of its own
+            files = files[:: -(-len(files) // limit)]
+        for i, f in enumerate(files):
+            (root / "music").mkdir(parents=True, exist_ok=True)
+            os.symlink(f, root / "music" / f"{i:04d}{f.suffix}")
+        folder = root / "music"
+        with spectral_library(root / "home") as lib:
+            list(scan_and_index(lib, [str(folder)]))
+            list(index_passages(lib))
+            tracks = [t for t in lib.catalog.tracks(status="indexed") if t.duration > seconds + 5]
+            chosen = [tracks[i] for i in rng.choice(len(tracks), min(excerpts, len(tracks)), replace=False)]
+            rank1, errors, times = 0, [], []
+            for t in chosen:
+                at = float(rng.uniform(0, t.duration - seconds - 1))
+                clip = root / f"clip{t.id}.mp3"
+                subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", t.path, "-ss", f"{at:.3f}", "-t", f"{seconds}",
+                                "-c:a", "libmp3lame", "-b:a", "128k", str(clip)], check=True)
+                s = time.perf_counter()
+                hits = find_passages(lib, passage_query(lib, str(clip)), k=10)
+                times.append(time.perf_counter() - s)
+                if hits and hits[0].track_id == t.id:
+                    rank1 += 1
+                    errors.append(abs(hits[0].start - at))
+        med = np.median(errors) if errors else float("nan")
+        worst = max(errors) if errors else float("nan")
+        print(f"excerpts: {len(chosen)} x {seconds:.0f} s cut from 128 kbps MP3 re-encodes of {len(tracks)} indexed "
+              f"tracks: source track at rank 1 {rank1 / len(chosen):.1%}, median start error {med:.2f} s "
+              f"(max {worst:.2f}); query p50 {np.median(times) * 1e3:.0f} ms")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", type=int, default=0, metavar="N", help="tracks of 3 minutes for the build test")
+    ap.add_argument("--sizes", default="", help="window counts for the query test, e.g. 100000,1000000")
+    ap.add_argument("--corpus", type=Path, help="a folder of real music for the excerpt test")
+    ap.add_argument("--excerpts", type=int, default=100)
+    ap.add_argument("--limit", type=int, default=0, help="index at most this many files of the corpus")
+    args = ap.parse_args()
+    if args.build:
+        bench_build(args.build)
+    if args.sizes:
+        bench_query([int(s) for s in args.sizes.split(",")])
+    if args.corpus:
+        bench_corpus(args.corpus, args.excerpts, args.limit)
+
+
+if __name__ == "__main__":
+    main()

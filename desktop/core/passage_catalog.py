@@ -1,0 +1,100 @@
+"""The raw window vectors of the passage index, kept in the catalog (its own table).
+
+Why keep them: like the track vectors, the passage index in Qdrant is only a standardised mirror.
+When the library's statistics are refitted, or the passage index is lost, it is rebuilt from these
+rows without decoding a single file. Stored as float16 (clipped to its range): half the size, and
+the rounding (3 significant digits) is far below the differences the standardisation keeps.
+
+A row remembers the file's size and mtime when its windows were made, so a changed file is planned
+again; rows go with their track (ON DELETE CASCADE). A file whose windows could not be made keeps a
+row with the reason and no vectors, so it is not retried on every run (until the file changes).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS passage_windows (
+    track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+    embedder TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime REAL NOT NULL,
+    n INTEGER NOT NULL DEFAULT 0,
+    starts BLOB,  -- float32 (n): window starts, seconds
+    ends BLOB,    -- float32 (n): window ends, seconds
+    raw BLOB,     -- float16 (n x dim): raw window vectors
+    error TEXT NOT NULL DEFAULT '',
+    made_at REAL NOT NULL,
+    PRIMARY KEY (track_id, embedder)
+);
+"""
+F16_MAX = 65000.0
+
+
+class PassageRows:
+    """Window rows of one catalog; shares its connection, lock and transactions."""
+
+    def __init__(self, catalog):
+        self.catalog = catalog
+        with catalog._lock:
+            catalog._db.executescript(_SCHEMA)
+
+    def plan(self, key: str) -> list[int]:
+        """Indexed tracks of vector space `key` whose windows are missing or older than the file."""
+        q = ("SELECT t.id FROM tracks t JOIN vectors v ON v.track_id=t.id AND v.embedder=? "
+             "LEFT JOIN passage_windows p ON p.track_id=t.id AND p.embedder=? "
+             "WHERE t.status='indexed' AND (p.track_id IS NULL OR p.size!=t.size OR p.mtime!=t.mtime) ORDER BY t.id")
+        return [r[0] for r in self.catalog._rows(q, (key, key))]
+
+    def written(self, key: str) -> set[int]:
+        """Tracks that have windows (possibly stale) in the passage index of `key`."""
+        rows = self.catalog._rows("SELECT track_id FROM passage_windows WHERE embedder=? AND n>0", (key,))
+        return {r[0] for r in rows}
+
+    def save(self, track_id: int, key: str, size: int, mtime: float, starts, ends, raws: np.ndarray) -> None:
+        raws = np.clip(np.nan_to_num(np.asarray(raws, np.float32)), -F16_MAX, F16_MAX).astype(np.float16)
+        self._put(track_id, key, size, mtime, len(raws), np.asarray(starts, np.float32).tobytes(),
+                  np.asarray(ends, np.float32).tobytes(), raws.tobytes(), "")
+
+    def save_failed(self, track_id: int, key: str, size: int, mtime: float, error: str) -> None:
+        self._put(track_id, key, size, mtime, 0, None, None, None, error)
+
+    def _put(self, *values) -> None:
+        self.catalog._run(
+            "INSERT INTO passage_windows(track_id, embedder, size, mtime, n, starts, ends, raw, error, made_at) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(track_id, embedder) DO UPDATE SET size=excluded.size, "
+            "mtime=excluded.mtime, n=excluded.n, starts=excluded.starts, ends=excluded.ends, raw=excluded.raw, "
+            "error=excluded.error, made_at=excluded.made_at", (*values, time.time()))
+
+    def windows(self, key: str, ids: Iterable[int] | None = None, page: int = 200
+                ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+        """(track id, starts, ends, raw float32 n x dim) of every track with windows, a page at a time."""
+        wanted = None if ids is None else set(ids)
+        last = -1
+        while True:
+            rows = self.catalog._rows(
+                "SELECT track_id, n, starts, ends, raw FROM passage_windows WHERE embedder=? AND n>0 AND track_id>? "
+                "ORDER BY track_id LIMIT ?", (key, last, page))
+            for tid, n, starts, ends, raw in rows:
+                if wanted is None or tid in wanted:
+                    yield (tid, np.frombuffer(starts, np.float32).astype(np.float64),
+                           np.frombuffer(ends, np.float32).astype(np.float64),
+                           np.frombuffer(raw, np.float16).astype(np.float32).reshape(n, -1))
+            if len(rows) < page:
+                return
+            last = rows[-1][0]
+
+    def counts(self, key: str) -> dict:
+        """tracks with windows, windows, hours of audio covered, failed files, bytes of raw vectors."""
+        row = self.catalog._one(
+            "SELECT COUNT(*), COALESCE(SUM(n), 0), COALESCE(SUM(length(raw)), 0), "
+            "COALESCE(SUM(CASE WHEN n>0 THEN 0 ELSE 1 END), 0) FROM passage_windows WHERE embedder=?", (key,))
+        return {"tracks": row[0] - row[3], "windows": row[1], "bytes": row[2], "failed": row[3]}
+
+    def failures(self, key: str) -> list[tuple[int, str]]:
+        return [(r[0], r[1]) for r in self.catalog._rows(
+            "SELECT track_id, error FROM passage_windows WHERE embedder=? AND n=0", (key,))]

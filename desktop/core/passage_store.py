@@ -1,0 +1,150 @@
+"""The passage index: one Qdrant Edge point per window (payload: track id, start, end), its own shard.
+
+Why one point per window rather than one multivector per track with MaxSim (bench/passage_design.py,
+bench/README.md "Passage search"): on 120k synthetic windows (1000 tracks x 120, a motif planted in 5)
+both found the 5 planted tracks, at similar query times on a busy 2-core machine (p50 59 vs 47 ms), and
+the multivector collection was built faster (4.6 vs 26 s; the windows' time then included a delete per
+track that a new track no longer pays). What decides it: a window point carries its place in the track,
+so a hit says *where* (all 5 within one hop) without a second pass over the track's windows; a query of
+several windows is aligned in time (window i of the query against the window i hops later in the hit),
+while MaxSim takes each query window's best match anywhere in the track; a window collection gets the
+track store's Turbo8 scan + float32 rescore (a multivector is scanned in float32 whole); and a track's
+windows are replaced or deleted by a payload filter like any points. Grouping to one passage per track
+is done on the over-fetched hits (`desktop.core.passage_search`).
+
+Point ids are (track id << 20) + window number, so writing a track's windows again replaces them
+(a resumed pass never duplicates a window); a track's old windows are deleted by filter first, so a
+track that became shorter keeps none of its old tail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import numpy as np
+from qdrant_edge import (
+    CountRequest,
+    FieldCondition,
+    Filter,
+    MatchAny,
+    PayloadSchemaType,
+    Point,
+    Prefetch,
+    Query,
+    QueryBatchRequest,
+    QueryRequest,
+    ScrollRequest,
+    UpdateOperation,
+)
+
+from desktop.core.errors import StoreUnavailable
+from desktop.core.store.edge import BATCH, FAST, FULL, OVERSAMPLE, _create_in_child, _open_shard
+
+WINDOW_BITS = 20  # up to 1,048,576 windows per track (24 days of audio at a 2 s hop)
+MAX_WINDOWS = 1 << WINDOW_BITS
+
+
+def point_id(track_id: int, window: int) -> int:
+    return (int(track_id) << WINDOW_BITS) + int(window)
+
+
+def collection_name(key: str) -> str:
+    return f"passages-{key}"
+
+
+def index_exists(root_dir: str, key: str) -> bool:
+    """Has a passage index of `key` been created (so removals need not create one)?"""
+    return os.path.exists(os.path.join(root_dir, collection_name(key), "edge_config.json"))
+
+
+class PassageHit:
+    __slots__ = ("track_id", "start", "end", "score")
+
+    def __init__(self, track_id: int, start: float, end: float, score: float):
+        self.track_id, self.start, self.end, self.score = track_id, start, end, score
+
+    def __repr__(self) -> str:
+        return f"PassageHit({self.track_id}, {self.start:.1f}-{self.end:.1f}, {self.score:.3f})"
+
+
+class PassageStore:
+    """Window vectors of one vector space. Thread-safe like the track store (Edge serialises calls)."""
+
+    def __init__(self, root_dir: str, key: str, dim: int):
+        self.name, self.dim = collection_name(key), int(dim)
+        self.path = os.path.abspath(os.path.join(root_dir, self.name))
+        if not os.path.exists(os.path.join(self.path, "edge_config.json")):
+            _create_in_child(self.path, self.name, self.dim)  # creation holds the GIL: not in the app's process
+        self._shard = _open_shard(self.path, self.name, self.dim)
+        if "track_id" not in set(self._call(self._shard.info).payload_schema):
+            self._call(self._shard.update, UpdateOperation.create_field_index("track_id", PayloadSchemaType.Integer))
+
+    def _call(self, fn, *args):
+        if self._shard is None:
+            raise StoreUnavailable(f"the passage index {self.path} is closed")
+        try:
+            return fn(*args)
+        except Exception as e:
+            raise StoreUnavailable(f"passage index {self.path}: {e}") from e
+
+    # -- writes -----------------------------------------------------------------------------------
+    def replace_track(self, track_id: int, starts, ends, units: np.ndarray, *, had_windows: bool = True) -> None:
+        """The track's windows become exactly these (unit vectors, n x dim). `had_windows=False` (a track
+        never written before, as the catalog knows) skips the delete: 10-20 ms per track at 100k windows."""
+        units = np.asarray(units, np.float32)
+        if len(units) > MAX_WINDOWS:
+            raise ValueError(f"track {track_id} has {len(units)} windows, more than {MAX_WINDOWS}")
+        ends = np.broadcast_to(np.asarray(ends, np.float64), (len(units),))
+        if had_windows:
+            self.remove_tracks([track_id])
+        for a in range(0, len(units), BATCH):
+            points = []
+            for i in range(a, min(a + BATCH, len(units))):
+                v = units[i].tolist()
+                points.append(Point(point_id(track_id, i), {FAST: v, FULL: v},
+                                    {"track_id": int(track_id), "start": float(starts[i]), "end": float(ends[i])}))
+            self._call(self._shard.update, UpdateOperation.upsert_points(points))
+
+    def remove_tracks(self, track_ids: Iterable[int]) -> None:
+        ids = [int(t) for t in track_ids]
+        for a in range(0, len(ids), 1000):
+            flt = Filter(must=[FieldCondition(key="track_id", match=MatchAny(ids[a : a + 1000]))])
+            self._call(self._shard.update, UpdateOperation.delete_points_by_filter(flt))
+
+    # -- reads ------------------------------------------------------------------------------------
+    def count(self) -> int:
+        return int(self._call(self._shard.count, CountRequest(exact=True)))
+
+    def track_ids(self) -> set[int]:
+        """The tracks that have windows here (ids are scanned, no payload read)."""
+        out, offset = set(), None
+        while True:
+            recs, offset = self._call(self._shard.scroll, ScrollRequest(offset=offset, limit=10_000,
+                                                                          with_payload=False, with_vector=False))
+            out.update(int(r.id) >> WINDOW_BITS for r in recs)
+            if offset is None or not recs:
+                return out
+
+    def search_many(self, queries: np.ndarray, limit: int) -> list[list[PassageHit]]:
+        """For each query unit vector, its `limit` nearest windows, best first (one batched call)."""
+        queries = np.atleast_2d(np.asarray(queries, np.float32))
+        if queries.shape[1] != self.dim:
+            raise ValueError(f"query has {queries.shape[1]} values, the passage index {self.dim}")
+        requests = []
+        for q in queries:
+            qv = q.tolist()
+            requests.append(QueryRequest(
+                prefetches=[Prefetch(limit=OVERSAMPLE * limit, query=Query.Nearest(qv, using=FAST))],
+                query=Query.Nearest(qv, using=FULL), limit=limit, with_payload=True))
+        results = self._call(self._shard.query_batch, QueryBatchRequest(requests))
+        return [[PassageHit(int(p.payload["track_id"]), float(p.payload["start"]), float(p.payload["end"]),
+                            float(p.score)) for p in points] for points in results]
+
+    def flush(self) -> None:
+        self._call(self._shard.flush)
+
+    def close(self) -> None:
+        shard, self._shard = self._shard, None
+        if shard is not None:
+            shard.close()

@@ -1,0 +1,137 @@
+"""The windows a passage index is made of: 4 s of audio every 2 s, one raw vector each.
+
+Why 4 s / 2 s: a window must be long enough for the embedder's texture and modulation statistics
+(1 s patches) to say something, and the hop sets how precisely a hit is placed (a hit's start is
+within one hop of the truth) and how many vectors an hour of audio costs (1800). 50 % overlap means a
+passage of any alignment is covered by a window that holds at least 3 s of it.
+
+The vectors are the active embedder's raw vectors, in the same space as its track vectors, so the
+library's standardisation and within-track whitening apply to them unchanged. Spectral windows are
+cheap: every 2 s block is analysed once and a window merges the sums of two blocks (its features are
+additive, see `desktop.core.embedders.spectral`). Other embedders (models) embed each window alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from desktop.core.decode import TARGET_SR, AudioSource
+
+WINDOW_SECONDS = 4.0
+HOP_SECONDS = 2.0
+SPAN = int(round(WINDOW_SECONDS / HOP_SECONDS))  # blocks per window
+# A last block shorter than this joins the window before it instead of making its own.
+MIN_TAIL_SECONDS = 1.0
+
+
+def fixed_blocks(blocks: Iterable[np.ndarray], seconds: float = HOP_SECONDS) -> Iterator[np.ndarray]:
+    """Re-cut a stream of 16 kHz blocks of any size into blocks of exactly `seconds` (the last may be short),
+    so window starts are exact multiples of the hop whatever the decoder hands out."""
+    size = int(round(seconds * TARGET_SR))
+    pending: list[np.ndarray] = []
+    held = 0
+    for b in blocks:
+        b = np.asarray(b, np.float32).reshape(-1)
+        pending.append(b)
+        held += len(b)
+        if held < size:
+            continue
+        buf = np.concatenate(pending)
+        cut = len(buf) // size * size
+        for i in range(0, cut, size):
+            yield buf[i : i + size]
+        pending, held = [buf[cut:]], len(buf) - cut
+    if held:
+        yield np.concatenate(pending)
+
+
+def window_groups(n_blocks: int, last_len: float) -> list[tuple[int, int]]:
+    """(first block, end block) of each window over `n_blocks` blocks whose last one lasts `last_len` s."""
+    if n_blocks == 0:
+        return []
+    if n_blocks <= SPAN:
+        return [(0, n_blocks)]
+    groups = [(i, i + SPAN) for i in range(n_blocks - SPAN + 1)]
+    if last_len < MIN_TAIL_SECONDS:  # the tail joins the last window instead of leaving a near-empty one
+        groups = groups[:-1]
+        groups[-1] = (groups[-1][0], n_blocks)
+    return groups
+
+
+def embed_windows(embedder, blocks: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(starts, ends, raw vectors (n x dim)) of the windows of a 16 kHz signal given as blocks.
+
+    Memory stays bounded for spectral (only per-block sums are kept); other embedders hold one window.
+    """
+    if getattr(embedder, "name", "") == "spectral":
+        return _spectral_windows(blocks)
+    return _model_windows(embedder, blocks)
+
+
+def embed_source(embedder, source: AudioSource, start: float = 0.0, seconds: float | None = None):
+    """The windows of a whole track, or of the stretch `start`..`start + seconds` (a selection)."""
+    if seconds is None:
+        blocks: Iterable[np.ndarray] = source.blocks(10.0)
+        starts, ends, raws = embed_windows(embedder, blocks)
+    else:
+        starts, ends, raws = embed_windows(embedder, [source.read(start, seconds)])
+    return starts + start, ends + start, raws
+
+
+def _bounds(groups: list[tuple[int, int]], lengths: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    offsets = np.concatenate([[0.0], np.cumsum(lengths)])
+    return (np.array([offsets[a] for a, _ in groups], np.float64),
+            np.array([offsets[b] for _, b in groups], np.float64))
+
+
+def _spectral_windows(blocks: Iterable[np.ndarray]):
+    # Spectral's features are running sums: a window is the merge of its blocks' sums.
+    from desktop.core.embedders.spectral import _Accumulator, _finish
+
+    accs, lengths = [], []
+    for block in fixed_blocks(blocks):
+        acc = _Accumulator()
+        acc.add(block)
+        accs.append(acc)
+        lengths.append(len(block) / TARGET_SR)
+    groups = window_groups(len(accs), lengths[-1] if lengths else 0.0)
+    vectors = []
+    for a, b in groups:
+        merged = _Accumulator()
+        for acc in accs[a:b]:
+            merged.merge(acc)
+        vectors.append(_finish(merged))
+    starts, ends = _bounds(groups, lengths)
+    return starts, ends, _matrix(vectors, 0)
+
+
+def _model_windows(embedder, blocks: Iterable[np.ndarray]):
+    """Any other embedder: each window's samples embedded on their own (a model sees 4 s at a time).
+    Only the last SPAN + 1 blocks are held: window (k-1-SPAN, k-1) is final once block k exists."""
+    held: dict[int, np.ndarray] = {}
+    vectors, lengths, groups = [], [], []
+
+    def emit(a: int, b: int) -> None:
+        x = np.concatenate([held[i] for i in range(a, b)])
+        raw = embedder.embed_windows([x]) if hasattr(embedder, "embed_windows") else embedder.embed_array(x)
+        vectors.append(np.asarray(raw, np.float32))
+        groups.append((a, b))
+
+    for k, block in enumerate(fixed_blocks(blocks)):
+        held[k] = block
+        lengths.append(len(block) / TARGET_SR)
+        if k - 1 - SPAN >= 0:
+            emit(k - 1 - SPAN, k - 1)
+        held.pop(k - 1 - SPAN, None)
+    for a, b in window_groups(len(lengths), lengths[-1] if lengths else 0.0)[len(groups):]:
+        emit(a, b)
+    starts, ends = _bounds(groups, lengths)
+    return starts, ends, _matrix(vectors, getattr(embedder, "dim", 0))
+
+
+def _matrix(vectors: list[np.ndarray], dim: int) -> np.ndarray:
+    if not vectors:
+        return np.zeros((0, dim), np.float32)
+    return np.nan_to_num(np.stack(vectors).astype(np.float32))

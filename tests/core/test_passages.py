@@ -1,0 +1,230 @@
+"""Passage search on a synthesised library: a distinctive 8 s motif pasted at known offsets into 5 tracks.
+
+Real files in four formats, the real spectral embedder, real SQLite and real Qdrant Edge shards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from desktop.core.config import load_settings
+from desktop.core.indexer import scan_and_index
+from desktop.core.library import Library
+from desktop.core.passage_catalog import PassageRows
+from desktop.core.passage_search import find_passages, passage_query
+from desktop.core.passage_windows import HOP_SECONDS, embed_windows, fixed_blocks, window_groups
+from desktop.core.passages import PassageSummary, index_passages
+from tests import audio
+from tests.motif import write_motif_library
+
+
+def spectral(home):
+    replace(load_settings(home), embedder="spectral").save()
+    return home
+
+
+@pytest.fixture(scope="module")
+def motif_lib(tmp_path_factory):
+    return write_motif_library(tmp_path_factory.mktemp("motif"))
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory, motif_lib):
+    home = spectral(tmp_path_factory.mktemp("passage-template"))
+    with Library.open(home) as lib:
+        list(scan_and_index(lib, [str(motif_lib.folder)]))
+        summary = list(index_passages(lib))[-1]
+    assert isinstance(summary, PassageSummary) and summary.tracks == 11 and not summary.failed, summary
+    return home
+
+
+@pytest.fixture
+def lib_home(template, tmp_path):
+    home = tmp_path / "library"
+    shutil.copytree(template, home)
+    return home
+
+
+def near_truth(hit, truth, tol=HOP_SECONDS):
+    return any(abs(hit.start - t) <= tol for t in truth[hit.path])
+
+
+def assert_motif_tracks_first(hits, truth, expected):
+    top = hits[: len(expected)]
+    assert {h.path for h in top} == set(expected), [(h.path, h.start, h.score) for h in hits]
+    for h in top:
+        assert near_truth(h, truth), (h.path, h.start, truth[h.path])
+        assert h.end > h.start
+    assert all(h.path not in truth for h in hits[len(expected):])
+
+
+def test_motif_clip_finds_the_five_tracks_and_where(lib_home, motif_lib):
+    with Library.open(lib_home) as lib:
+        hits = find_passages(lib, passage_query(lib, str(motif_lib.clip)), k=8)
+    assert_motif_tracks_first(hits, motif_lib.truth, list(motif_lib.truth))
+    assert hits[0].score > hits[5].score + 0.1  # a clear gap to the tracks without it
+
+
+def test_motif_selection_finds_the_others_not_itself(lib_home, motif_lib):
+    source = list(motif_lib.truth)[1]  # drums, motif at 14.0 s
+    with Library.open(lib_home) as lib:
+        q = passage_query(lib, source, 14.0, 22.0)
+        hits = find_passages(lib, q, k=6)
+    assert q.label.startswith("0:14-0:22 of ")
+    assert source not in {h.path for h in hits}
+    assert_motif_tracks_first(hits, motif_lib.truth, [p for p in motif_lib.truth if p != source])
+
+
+def test_include_self_finds_the_second_occurrence(lib_home, motif_lib):
+    source = list(motif_lib.truth)[0]  # motif at 6.3 s and 27.1 s
+    with Library.open(lib_home) as lib:
+        tid = lib.catalog.by_path(source).id
+        q = passage_query(lib, tid, 6.3, 14.3)
+        plain = find_passages(lib, q, k=6)
+        selfish = find_passages(lib, q, k=6, include_self=True)
+    assert tid not in {h.track_id for h in plain}
+    own = [h for h in selfish if h.track_id == tid]
+    assert len(own) == 1 and abs(own[0].start - 27.1) <= HOP_SECONDS, own
+
+
+def test_copies_of_the_query_track_are_excluded(lib_home, motif_lib, tmp_path):
+    source = list(motif_lib.truth)[1]
+    copy = motif_lib.folder / "copy" / ("copy_of_" + os.path.basename(source))
+    copy.parent.mkdir()
+    shutil.copy(source, copy)
+    with Library.open(lib_home) as lib:
+        list(scan_and_index(lib, [str(motif_lib.folder)]))
+        list(index_passages(lib))
+        hits = find_passages(lib, passage_query(lib, source, 14.0, 22.0), k=6)
+        both = find_passages(lib, passage_query(lib, str(motif_lib.clip)), k=6)
+    copy.unlink()
+    copy.parent.rmdir()
+    assert str(copy) not in {h.path for h in hits}
+    assert {source, str(copy)} <= {h.path for h in both}  # a clip query still finds both copies
+
+
+def test_deleted_tracks_lose_their_windows_and_missing_ones_are_hidden(lib_home, motif_lib):
+    deleted, missing = list(motif_lib.truth)[3:5]
+    with Library.open(lib_home) as lib:
+        tid = lib.catalog.by_path(deleted).id
+        lib.remove_tracks([tid])  # what a rescan does for a file that is gone
+        assert tid not in lib.passages().track_ids()
+        assert tid not in PassageRows(lib.catalog).written(lib.active_key)
+        os.rename(missing, missing + ".away")  # an unplugged drive: the track stays, its hits are hidden
+        try:
+            hits = find_passages(lib, passage_query(lib, str(motif_lib.clip)), k=8)
+        finally:
+            os.rename(missing + ".away", missing)
+        back = find_passages(lib, passage_query(lib, str(motif_lib.clip)), k=8)
+    paths = [h.path for h in hits]
+    assert deleted not in paths and missing not in paths
+    assert set(paths[:3]) == set(motif_lib.truth) - {deleted, missing}
+    assert missing in [h.path for h in back[:4]]
+
+
+def test_rebuilt_from_stored_windows_without_decoding(lib_home, motif_lib, tmp_path):
+    music = tmp_path / "music"
+    shutil.copytree(motif_lib.folder, music)
+    home = spectral(tmp_path / "home2")
+    with Library.open(home) as lib:
+        list(scan_and_index(lib, [str(music)]))
+        list(index_passages(lib))
+        before = lib.passages().count()
+        key = lib.active_key
+        lib.close_store()
+    shutil.rmtree(home / "vectors" / f"passages-{key}")
+    for f in music.rglob("*.*"):  # every file now undecodable, with its size and mtime unchanged
+        st = f.stat()
+        f.write_bytes(b"\0" * st.st_size)
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with Library.open(home) as lib:
+        summary = list(index_passages(lib))[-1]
+        assert summary.rebuilt == 11 and summary.tracks == 0 and not summary.failed, summary
+        assert lib.passages().count() == before
+        hits = find_passages(lib, passage_query(lib, str(motif_lib.clip)), k=5)
+    assert {os.path.basename(h.path) for h in hits} == {os.path.basename(p) for p in motif_lib.truth}
+
+
+def run_index(home, music, crash_at=None):
+    env = {**os.environ, "SOUNDALIKE_HOME": str(home)}
+    env.pop("SOUNDALIKE_CRASH_AT", None)
+    if crash_at:
+        env["SOUNDALIKE_CRASH_AT"] = crash_at
+    return subprocess.run([sys.executable, "-m", "desktop", "index", str(music), "--embedder", "spectral",
+                           "--workers", "1"], capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def small_music(tmp_path_factory):
+    root = tmp_path_factory.mktemp("small-music")
+    for i in range(N_SMALL):
+        family = list(audio.FAMILIES)[i % 3]
+        audio.write(root / family / f"{family}{i}.flac", audio.render(family, 9.0, seed=80 + i))
+    return root
+
+
+N_SMALL = 6
+
+
+@pytest.mark.parametrize("stage", ["after-passage-store", "after-passage-commit"])
+def test_kill_9_during_the_passage_pass_then_resume_without_duplicates(tmp_path, small_music, stage):
+    home = spectral(tmp_path / "home")
+    crashed = run_index(home, small_music, crash_at=f"{stage}:3")
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    assert f"index: {N_SMALL} indexed" in crashed.stdout  # the first pass was complete: searchable already
+    done = run_index(home, small_music)
+    assert done.returncode == 0, done.stderr
+    redone = N_SMALL - 2 if stage == "after-passage-store" else N_SMALL - 3
+    assert f"passages: {redone} tracks" in done.stdout, done.stdout
+    with Library.open(home) as lib:
+        rows = PassageRows(lib.catalog)
+        store = lib.passages()
+        assert store.count() == rows.counts(lib.active_key)["windows"]
+        assert store.track_ids() == rows.written(lib.active_key) and len(store.track_ids()) == N_SMALL
+    status = subprocess.run([sys.executable, "-m", "desktop", "status"], capture_output=True, text=True,
+                            env={**os.environ, "SOUNDALIKE_HOME": str(home)}, timeout=120)
+    assert f"passage index: {N_SMALL} of {N_SMALL} indexed tracks" in status.stdout and "0 to do" in status.stdout
+
+
+def test_cli_passages_json_and_m3u(lib_home, motif_lib, tmp_path):
+    out = tmp_path / "passages.m3u"
+    env = {**os.environ, "SOUNDALIKE_HOME": str(lib_home)}
+    r = subprocess.run([sys.executable, "-m", "desktop", "passages", str(motif_lib.clip), "-k", "5", "--json",
+                        "--m3u", str(out)], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    hits = json.loads(r.stdout)
+    assert [sorted(h) for h in hits] == [["end", "path", "score", "start", "track_id"]] * 5
+    assert {h["path"] for h in hits} == set(motif_lib.truth)
+    text = out.read_text()
+    assert text.startswith("#EXTM3U")
+    for h in hits:
+        assert f"#EXTVLCOPT:start-time={h['start']:.1f}\n#EXTVLCOPT:stop-time={h['end']:.1f}\n{h['path']}\n" in text
+    source = list(motif_lib.truth)[0]
+    r = subprocess.run([sys.executable, "-m", "desktop", "passages", source, "--start", "6.3", "--end", "14.3",
+                        "--include-self", "-k", "3"], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0 and "passages like 0:06-0:14 of" in r.stdout, r.stderr
+    bad = subprocess.run([sys.executable, "-m", "desktop", "passages", source, "--start", "9", "--end", "5"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "--end must be after --start" in bad.stderr
+
+
+def test_windows_cover_the_track_at_the_hop():
+    assert window_groups(5, 2.0) == [(0, 2), (1, 3), (2, 4), (3, 5)]
+    assert window_groups(5, 0.5) == [(0, 2), (1, 3), (2, 5)]  # a short tail joins the last window
+    assert window_groups(1, 1.0) == [(0, 1)]
+    blocks = list(fixed_blocks(np.zeros(n, np.float32) for n in (5000, 40000, 3000)))
+    assert [len(b) for b in blocks] == [32000, 16000]
+    from desktop.core.embedders import create
+
+    x = np.random.default_rng(0).standard_normal(16000 * 9).astype(np.float32) * 0.1
+    starts, ends, raws = embed_windows(create("spectral"), [x])
+    assert list(starts) == [0, 2, 4, 6] and list(ends) == [4, 6, 8, 9] and raws.shape == (4, 260)
