@@ -101,8 +101,10 @@ def stats_stamp(library) -> str:
     return repr(row[0]) if row else "none"
 
 
-def index_passages(library, *, cancel: threading.Event | None = None, workers: int | None = None) -> Iterator:
-    """Make the windows of every indexed track that lacks them; yields Progress("passages"), then PassageSummary."""
+def index_passages(library, *, cancel: threading.Event | None = None, workers: int | None = None,
+                   in_process: bool = False) -> Iterator:
+    """Make the windows of every indexed track that lacks them; yields Progress("passages"), then PassageSummary.
+    `in_process`: analyse here, one track at a time, instead of in worker processes."""
     cancel = cancel or threading.Event()
     started = time.monotonic()
     summary = PassageSummary()
@@ -132,7 +134,7 @@ def index_passages(library, *, cancel: threading.Event | None = None, workers: i
     total = len(jobs)
     yield Progress("passages", 0, total, message="passage index")
     workers = workers or library.settings.workers or (os.cpu_count() or 1)
-    if getattr(embedder, "parallel", False) and total > 1:
+    if getattr(embedder, "parallel", False) and total > 1 and not in_process:
         results = _results_in_pool(embedder, jobs, min(workers, total), cancel, task=_windows_in_worker)
     else:
         results = _results_here(embedder, jobs, cancel)

@@ -34,13 +34,14 @@ from desktop.ui.library_model import LibraryModel
 from desktop.ui.library_view import LibraryPanel
 from desktop.ui.listening import install as install_listening
 from desktop.ui.now_playing import NowPlayingController
+from desktop.ui.passage_controller import PassageController
+from desktop.ui.passage_view import SelectableWaveform
 from desktop.ui.session import LibrarySession
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.similar_controller import SimilarController
 from desktop.ui.similar_pane import SimilarPane, local_paths
 from desktop.ui.status import IndexStatus, MessageStatusBar, NoticeBar
 from desktop.ui.transport import Transport
-from desktop.ui.waveform_view import WaveformView
 
 log = logging.getLogger(__name__)
 SEEK_STEP_S = 5.0
@@ -68,7 +69,7 @@ class MainWindow(QMainWindow):
         self.panel = LibraryPanel(self.model)
         self.table = self.panel.view
         self.similar = SimilarPane()
-        self.waveform = WaveformView()
+        self.waveform = SelectableWaveform()
         self.transport = Transport()
         self.notices = NoticeBar()
         self.similar_controller = SimilarController(self.similar, self.notices, self)
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self.exit_code = 0
         self._build_menus()
         self._connect_widgets()
+        self.passages = PassageController(self)
         self.bind_session(LibrarySession(library, self))
         install_listening(self)
         self.restore_ui_state()
@@ -98,6 +100,7 @@ class MainWindow(QMainWindow):
         self.library_controller.bind_session(session)
         self.similar_controller.bind_session(session)
         self.now_playing.bind_session(session)
+        self.passages.bind_session(session)
         session.embedder_ready.connect(self.on_embedder)
         session.store_checked.connect(self._on_store_checked)
         self.embedder_label.setText(f"{session.library.settings.embedder} · loading…")

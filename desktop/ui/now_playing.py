@@ -62,7 +62,7 @@ class NowPlayingController(QObject):
         self.waveform.set_message("Drawing waveform…")
         self.session.request_peaks(now.path)
         if now.track_id is not None:
-            self.similar.show(now.track_id)
+            self.similar.follow_playing(now.track_id)
 
     def on_peaks(self, path: str, peaks) -> None:
         now = self.playback.current

@@ -107,7 +107,9 @@ class LibrarySession(QObject):
 
     def index_passages(self) -> Job:
         """The passage pass (second, lower priority): it stops between tracks as soon as another job
-        is queued, and the window starts it again after that job's first pass."""
+        is queued, and the window starts it again after that job's first pass. It does not make the
+        session busy (the library is searchable), and runs in the library thread, one track at a time,
+        so closing the window or a new job stops it within one track (no process pool to wind down)."""
         from desktop.core.passages import index_passages
 
         worker = self.worker
@@ -119,7 +121,8 @@ class LibrarySession(QObject):
             def is_set(self) -> bool:
                 return self.cancel.is_set() or worker.waiting_jobs > 0
 
-        return self._start("passages", lambda cancel: index_passages(self.library, cancel=GiveWay(cancel)))
+        return self.worker.start_job("passages", lambda cancel: index_passages(self.library, cancel=GiveWay(cancel),
+                                                                              in_process=True))
 
     def _start(self, name, factory, data=None) -> Job:
         job = self.worker.start_job(name, factory, data)

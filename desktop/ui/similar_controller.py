@@ -28,6 +28,7 @@ class SimilarController(QObject):
         self._awaiting_index: int | None = None
         self._selected_id: int | None = None
         self.pinned = False  # the user pinned the pane: it keeps its list until unpinned
+        self.passages = None  # the PassageController: while it shows passages, the playing track is not followed
 
     def bind_session(self, session) -> None:
         """Follow this session's answers and indexing (a reopened library: the old session is gone)."""
@@ -49,7 +50,16 @@ class SimilarController(QObject):
             self._selected_id = track_id
             self.show(track_id)
 
+    def follow_playing(self, track_id: int) -> None:
+        """The playing track changed: follow it, unless the pane shows passages (double-clicking one plays
+        its track, and the passages stay to try the next one)."""
+        if self.passages is None or not self.passages.active:
+            self.show(track_id)
+
     def show(self, target: int | str, force: bool = False) -> None:
+        if self.passages is not None and self.passages.active:  # asked for a track: passages make way
+            self.passages.leave()
+            force = True
         if (target == self.target or self.pinned) and not force:
             return
         self.target = target

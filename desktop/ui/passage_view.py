@@ -1,0 +1,167 @@
+"""What passage search looks like: a waveform you can select a stretch of, and passage hits.
+
+`SelectableWaveform` is the seek bar plus a selection: a drag (more than a few pixels) selects 2 to 60 s
+(a shorter drag is widened to 2 s, a longer one cut at 60 s from where it began) instead of scrubbing;
+a click seeks as before and clears the selection. `PassageDelegate` draws a passage hit: title,
+artist and where the passage is (1:02-1:18), a mini timeline of the hit's track with the passage
+marked, and the score.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QLineF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+
+from desktop.core.passage_search import fmt_time
+from desktop.ui.similar_pane import BAR, BAR_BACK, HIT_ROLE, MUTED, HitDelegate, similarity_percent
+from desktop.ui.waveform_view import WaveformView
+
+MIN_SELECTION, MAX_SELECTION = 2.0, 60.0
+DRAG_PIXELS = 4  # a press that moves less than this is a click
+SELECTION = QColor(90, 170, 255, 70)
+SELECTION_EDGE = QColor(90, 170, 255)
+
+
+def clamp_selection(a: float, b: float, anchor: float, duration: float) -> tuple[float, float] | None:
+    """The 2-60 s selection for a drag from `anchor` over a..b, or None when the track is too short."""
+    if duration < MIN_SELECTION:
+        return None
+    a, b = max(0.0, min(a, b)), min(duration, max(a, b))
+    if b - a > MAX_SELECTION:
+        a, b = (anchor, anchor + MAX_SELECTION) if anchor <= a + 1e-6 else (anchor - MAX_SELECTION, anchor)
+    if b - a < MIN_SELECTION:
+        mid = (a + b) / 2
+        a = min(max(0.0, mid - MIN_SELECTION / 2), duration - MIN_SELECTION)
+        b = a + MIN_SELECTION
+    return a, b
+
+
+class SelectableWaveform(WaveformView):
+    selection_made = Signal(float, float)  # start, end (seconds)
+    selection_cleared = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setToolTip("Click to seek · drag to select a passage and find what sounds like it")
+        self.selection: tuple[float, float] | None = None
+        self._press_x: float | None = None
+        self._selecting = False
+
+    def set_peaks(self, peaks, duration=None) -> None:
+        super().set_peaks(peaks, duration)
+        if peaks is None and self.selection is not None:  # another track: the selection meant the old one,
+            self.selection = None  # but the passages found stay in the pane (to try the next one)
+            self.update()
+
+    def clear_selection(self) -> None:
+        if self.selection is not None:
+            self.selection = None
+            self.update()
+            self.selection_cleared.emit()
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton and self.duration > 0:
+            self._press_x = event.position().x()
+            self._selecting = False
+            event.accept()
+        else:
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._press_x is not None and abs(event.position().x() - self._press_x) > DRAG_PIXELS:
+            self._selecting = True
+            self._drag_selection(event.position().x())
+        self._set_hover(event.position().x())
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() != Qt.LeftButton or self._press_x is None:
+            return super().mouseReleaseEvent(event)
+        x, press = event.position().x(), self._press_x
+        self._press_x = None
+        if self._selecting:
+            self._selecting = False
+            self._drag_selection(x, press)
+            if self.selection is not None:
+                self.selection_made.emit(*self.selection)
+        else:
+            self.clear_selection()
+            self._position = self.time_at(x)
+            self.update()
+            self.seek_requested.emit(self._position)
+        event.accept()
+
+    def _drag_selection(self, x: float, press: float | None = None) -> None:
+        anchor = self.time_at(self._press_x if press is None else press)
+        self.selection = clamp_selection(anchor, self.time_at(x), anchor, self.duration)
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.selection is None or self.duration <= 0:
+            return
+        a, b = (self._x_of(t) for t in self.selection)
+        p = QPainter(self)
+        p.fillRect(QRectF(a, 0, max(1.0, b - a), self.height()), SELECTION)
+        p.setPen(QPen(SELECTION_EDGE, 1))
+        p.drawLine(QLineF(a, 0, a, self.height()))
+        p.drawLine(QLineF(b, 0, b, self.height()))
+        p.end()
+
+
+class PassageDelegate(HitDelegate):
+    """Title; artist · 1:02-1:18; a mini timeline of the track with the passage marked; the score.
+    Whole-track hits (the pane's usual content) are drawn as before."""
+
+    BAR_W = 84
+
+    def sizeHint(self, option, index) -> QSize:
+        return QSize(200, QFontMetrics(option.font).height() * 2 + 20)  # the same for both kinds of hit
+
+    def paint(self, p: QPainter, option: QStyleOptionViewItem, index) -> None:
+        hit = index.data(HIT_ROLE)
+        if hit is None or not hasattr(hit, "start"):
+            return super().paint(p, option, index)
+        p.save()
+        r = option.rect
+        selected = bool(option.state & QStyle.State_Selected)
+        if selected:
+            p.fillRect(r, option.palette.color(QPalette.Highlight))
+        fm = QFontMetrics(option.font)
+        line_h = fm.height()
+        text_col = option.palette.color(QPalette.HighlightedText if selected else QPalette.Text)
+        rank_w = fm.horizontalAdvance("00") + 12
+        p.setPen(MUTED)
+        p.drawText(QRect(r.left() + 4, r.top(), rank_w - 6, r.height()), Qt.AlignRight | Qt.AlignVCenter,
+                   str(index.row() + 1))
+        left = r.left() + rank_w + 4
+        text_w = r.width() - rank_w - self.BAR_W - 20
+        bold = QFont(option.font)
+        bold.setBold(True)
+        p.setFont(bold)
+        p.setPen(text_col)
+        p.drawText(QRect(left, r.top() + 4, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter,
+                   QFontMetrics(bold).elidedText(hit.title or hit.label, Qt.ElideRight, text_w))
+        p.setFont(option.font)
+        p.setPen(MUTED if not selected else text_col)
+        line2 = f"{hit.artist}  ·  {fmt_time(hit.start)}-{fmt_time(hit.end)}" if hit.artist else \
+            f"{fmt_time(hit.start)}-{fmt_time(hit.end)}"
+        p.drawText(QRect(left, r.top() + 5 + line_h, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter,
+                   fm.elidedText(line2, Qt.ElideRight, text_w))
+        self._timeline(p, QRect(left, r.top() + 8 + 2 * line_h, text_w, 5), hit)
+        pct = similarity_percent(hit.score)
+        bx = r.right() - self.BAR_W - 8
+        bar = QRect(bx, r.top() + r.height() // 2 + 2, self.BAR_W, 6)
+        p.fillRect(bar, BAR_BACK)
+        p.fillRect(QRect(bar.left(), bar.top(), int(bar.width() * pct / 100), bar.height()), BAR)
+        p.setPen(text_col)
+        p.drawText(QRect(bx, r.top() + 3, self.BAR_W, r.height() // 2 - 2), Qt.AlignRight | Qt.AlignBottom, f"{pct}%")
+        p.restore()
+
+    @staticmethod
+    def _timeline(p: QPainter, box: QRect, hit) -> None:
+        p.fillRect(box, BAR_BACK)
+        length = max(hit.duration, hit.end, 1e-6)
+        a = box.left() + int(box.width() * hit.start / length)
+        b = max(box.left() + int(box.width() * hit.end / length), a + 3)
+        p.fillRect(QRect(a, box.top() - 1, b - a, box.height() + 2), BAR)
