@@ -101,6 +101,7 @@ def build_parser(with_files: bool = False) -> argparse.ArgumentParser:
     sp.add_argument("--failed", action="store_true", help="only tracks that failed, with the reason")
     sp.add_argument("--json", action="store_true")
     cli_listen.add_parsers(sub)
+    cli_passages.add_parsers(sub)
     return p
 
 
@@ -347,4 +348,4 @@ def cmd_eval(args) -> int:
 
 COMMANDS = {"index": cmd_index, "similar": cmd_similar, "status": cmd_status, "tracks": cmd_tracks,
             "check": cmd_check, "eval": cmd_eval, "store": cli_store.cmd_store, "model": cli_model.cmd_model,
-            **cli_listen.COMMANDS}
+            **cli_listen.COMMANDS, "passages": cli_passages.cmd_passages}
