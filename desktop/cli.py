@@ -13,15 +13,17 @@ import logging
 import os
 import sys
 
-from desktop import __version__, cli_listen, cli_model, cli_passages, cli_store
+from desktop import __version__, cli_library, cli_listen, cli_model, cli_passages, cli_store
 
 # The commands import what they use inside their functions: `soundalike --help` and the window's start
 # must not pay for numpy, Qdrant or torch (seconds) that another command needs.
 from desktop.core.config import EMBEDDERS, resolve_home
 from desktop.core.errors import SoundalikeError
+from desktop.core.paths import shown
 from desktop.core.track import JSON_KEYS
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+MAX_K, MAX_ID = 10_000, 2**63 - 1  # SQLite integers are 64-bit: a larger "id" is no track, not an OverflowError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,6 +42,26 @@ def _wants_window(argv: list[str]) -> bool:
         else:
             return argv[i] not in COMMANDS
     return False
+
+
+def _not_a_command_or_file(argv: list[str]) -> str:
+    """The first argument for the window that is neither a command nor an existing file or folder
+    (`soundalike simlar song.mp3`): an error naming the closest command, not a window with odd files."""
+    import difflib
+
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--home":
+            i += 2
+            continue
+        arg = argv[i]
+        i += 1
+        if arg.startswith("-") or os.path.lexists(arg):
+            continue
+        close = difflib.get_close_matches(arg, list(COMMANDS), n=1, cutoff=0.6)
+        hint = f"did you mean `soundalike {close[0]}`?" if close else f"commands: {', '.join(COMMANDS)}"
+        return f"{shown(arg)!r} is neither a command nor an existing file or folder ({hint})"
+    return ""
 
 
 def build_parser(with_files: bool = False) -> argparse.ArgumentParser:
@@ -86,6 +108,7 @@ def build_parser(with_files: bool = False) -> argparse.ArgumentParser:
 
     sp = sub.add_parser("check", help="compare the catalog with the vector store (and repair)")
     sp.add_argument("--repair", action="store_true", help="fix what differs (no re-decoding needed)")
+    sp.add_argument("--prune", action="store_true", help="with --repair: also drop missing tracks and their vectors")
 
     sp = sub.add_parser("eval", help="measure similarity quality on labelled music (in a library of its own)")
     sp.add_argument("source", metavar="DIR_OR_LABELS_CSV", help="a folder (label = parent folder) or a path,label csv")
@@ -99,15 +122,20 @@ def build_parser(with_files: bool = False) -> argparse.ArgumentParser:
 
     sp = sub.add_parser("tracks", help="list tracks")
     sp.add_argument("--failed", action="store_true", help="only tracks that failed, with the reason")
+    sp.add_argument("--missing", action="store_true", help="only tracks whose file is gone (kept until `prune`)")
     sp.add_argument("--json", action="store_true")
     cli_listen.add_parsers(sub)
     cli_passages.add_parsers(sub)
+    cli_library.add_parsers(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     window = _wants_window(argv)
+    if window and (problem := _not_a_command_or_file(argv)):
+        print(f"soundalike: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     args = build_parser(with_files=window).parse_args(argv)
     if not window:
         args.files = []
@@ -131,7 +159,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return app_main(args.files, home=args.home)
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows up here, not as a traceback at interpreter exit
+        return code
+    except BrokenPipeError:  # `soundalike status | head -3`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 141
     except SoundalikeError as e:
         print(f"soundalike: error: {e}", file=sys.stderr)
         return EXIT_ERROR
@@ -143,10 +176,20 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-def open_library(args, *, strict: bool = False, lock: bool = True, **overrides):
+def open_library(args, *, strict: bool = False, lock: bool = True, must_exist: bool = False, **overrides):
+    """`must_exist`: a read-only command never creates a library (a mistyped --home is an error)."""
+    from desktop.core.backup import backup_path
+    from desktop.core.config import load_settings
     from desktop.core.library import Library
 
-    return Library.open(args.home, strict=strict, lock=lock, **overrides)
+    settings = load_settings(args.home, **overrides)
+    if must_exist and not settings.catalog_path.is_file() and backup_path(settings.catalog_path).is_file():
+        raise SoundalikeError(f"{shown(str(settings.catalog_path))}: the catalog is missing; run `soundalike check "
+                              "--repair` to restore its last good copy")
+    if must_exist and not settings.catalog_path.is_file():
+        raise SoundalikeError(f"no library at {shown(str(settings.home))} (index a folder first: "
+                              "`soundalike index FOLDER`, or check --home)")
+    return Library(settings, strict=strict, lock=lock)
 
 
 class ProgressPrinter:
@@ -178,9 +221,6 @@ def cmd_index(args) -> int:
     from desktop.core.events import IndexSummary, Progress, ScanSummary
     from desktop.core.indexer import scan_and_index
 
-    missing = [p for p in args.paths if not os.path.exists(p)]
-    if missing:
-        raise SoundalikeError(f"{missing[0]}: no such file or folder")
     strict = bool(args.embedder or args.model)
     if args.embedder == "wav2vec2" or (args.model and args.embedder != "spectral"):
         from desktop.cli_model import fetch_if_missing
@@ -204,18 +244,27 @@ def cmd_index(args) -> int:
             elif isinstance(ev, ScanSummary):
                 bar.close()
                 for path, why in ev.problems:
-                    print(f"skipped {path}: {why}", file=sys.stderr)
+                    print(f"skipped {shown(path)}: {why}", file=sys.stderr)
+                for root in ev.unavailable:
+                    print(f"unavailable: {shown(root)} (absent, empty or every file gone: an unplugged drive? "
+                          "nothing under it was changed)", file=sys.stderr)
                 print(f"scan: {len(ev.added)} new, {len(ev.changed)} changed, {ev.unchanged} unchanged, "
-                      f"{len(ev.removed)} removed")
+                      f"{len(ev.moved)} moved, {len(ev.returned)} back, {len(ev.missing)} missing"
+                      + (" (kept; `soundalike prune` drops them)" if ev.missing else ""))
             elif isinstance(ev, IndexSummary):
                 bar.close()
                 rate = f", {ev.audio_seconds / ev.seconds:.0f}x realtime" if ev.seconds and ev.audio_seconds else ""
+                rate += f", {ev.workers} analysis processes" if ev.workers else ""
                 print(f"index: {ev.indexed} indexed, {ev.unchanged} unchanged, {len(ev.failed)} failed "
                       f"({ev.seconds:.1f} s{rate})")
+                if ev.restored:
+                    print(f"store: {ev.restored} points restored from the catalog (no decoding)")
                 for path, why in ev.failed:
-                    print(f"  failed {path}: {why}")
+                    print(f"  failed {shown(path)}: {why}")
                 for path, note in ev.notes:
-                    print(f"  {note}: {path}")
+                    print(f"  {note}: {shown(path)}")
+                for path, why in ev.pending:
+                    print(f"  pending {shown(path)}: {why}")
         cli_passages.run_pass(lib, args, bar)
     return 0
 
@@ -227,7 +276,7 @@ def cmd_similar(args) -> int:
         raise ValueError("-k must be at least 1")
     if (args.query is None) == (args.text is None):
         raise ValueError("give a track id or file, or --text \"a description\" (one of them)")
-    with open_library(args) as lib:
+    with open_library(args, must_exist=True) as lib:
         if args.text is not None:
             from desktop.core.text_search import search_text
 
@@ -237,7 +286,7 @@ def cmd_similar(args) -> int:
     if args.m3u:
         cli_listen.write_hits(args.m3u, hits)
     if args.json:
-        print(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
+        print(json.dumps([{**h.to_dict(), "path": shown(h.path)} for h in hits], indent=2, ensure_ascii=False))
         return 0
     if not hits:
         print("no similar tracks (is the library indexed?)")
@@ -245,7 +294,7 @@ def cmd_similar(args) -> int:
         artist = h.artist + ("*" if h.artist_generated else "")
         closeness = f"{h.closeness:3.0f} {h.words:<10}" if h.closeness is not None else ""
         album = f" [{h.album}]" if h.album else ""
-        print(f"{i:3d}  {closeness}  {h.score:6.3f}  [{h.track_id}] {artist} - {h.title}{album}  ({h.path})")
+        print(f"{i:3d}  {closeness}  {h.score:6.3f}  [{h.track_id}] {artist} - {h.title}{album}  ({shown(h.path)})")
         if h.why:
             print(f"       {h.why}")
     if any(h.artist_generated for h in hits):
@@ -257,18 +306,19 @@ def cmd_status(args) -> int:
     from desktop.core.formats import describe_skipped
     from desktop.core.scan import skipped_files
 
-    with open_library(args, lock=False) as lib:
+    with open_library(args, lock=False, must_exist=True) as lib:
         c = lib.catalog.counts()
         key = lib.active_key
         print(f"library: {lib.settings.home}")
-        print(f"tracks: {c['total']} ({c['indexed']} indexed, {c['pending']} pending, {c['failed']} failed)")
+        print(f"tracks: {c['total']} ({c['indexed']} indexed, {c['pending']} pending, {c['failed']} failed)"
+              + (f"; {c['missing']} missing (kept; `soundalike tracks --missing`)" if c["missing"] else ""))
         print(f"vector space: {key or 'none yet'}" + (f" ({lib.catalog.vector_count(key)} vectors)" if key else ""))
         print("\n".join(cli_passages.status_lines(lib)) or "passage index: none yet")
         print(f"store: {lib.settings.qdrant_url or 'embedded Qdrant in ' + str(lib.settings.vectors_dir)}")
         s = lib.settings
         print(f"configured embedder: {s.embedder} (model {s.model}, device {s.device})")
         for folder in lib.catalog.folders():
-            print(f"folder: {folder}")
+            print(f"folder: {shown(folder)}")
         skipped = skipped_files(lib.catalog)
         if skipped:
             print(f"skipped (not audio, last scan): {describe_skipped(skipped)}")
@@ -277,19 +327,19 @@ def cmd_status(args) -> int:
 
 
 def cmd_tracks(args) -> int:
-    with open_library(args, lock=False) as lib:
-        tracks = lib.catalog.tracks(status="failed" if args.failed else None)
+    with open_library(args, lock=False, must_exist=True) as lib:
+        tracks = lib.catalog.tracks(status="failed" if args.failed else None, missing=True if args.missing else False)
     if args.json:
         print(json.dumps([track_json(t) for t in tracks], indent=2, ensure_ascii=False))
         return 0
     for t in tracks:
         if args.failed:
-            print(f"[{t.id}] {t.path}: {t.error}")
+            print(f"[{t.id}] {shown(t.path)}: {t.error}")
         else:
             note = f"  [{t.error}]" if t.error and t.status == "indexed" else ""
-            print(f"[{t.id}] {t.status:8s} {t.artist} - {t.title}  ({t.path}){note}")
+            print(f"[{t.id}] {'missing' if t.missing else t.status:8s} {t.artist} - {t.title}  ({shown(t.path)}){note}")
     if not tracks:
-        print("no failed tracks" if args.failed else "the library is empty")
+        print("no failed tracks" if args.failed else "no missing tracks" if args.missing else "the library is empty")
     return 0
 
 
@@ -304,10 +354,34 @@ def track_json(t) -> dict:
 def cmd_check(args) -> int:
     from desktop.core.check import check
 
-    with open_library(args) as lib:
-        report = check(lib, repair=args.repair)
-    print("\n".join(report.lines()))
+    if args.prune and not args.repair:
+        raise ValueError("--prune drops tracks, so it goes with --repair: `soundalike check --repair --prune`")
+    restored = check_catalog_file(args)
+    with open_library(args, must_exist=not args.repair) as lib:
+        report = check(lib, repair=args.repair, prune=args.prune)
+    print("\n".join(([restored] if restored else []) + report.lines()))
     return 0 if report.ok or report.repaired else EXIT_ERROR
+
+
+def check_catalog_file(args) -> str:
+    """SQLite's quick_check on the catalog; with --repair a damaged or missing one is restored from its backup."""
+    from desktop.core.backup import backup_path, catalog_problem, restore_backup
+    from desktop.core.config import load_settings
+
+    path = load_settings(args.home).catalog_path
+    if not path.exists() and not backup_path(path).exists():
+        return ""  # no library yet (check says so) or a new one (--repair creates it)
+    problem = catalog_problem(path)
+    if not problem:
+        return ""
+    if not args.repair:
+        raise SoundalikeError(f"{shown(str(path))}: the catalog is damaged ({problem}); run `soundalike check "
+                              "--repair` to restore its last good copy")
+    done = restore_backup(path)
+    if not done:
+        raise SoundalikeError(f"{shown(str(path))}: the catalog is damaged ({problem}) and there is no backup "
+                              "to restore; move it aside and run `soundalike index` on your folders again")
+    return done
 
 
 def cmd_eval(args) -> int:
@@ -348,4 +422,5 @@ def cmd_eval(args) -> int:
 
 COMMANDS = {"index": cmd_index, "similar": cmd_similar, "status": cmd_status, "tracks": cmd_tracks,
             "check": cmd_check, "eval": cmd_eval, "store": cli_store.cmd_store, "model": cli_model.cmd_model,
-            **cli_listen.COMMANDS, "passages": cli_passages.cmd_passages}
+            **cli_listen.COMMANDS, "passages": cli_passages.cmd_passages,
+            **cli_library.COMMANDS}

@@ -10,15 +10,19 @@ thread while the window reads); WAL lets other processes read meanwhile.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from desktop.core.errors import CatalogError, TrackNotFound
+from desktop.core.paths import from_db_path, shown, to_db_path
 from desktop.core.track import (
     FIELDS,
     FROM_FILE,
@@ -34,11 +38,12 @@ from desktop.core.track import (
 
 __all__ = ["Catalog", "Track", "SORTABLE", "TRACKS_TABLE"]
 
-SCHEMA_VERSION = 2  # 2: vectors.parts, standardizers.whitening
+SCHEMA_VERSION = 3  # 2: vectors.parts, standardizers.whitening; 3: tracks.missing_since, paths as bytes
 
 # The tracks table is derived from the field table (track.py) and migrated by comparing the two.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Paths are stored as the file system's bytes (os.fsencode): a name that is not valid UTF-8 is kept exactly.
 CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, added_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS vectors (
     track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
@@ -59,6 +64,25 @@ CREATE TABLE IF NOT EXISTS standardizers (
 
 
 
+def damaged_message(path: Path, error: Exception) -> str:
+    return (f"{path}: the catalog is damaged ({error}); run `soundalike check --repair` to restore the last "
+            "good copy (saved after each successful index run)")
+
+
+def _text(value):
+    """Titles and genres made from an undecodable file name hold surrogates SQLite cannot store."""
+    return shown(value) if isinstance(value, str) else value
+
+
+class FileState(NamedTuple):
+    """What a scan compares with the disk."""
+
+    id: int
+    size: int
+    mtime: float
+    missing_since: float | None
+
+
 class Catalog:
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -71,7 +95,11 @@ class Catalog:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except (sqlite3.Error, OSError) as e:
+        except sqlite3.OperationalError as e:
+            raise CatalogError(f"{self.path}: cannot open the catalog ({e})") from e
+        except sqlite3.DatabaseError as e:
+            raise CatalogError(damaged_message(self.path, e)) from e
+        except OSError as e:
             raise CatalogError(f"{self.path}: cannot open the catalog ({e})") from e
 
     # -- schema -----------------------------------------------------------------------------------
@@ -89,8 +117,13 @@ class Catalog:
                 self._add_column("vectors", "parts BLOB")
                 self._add_column("standardizers", "whitening BLOB")
                 self.set_meta("schema_version", "2")
-        # Future migrations of meta/folders/vectors/standardizers: `if int(version) < 3: ...`, then bump.
         self._migrate_tracks()
+        if int(self.meta("schema_version")) < 3:
+            with self.transaction():
+                self._run("UPDATE tracks SET path=CAST(path AS BLOB) WHERE typeof(path)='text'")
+                self._run("UPDATE folders SET path=CAST(path AS BLOB) WHERE typeof(path)='text'")
+                self.set_meta("schema_version", "3")
+        # Future migrations of meta/folders/vectors/standardizers: `if int(version) < 4: ...`, then bump.
 
     def _migrate_tracks(self) -> None:
         """Make the tracks table match the field table: missing columns are added (cheap, in place); a
@@ -139,25 +172,34 @@ class Catalog:
         return _Transaction(self)
 
     def _run(self, sql: str, args: Iterable = ()) -> sqlite3.Cursor:
-        with self._lock:
-            try:
-                return self._db.execute(sql, tuple(args))
-            except sqlite3.OperationalError as e:
-                if any(w in str(e) for w in ("disk", "full", "readonly", "read-only")):
-                    raise CatalogError(
-                        f"{self.path}: cannot write ({e}): is the disk full or the folder read-only? "
-                        "The library is unchanged; free some space and run the command again"
-                    ) from e
-                raise CatalogError(f"{self.path}: {e}") from e
+        with self._lock, self._errors():
+            return self._db.execute(sql, tuple(args))
 
     def _rows(self, sql: str, args: Iterable = ()) -> list[sqlite3.Row]:
         """All rows, fetched while holding the lock (another thread may use the connection next)."""
-        with self._lock:
+        with self._lock, self._errors():
             return self._run(sql, args).fetchall()
 
     def _one(self, sql: str, args: Iterable = ()):
-        with self._lock:
+        with self._lock, self._errors():
             return self._run(sql, args).fetchone()
+
+    @contextlib.contextmanager
+    def _errors(self):
+        """Every SQLite failure as one line naming the file and what to do (never a traceback)."""
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise  # our own bug, not the user's disk
+        except sqlite3.OperationalError as e:
+            if any(w in str(e) for w in ("disk", "full", "readonly", "read-only")):
+                raise CatalogError(
+                    f"{self.path}: cannot write ({e}): is the disk full or the folder read-only? "
+                    "Nothing already indexed was lost; free some space and run the command again"
+                ) from e
+            raise CatalogError(f"{self.path}: {e}") from e
+        except sqlite3.DatabaseError as e:  # "database disk image is malformed", "file is not a database"
+            raise CatalogError(damaged_message(self.path, e)) from e
 
     def close(self) -> None:
         with self._lock:
@@ -178,14 +220,18 @@ class Catalog:
         return self.meta(key)
 
     def folders(self) -> list[str]:
-        return [r[0] for r in self._rows("SELECT path FROM folders ORDER BY path")]
+        return [from_db_path(r[0]) for r in self._rows("SELECT path FROM folders ORDER BY path")]
 
     def add_folder(self, path: str) -> None:
-        self._run("INSERT OR IGNORE INTO folders(path, added_at) VALUES(?, ?)", (path, time.time()))
+        self._run("INSERT OR IGNORE INTO folders(path, added_at) VALUES(?, ?)", (to_db_path(path), time.time()))
 
     # -- tracks -----------------------------------------------------------------------------------
     def _track(self, row: sqlite3.Row | None) -> Track | None:
-        return Track(**{k: row[k] for k in NAMES}) if row else None
+        if not row:
+            return None
+        track = Track(**{k: row[k] for k in NAMES})
+        track.path = from_db_path(track.path)
+        return track
 
     def get(self, track_id: int) -> Track:
         t = self._track(self._one("SELECT * FROM tracks WHERE id=?", (track_id,)))
@@ -194,7 +240,7 @@ class Catalog:
         return t
 
     def by_path(self, path: str) -> Track | None:
-        return self._track(self._one("SELECT * FROM tracks WHERE path=?", (path,)))
+        return self._track(self._one("SELECT * FROM tracks WHERE path=?", (to_db_path(path),)))
 
     def many(self, ids: Iterable[int]) -> dict[int, Track]:
         ids = list(ids)
@@ -205,14 +251,54 @@ class Catalog:
             out.update({r["id"]: self._track(r) for r in self._rows(q, chunk)})
         return out
 
-    def file_states(self) -> dict[str, tuple[int, int, float]]:
-        """path -> (id, size, mtime) for change detection in one query."""
-        return {r[0]: (r[1], r[2], r[3]) for r in self._rows("SELECT path, id, size, mtime FROM tracks")}
+    def file_states(self) -> dict[str, FileState]:
+        """path -> FileState for change detection in one query."""
+        return {from_db_path(r[0]): FileState(*r[1:])
+                for r in self._rows("SELECT path, id, size, mtime, missing_since FROM tracks")}
+
+    def lost_by_hash(self, file_hash: str, size: int) -> list[Track]:
+        """Tracks with this content fingerprint whose file is gone: where a moved or renamed file came from."""
+        rows = self._rows("SELECT * FROM tracks WHERE file_hash=? AND size=? ORDER BY id", (file_hash, size))
+        return [t for t in map(self._track, rows) if t.missing or not os.path.lexists(t.path)]
+
+    def move(self, track_id: int, path: str, mtime: float) -> None:
+        """The same file (same content fingerprint) found at another path: it keeps its id, vector and tags."""
+        self._run("UPDATE tracks SET path=?, mtime=?, missing_since=NULL WHERE id=?",
+                  (to_db_path(path), mtime, track_id))
+
+    def mark_missing(self, ids: Iterable[int]) -> None:
+        """The files are gone: keep the rows and vectors (a drive may come back), hide them from results."""
+        self._each("UPDATE tracks SET missing_since=? WHERE missing_since IS NULL AND id IN ({})", ids, time.time())
+
+    def mark_present(self, ids: Iterable[int]) -> None:
+        self._each("UPDATE tracks SET missing_since=NULL WHERE id IN ({})", ids)
+
+    def genres(self) -> list[str]:
+        return [r[0] for r in self._rows("SELECT DISTINCT genre FROM tracks WHERE genre != '' AND "
+                                         "missing_since IS NULL")]
+
+    def missing_ids(self) -> list[int]:
+        """Tracks whose file was gone at the last scan: clients that pick tracks (radio, duplicates) skip them."""
+        return [r[0] for r in self._rows("SELECT id FROM tracks WHERE missing_since IS NOT NULL ORDER BY id")]
+
+    def searchable_ids(self, embedder_key: str) -> set[int]:
+        """The ids the vector store of `embedder_key` should hold: a vector of that key and a file present."""
+        return {r[0] for r in self._rows(
+            "SELECT v.track_id FROM vectors v JOIN tracks t ON t.id=v.track_id WHERE v.embedder=? "
+            "AND t.missing_since IS NULL", (embedder_key,))}
+
+    def _each(self, sql: str, ids: Iterable[int], *first) -> None:
+        """Run `sql` (with `IN ({})`) over `ids` in chunks, in one transaction."""
+        ids = list(ids)
+        with self.transaction():
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                self._run(sql.format(",".join("?" * len(chunk))), [*first, *chunk])
 
     def add_track(self, track: Track) -> int:
         """Insert a new file's row (status pending) and return its new, never reused id."""
         cols = [c for c in NAMES if c != "id"]
-        values = [getattr(track, c) for c in cols]
+        values = [to_db_path(track.path) if c == "path" else _text(getattr(track, c)) for c in cols]
         with self._lock:
             cur = self._run(f"INSERT INTO tracks({','.join(cols)}) VALUES({','.join('?' * len(cols))})", values)
             return int(cur.lastrowid)
@@ -224,7 +310,7 @@ class Catalog:
             self._run(
                 f"UPDATE tracks SET {', '.join(c + '=?' for c in cols)}, status='pending', error='', embedder='' "
                 "WHERE id=?",
-                [getattr(track, c) for c in cols] + [track.id],
+                [_text(getattr(track, c)) for c in cols] + [track.id],
             )
             self._run("DELETE FROM vectors WHERE track_id=?", (track.id,))
 
@@ -234,26 +320,24 @@ class Catalog:
                   [getattr(track, c) for c in FROM_TAGS] + [track.id])
 
     def remove(self, ids: Iterable[int]) -> None:
-        ids = list(ids)
-        with self.transaction():
-            for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
-                self._run(f"DELETE FROM tracks WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        self._each("DELETE FROM tracks WHERE id IN ({})", ids)
 
     def tracks(self, *, status: str | None = None, text: str = "", order: str = "id", descending: bool = False,
-               limit: int = -1, offset: int = 0) -> list[Track]:
-        """A page of tracks, optionally filtered by status and by text in title/artist/album/genre."""
-        where, args = self._where(status, text)
+               limit: int = -1, offset: int = 0, missing: bool | None = False) -> list[Track]:
+        """A page of tracks, optionally filtered by status and by text in title/artist/album/genre.
+
+        `missing`: False (default) only tracks whose file is there, True only the missing ones, None all."""
+        where, args = self._where(status, text, missing)
         if order not in SORTABLE:
             raise ValueError(f"cannot sort by {order!r}")
         direction = "DESC" if descending else "ASC"
         q = f"SELECT * FROM tracks {where} ORDER BY {_order_by(order, direction)} LIMIT ? OFFSET ?"
         return [self._track(r) for r in self._rows(q, [*args, limit, offset])]
 
-    def track_ids(self, *, status: str | None = None, text: str = "", order: str = "id",
-                  descending: bool = False) -> list[int]:
+    def track_ids(self, *, status: str | None = None, text: str = "", order: str = "id", descending: bool = False,
+                  missing: bool | None = False) -> list[int]:
         """Only the ids in display order: 50,000 ints are cheap; rows are then fetched lazily."""
-        where, args = self._where(status, text)
+        where, args = self._where(status, text, missing)
         if order not in SORTABLE:
             raise ValueError(f"cannot sort by {order!r}")
         direction = "DESC" if descending else "ASC"
@@ -261,8 +345,10 @@ class Catalog:
         return [r[0] for r in self._rows(q, args)]
 
     @staticmethod
-    def _where(status: str | None, text: str) -> tuple[str, list]:
+    def _where(status: str | None, text: str, missing: bool | None = False) -> tuple[str, list]:
         clauses, args = [], []
+        if missing is not None:
+            clauses.append("missing_since IS NOT NULL" if missing else "missing_since IS NULL")
         if status:
             clauses.append("status=?")
             args.append(status)
@@ -272,15 +358,19 @@ class Catalog:
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
 
     def counts(self) -> dict[str, int]:
+        """Tracks whose file is there, by status (and their total), and how many are missing."""
         out = {"pending": 0, "indexed": 0, "failed": 0}
-        out.update({r[0]: r[1] for r in self._rows("SELECT status, COUNT(*) FROM tracks GROUP BY status")})
+        out.update({r[0]: r[1] for r in self._rows(
+            "SELECT status, COUNT(*) FROM tracks WHERE missing_since IS NULL GROUP BY status")})
         out["total"] = out["pending"] + out["indexed"] + out["failed"]
+        out["missing"] = self._one("SELECT COUNT(*) FROM tracks WHERE missing_since IS NOT NULL")[0]
         return out
 
     # -- index results ----------------------------------------------------------------------------
     def plan(self, embedder_key: str, retry_failed: bool = False) -> list[int]:
         """Ids that still need a vector from `embedder_key`, oldest first. Re-planning is how we resume."""
-        q = "SELECT id FROM tracks t WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.track_id=t.id AND v.embedder=?)"
+        q = ("SELECT id FROM tracks t WHERE missing_since IS NULL AND "
+             "NOT EXISTS (SELECT 1 FROM vectors v WHERE v.track_id=t.id AND v.embedder=?)")
         if not retry_failed:
             q += " AND status != 'failed'"
         return [r[0] for r in self._rows(q + " ORDER BY id", (embedder_key,))]
@@ -322,7 +412,8 @@ class Catalog:
                 self._run("UPDATE tracks SET status='pending', error='' WHERE id=?", (tid,))
 
     def set_duration(self, track_id: int, duration: float) -> None:
-        self._run("UPDATE tracks SET duration=? WHERE id=? AND duration<=0", (duration, track_id))
+        """The length the decoder found (a header may claim 10 hours for 10 MB of audio)."""
+        self._run("UPDATE tracks SET duration=? WHERE id=?", (duration, track_id))
 
     def raw_vectors(self, embedder_key: str, ids: Iterable[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
         if ids is None:

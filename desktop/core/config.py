@@ -146,11 +146,31 @@ def load_settings(home: str | os.PathLike | None = None, **overrides) -> Setting
     home_path = resolve_home(home)
     values: dict = {}
     known = {f.name for f in fields(Settings)} - {"home"}
-    values.update({k: v for k, v in read_config(home_path).items() if k in known})
+    from_file = {k: v for k, v in read_config(home_path).items() if k in known}
+    _check_file_values(home_path / "config.json", home_path, from_file)
+    values.update(from_file)
     for name, var in ENV_VARS.items():
         if os.environ.get(var):
             values[name] = os.environ[var]
     values.update({k: v for k, v in overrides.items() if v is not None})
     if "workers" in values:
-        values["workers"] = int(values["workers"])
+        try:
+            values["workers"] = int(values["workers"])
+        except (TypeError, ValueError):
+            raise SoundalikeError(f"workers must be a whole number, got {values['workers']!r}") from None
     return replace(Settings(home=home_path), **values).validated()
+
+
+def _check_file_values(path: Path, home: Path, values: dict) -> None:
+    """Bad values in config.json are reported as coming from config.json (the user must edit that file)."""
+    defaults = Settings(home=home)
+    for name, value in values.items():
+        want = type(getattr(defaults, name))
+        if want is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise SoundalikeError(f"{path}: {name} must be a whole number, got {value!r}")
+        if want is str and not isinstance(value, str):
+            raise SoundalikeError(f"{path}: {name} must be text, got {json.dumps(value)}")
+    try:
+        replace(defaults, **values).validated()
+    except SoundalikeError as e:
+        raise SoundalikeError(f"{path}: {e}") from None

@@ -13,6 +13,7 @@ gives the same signal whichever decoder opened it (a test checks this). Every fa
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 
 import numpy as np
@@ -145,7 +146,7 @@ class _SoundFileSource(AudioSource):
         import soundfile as sf
 
         self.path, self.decoder = path, "soundfile"
-        self._f = sf.SoundFile(path)
+        self._f = sf.SoundFile(os.fsencode(path))  # bytes: a name that is not UTF-8 opens too
         self.sample_rate, self.channels = self._f.samplerate, self._f.channels
         self.frames = self._f.frames
         self.duration = self.frames / self.sample_rate if self.sample_rate else 0.0
@@ -395,13 +396,17 @@ def open_audio(path: str | os.PathLike) -> AudioSource:
         raise DecodeError(path, "file not found", "it was moved or deleted") from e
     except OSError as e:
         raise DecodeError(path, "cannot read file", e.strerror or str(e)) from e
+    if not stat.S_ISREG(st.st_mode):
+        raise DecodeError(path, "not a regular file", "a device, pipe or socket, not an audio file")
     if st.st_size == 0:
         raise DecodeError(path, "empty file", "0 bytes")
     if not os.access(path, os.R_OK):
         raise DecodeError(path, "permission denied", "the file is not readable by this user")
     errors = []
     ext = os.path.splitext(path)[1].lower()
-    openers = [_SoundFileSource, _PyAVSource] if ext in soundfile_first() else [_PyAVSource, _SoundFileSource]
+    # libsndfile only for its own formats: for anything else FFmpeg already tried harder, and libsndfile's
+    # mp3 reader (mpg123) writes "Illegal Audio-MPEG-Header" notes straight onto the terminal.
+    openers = [_SoundFileSource, _PyAVSource] if ext in soundfile_first() else [_PyAVSource]
     for opener in openers:
         try:
             src = opener(path)
@@ -417,4 +422,12 @@ def open_audio(path: str | os.PathLike) -> AudioSource:
         return src
     if any("Permission denied" in e for e in errors):
         raise DecodeError(path, "permission denied", "the file is not readable by this user")
-    raise DecodeError(path, "not an audio file or unsupported format", "; ".join(errors)[:300])
+    raise DecodeError(path, "not an audio file or unsupported format", _plain_reason(errors))
+
+
+def _plain_reason(errors: list[str]) -> str:
+    """One reason a person can read, instead of each backend's raw message ("possibly a pipe?")."""
+    text = " ".join(errors).lower()
+    if "invalid data" in text or "format not recognised" in text or "unknown format" in text:
+        return "its contents are not a sound format Soundalike reads"
+    return "no decoder recognises its contents"

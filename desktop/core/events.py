@@ -32,7 +32,11 @@ class ScanSummary:
     added: list[int] = field(default_factory=list)
     changed: list[int] = field(default_factory=list)
     unchanged: int = 0
-    removed: list[int] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)  # CUE entries replaced by a new layout (forgotten)
+    missing: list[int] = field(default_factory=list)  # files gone since the last scan (kept, hidden)
+    returned: list[int] = field(default_factory=list)  # missing files that are back
+    moved: list[int] = field(default_factory=list)  # same content at another path: same track
+    unavailable: list[str] = field(default_factory=list)  # roots absent, empty, or all of whose files vanished
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) for unreadable folders
     skipped: dict[str, int] = field(default_factory=dict)  # non-audio files met, by extension
     retagged: list[int] = field(default_factory=list)  # unchanged files whose tags were read anew
@@ -49,3 +53,7 @@ class IndexSummary:
     seconds: float = 0.0  # wall time
     audio_seconds: float = 0.0
     notice: str = ""  # e.g. the spectral fallback
+    workers: int = 0  # analysis processes used (capped at the number of cores)
+    pending: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of files left for the next run
+    restored: int = 0  # points the store lacked, written again from the catalog's raw vectors
+    hidden: int = 0  # points of missing or forgotten tracks taken out of the store

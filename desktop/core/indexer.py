@@ -19,34 +19,20 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import queue
-import signal
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 
 from desktop.core.analysis import Analysis, analyze_file, checked, failure_reason
+from desktop.core.backup import backup_path, make_backup
+from desktop.core.diskspace import MIN_FREE_MB, ensure_space, free_mb
 from desktop.core.embedders import create
 from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
+from desktop.core.faults import crash_on_file, crash_point
 from desktop.core.library import Library
 from desktop.core.ranged import use_audio
 from desktop.core.scan import scan
-
-_crash_counts: dict[str, int] = {}
-
-
-def crash_point(stage: str) -> None:
-    """Fault injection for the crash tests: SOUNDALIKE_CRASH_AT="after-store:3" SIGKILLs this process
-    the 3rd time it reaches that stage. A real kill, at an exact point, instead of a timing guess."""
-    spec = os.environ.get("SOUNDALIKE_CRASH_AT")
-    if not spec:
-        return
-    name, _, nth = spec.partition(":")
-    if name == stage:
-        _crash_counts[stage] = _crash_counts.get(stage, 0) + 1
-        if _crash_counts[stage] >= int(nth or 1):
-            os.kill(os.getpid(), signal.SIGKILL)
-
 
 # -- worker processes (spectral) ------------------------------------------------------------------
 _worker_embedder = None
@@ -67,7 +53,11 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _worker_analyze(path: str):
+    crash_on_file(path)
     return analyze_file(_worker_embedder, path)
+
+
+CRASHED = "the decoder crashed on this file"
 
 
 def _pool(name: str, options: dict, workers: int) -> cf.ProcessPoolExecutor:
@@ -88,34 +78,45 @@ def _results_in_pool(embedder, jobs: list[tuple[int, str]], workers: int, cancel
         try:
             while todo or inflight:
                 while todo and len(inflight) < 2 * workers and not cancel.is_set():
-                    tid, path = todo.pop()
-                    inflight[pool.submit(task, path)] = (tid, path)
+                    tid, path = todo[-1]
+                    future = pool.submit(task, path)  # raises BrokenProcessPool once a worker died
+                    inflight[future] = todo.pop()  # so a file leaves `todo` only when it is in flight
                 if not inflight:
                     return
                 done, _ = cf.wait(inflight, timeout=0.25, return_when=cf.FIRST_COMPLETED)
                 for fut in done:
+                    result = fut.result()  # raises BrokenProcessPool while the file is still in `inflight`
                     tid, path = inflight.pop(fut)
-                    yield tid, path, fut.result()
+                    yield tid, path, result
                 if cancel.is_set():
                     return
         except BrokenProcessPool:
-            # A decoder crashed a worker: we cannot tell which in-flight file did it, so retry each
-            # of them alone; the one that crashes again is recorded as failed.
+            # A worker died (a decoder's native crash, the OOM killer): we cannot tell which in-flight
+            # file did it, so each of them is retried alone in a fresh process; the one that crashes
+            # twice is recorded as failed. Every file that was in flight is accounted for.
             suspects = list(inflight.values())
+            pool.shutdown(wait=True, cancel_futures=True)
             for tid, path in suspects:
-                yield tid, path, _analyze_isolated(embedder.name, options, path, task)
+                if cancel.is_set():
+                    return
+                yield tid, path, analyze_isolated(embedder, path, task)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _analyze_isolated(name: str, options: dict, path: str, task=_worker_analyze):
-    pool = _pool(name, options, 1)
-    try:
-        return pool.submit(task, path).result()
-    except BrokenProcessPool:
-        return Analysis(None, "the decoder crashed on this file")
-    finally:
-        pool.shutdown(wait=True)
+def analyze_isolated(embedder, path: str, task=_worker_analyze, attempts: int = 2) -> Analysis:
+    """Analyse one file in a fresh child process: a native crash costs this file, never the caller; a file
+    that crashes its process `attempts` times is failed."""
+    options = getattr(embedder, "options", {})
+    for _ in range(attempts):
+        pool = _pool(embedder.name, options, 1)
+        try:
+            return pool.submit(task, path).result()
+        except BrokenProcessPool:
+            continue
+        finally:
+            pool.shutdown(wait=True)
+    return Analysis(None, CRASHED)
 
 
 def _results_in_process(embedder, jobs: list[tuple[int, str]], cancel) -> Iterator:
@@ -172,13 +173,17 @@ def _results_in_process(embedder, jobs: list[tuple[int, str]], cancel) -> Iterat
 
 
 def index(library: Library, *, retry_failed: bool = False, cancel: threading.Event | None = None,
-          workers: int | None = None) -> Iterator:
-    """Index every track that lacks a vector of the library's embedder; yields events, then IndexSummary."""
+          workers: int | None = None, refresh=()) -> Iterator:
+    """Index every track that lacks a vector of the library's embedder; yields events, then IndexSummary.
+
+    First the store is brought in step with the catalog (`Library.sync_store`): restored points, points
+    of missing files hidden, `refresh` (moved tracks) rewritten with their new path."""
     cancel = cancel or threading.Event()
     started = time.monotonic()
     embedder = library.embedder
     key = embedder.key
     summary = IndexSummary(embedder=embedder.label, notice=library.notice)
+    restored_before = library.restored_points
     library.activate(embedder)
     if getattr(embedder, "model_id", None):  # `soundalike model list` says which libraries use a model
         from desktop.core.models import record_use
@@ -188,6 +193,8 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
         remember_model(library, embedder)  # text queries need the model that made the space
     catalog = library.catalog
     catalog.adopt_existing(key)
+    _, summary.hidden = library.sync_store(refresh)
+    summary.restored = library.restored_points - restored_before
     plan = catalog.plan(key, retry_failed=retry_failed)
     summary.unchanged = catalog.counts()["total"] - len(plan)
     tracks = catalog.many(plan)
@@ -195,24 +202,29 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
     total = len(jobs)
     yield Progress("index", 0, total, message=embedder.label)
     store = library.store()
-    workers = workers or library.settings.workers or (os.cpu_count() or 1)
-    parallel = embedder.parallel and total > 1
+    cores = os.cpu_count() or 1
+    workers = min(workers or library.settings.workers or cores, cores)  # more processes than cores only thrash
+    parallel = embedder.parallel  # even one file: a native crash must cost only that file
+    summary.workers = min(workers, total) if parallel else 0
     results = _results_in_pool(embedder, jobs, min(workers, total), cancel) if parallel else \
         _results_in_process(embedder, jobs, cancel)
-    done = 0
+    done, finished = 0, set()
     for tid, path, (raw, error, seconds, parts) in results:
         done += 1
+        finished.add(tid)
         if raw is not None and raw.shape != (embedder.dim,):  # a worker running other code than ours
             raw, error = None, f"the embedder returned {raw.shape[0]} values instead of {embedder.dim}"
         if raw is not None:
             track = catalog.get(tid)
+            if seconds and abs(track.duration - seconds) > 0.5:  # the decoder's length beats the header's claim
+                catalog.set_duration(tid, seconds)
+                track.duration = seconds
+            ensure_space(library.settings.home)  # a full disk stops here cleanly, never with SIGBUS
             crash_point("before-store")
             store.upsert([(tid, library.to_unit(raw), track.payload())])
             crash_point("after-store")
             catalog.set_indexed(tid, key, raw, parts, note=error)
             crash_point("after-commit")
-            if seconds and track.duration <= 0:
-                catalog.set_duration(tid, seconds)
             summary.indexed += 1
             summary.audio_seconds += seconds
             if error:
@@ -226,25 +238,34 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
         if summary.indexed and done % 25 == 0:
             yield from library.maybe_refit(final=False)
     summary.cancelled = cancel.is_set() and done < total
+    why = "cancelled: indexed on the next run" if summary.cancelled else "not analysed: indexed on the next run"
+    summary.pending = [(path, why) for tid, path in jobs if tid not in finished]
     yield from library.maybe_refit(final=True)
     # No flush here: every write is already in the store's WAL (durable), and a flush syncs segments
     # to disk while holding the GIL (100-270 ms measured), a visible stall in the window. close() flushes.
+    if not summary.cancelled and (done or summary.restored or summary.hidden or refresh
+                                  or not backup_path(catalog.path).exists()):
+        if free_mb(catalog.path.parent) > MIN_FREE_MB + catalog.path.stat().st_size / 2**20:
+            make_backup(catalog)  # the last good copy of the catalog, for `check --repair`
     summary.seconds = time.monotonic() - started
     yield summary
 
 
 def scan_and_index(library: Library, roots, *, retry_failed: bool = False, cancel: threading.Event | None = None,
                    workers: int | None = None) -> Iterator:
-    """Add `roots` (folders or files) to the library, forget vanished files, index what is missing.
+    """Add `roots` (folders or files) to the library, mark vanished files missing, index what is missing.
 
     Yields the scan's events and ScanSummary, then the index run's events and IndexSummary.
     """
     cancel = cancel or threading.Event()
+    ensure_space(library.settings.home)
+    moved = []
     for event in scan(library.catalog, roots):
         if isinstance(event, ScanSummary):
+            moved = event.moved
             library.remove_tracks(event.removed)
             library.refresh_payloads(event.retagged)
         yield event
         if cancel.is_set():
             return
-    yield from index(library, retry_failed=retry_failed, cancel=cancel, workers=workers)
+    yield from index(library, retry_failed=retry_failed, cancel=cancel, workers=workers, refresh=moved)

@@ -8,15 +8,18 @@ its store and standardisation; the library holds the resources and hands spaces 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
 from desktop.core.catalog import Catalog
 from desktop.core.config import Settings, load_settings
+from desktop.core.diskspace import ensure_space
 from desktop.core.embedders import Embedder, create, groups_for
-from desktop.core.errors import ModelUnavailable, SoundalikeError
+from desktop.core.errors import LibraryInUse, ModelUnavailable, SoundalikeError, StoreUnavailable
 from desktop.core.events import Progress
 from desktop.core.lock import LibraryLock
 from desktop.core.space import REFIT_PENDING, VectorSpace, key_dim
@@ -28,6 +31,7 @@ __all__ = ["ACTIVE_KEY", "REFIT_PENDING", "Library", "key_dim", "make_embedder"]
 log = logging.getLogger(__name__)
 
 ACTIVE_KEY = "active_embedder_key"
+EMBEDDER_SPEC = "embedder_spec:"  # + key: how to build that embedder again (name and options, JSON)
 
 
 def make_embedder(settings: Settings, strict: bool = False) -> tuple[Embedder, str]:
@@ -66,6 +70,9 @@ class Library:
         self._embedder: Embedder | None = None
         self._spaces: dict[str, VectorSpace] = {}
         self._passages = None
+        self._query_embedder: Embedder | None = None
+        self._heal = True
+        self.restored_points = 0  # points written back from the catalog's raw vectors (self-healing)
         self.notice = ""
 
     @classmethod
@@ -88,9 +95,32 @@ class Library:
 
     def activate(self, embedder: Embedder) -> None:
         """Make `embedder`'s vector space the one searched (indexing with it does this)."""
+        spec = json.dumps({"name": embedder.name, "options": embedder.options}, default=str)
+        if self.catalog.meta(EMBEDDER_SPEC + embedder.key) != spec:
+            self.catalog.set_meta(EMBEDDER_SPEC + embedder.key, spec)
         if self.active_key != embedder.key:
             self.close_store()
             self.catalog.set_meta(ACTIVE_KEY, embedder.key)
+
+    def query_embedder(self) -> Embedder:
+        """An embedder of the library's own vector space, for a file outside it (`similar FILE`).
+
+        The settings may name another embedder now (a wav2vec2 model chosen after indexing with
+        spectral): a query must still be embedded the way the library was, or nothing compares."""
+        key = self.active_key
+        if key is None or (self._embedder is not None and self._embedder.key == key):
+            return self.embedder
+        if self._query_embedder is None or self._query_embedder.key != key:
+            spec = json.loads(self.catalog.meta(EMBEDDER_SPEC + key) or "null")
+            if spec is None and key.startswith("spectral-"):
+                spec = {"name": "spectral", "options": {}}
+            if spec is None:
+                return self.embedder  # an old library that did not record it: the settings' embedder
+            self._query_embedder = create(spec["name"], **spec["options"])
+        if self._query_embedder.key != key:
+            raise SoundalikeError(f"the library's vectors were made by {key}, which this Soundalike cannot make "
+                                  f"any more; run `soundalike index` to index it again")
+        return self._query_embedder
 
     def space(self, key: str | None = None) -> VectorSpace:
         """Vector space `key` (default: the active one), one object per key while the library is open."""
@@ -102,7 +132,26 @@ class Library:
         return self._spaces[key]
 
     def _open_store(self, key: str, dim: int):
-        return open_library_store(self.settings, self.catalog, key, dim)
+        """Open a space's store. A full disk is a message (opening may grow its files: SIGBUS otherwise), a
+        damaged store says what to run, and points it lacks (a deleted or partly lost store) are restored
+        from the catalog's raw vectors without decoding, unless `check` asked to see it as it is."""
+        url = self.settings.qdrant_url or None
+        if not url:
+            ensure_space(self.settings.home)
+        try:
+            store = open_library_store(self.settings, self.catalog, key, dim)
+        except LibraryInUse:
+            raise
+        except StoreUnavailable as e:
+            if url:
+                raise
+            raise StoreUnavailable(f"{e}; run `soundalike check --repair` to rebuild the vector store from "
+                                   "the catalog (no decoding, nothing is lost)") from e
+        if self._heal:
+            want = self.catalog.searchable_ids(key)
+            if store.count() < len(want):
+                self._write_points(store, key, sorted(want - store.ids()))
+        return store
 
     def _groups(self, key: str):
         """The feature groups of `key`: the loaded embedder's, else what its class declares (no model load)."""
@@ -111,9 +160,20 @@ class Library:
         return groups_for(key)
 
     # -- the active space, for clients that search and index it ------------------------------------
-    def store(self):
-        """The store of the active vector space (opened on first use)."""
-        return self.space().store()
+    def store(self, heal: bool = True):
+        """The store of the active vector space (opened on first use; `heal=False`: as it is, for `check`)."""
+        self._heal = heal
+        try:
+            return self.space().store()
+        finally:
+            self._heal = True
+
+    def store_folder(self) -> Path | None:
+        """The embedded store's folder of the active vector space (None on a Qdrant server)."""
+        key = self.active_key
+        if not key or self.settings.qdrant_url:
+            return None
+        return Path(self.settings.vectors_dir) / key
 
     def close_store(self) -> None:
         for space in self._spaces.values():
@@ -165,6 +225,43 @@ class Library:
             vectors = store.get_vectors(ids[i : i + batch])
             tracks = self.catalog.many(vectors)
             store.upsert([(tid, vec, tracks[tid].payload()) for tid, vec in vectors.items() if tid in tracks])
+    def sync_store(self, refresh=()) -> tuple[int, int]:
+        """Make the store hold exactly the searchable tracks (a vector of the active key, file present).
+
+        A cheap id comparison: points the store lacks (a deleted or damaged store, a file that came back)
+        are restored from the catalog's raw vectors without decoding; points of missing or forgotten
+        tracks are taken out. `refresh`: ids whose payload changed (a moved file). Returns (restored, hidden).
+        """
+        key = self.active_key
+        if not key:
+            return 0, 0
+        store = self.store()
+        want, have = self.catalog.searchable_ids(key), store.ids()
+        lacking = sorted(want - have)
+        extra = sorted(have - want)
+        if extra:
+            store.delete(extra)
+        self.restore_points(lacking)
+        self.restore_points(sorted((set(refresh) & want) - set(lacking)), payload_only=True)
+        return len(lacking), len(extra)
+
+    def restore_points(self, ids, payload_only: bool = False) -> None:
+        """Write the store points of `ids` from the catalog's raw vectors (no decoding). `payload_only`:
+        the point is there, only its payload changed (not counted as restored)."""
+        ids = list(ids)
+        if ids:
+            self._write_points(self.store(), self.active_key, ids, count=not payload_only)
+
+    def _write_points(self, store, key: str, ids: list[int], count: bool = True) -> None:
+        if not self.settings.qdrant_url:
+            ensure_space(self.settings.home)
+        self.restored_points += len(ids) if count else 0
+        space = self.space(key)
+        for i in range(0, len(ids), 1000):
+            raws = dict(self.catalog.raw_vectors(key, ids[i : i + 1000]))
+            tracks = self.catalog.many(raws)
+            store.upsert([(tid, space.to_unit(raw), tracks[tid].payload())
+                          for tid, raw in raws.items() if tid in tracks])
 
     def remove_tracks(self, ids) -> None:
         """Forget tracks: catalog rows, their raw vectors, their points in the active store and passage index."""
@@ -181,9 +278,10 @@ class Library:
 
     def close(self) -> None:
         self.close_store()
-        if self._embedder is not None:
-            self._embedder.close()
-            self._embedder = None
+        for embedder in (self._embedder, self._query_embedder):
+            if embedder is not None:
+                embedder.close()
+        self._embedder = self._query_embedder = None
         self.catalog.close()
         self._release_lock()
 

@@ -19,6 +19,7 @@ from desktop.core.cue import file_of
 from desktop.core.cue_tracks import embedded, external_sheets, sheet_files, track_entries
 from desktop.core.events import Progress, ScanSummary
 from desktop.core.formats import is_audio_path, skipped_kind
+from desktop.core.paths import shown
 from desktop.core.tags import read_tags_and_sheet
 
 # Bumped when tags.py reads more or differently: the next scan re-reads unchanged files' tags once.
@@ -107,11 +108,19 @@ def walk_audio(roots: Iterable[str], problems: list[tuple[str, str]],
 def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune: bool = True) -> Iterator:
     """Bring the catalog in line with the files under `roots`; yields Progress, then a ScanSummary.
 
-    `prune`: catalog tracks under a scanned folder that no longer exist are listed in
-    `summary.removed`; the caller forgets them everywhere with `Library.remove_tracks`.
+    Vanished files are never deleted: they are marked missing (kept with their vectors, hidden) and come
+    back when the file does. A root that is absent or an empty folder (an unplugged drive, an unmounted
+    share) while the catalog knows tracks under it is reported in `summary.unavailable` and left as it is.
+    `summary.removed`: CUE entries replaced by a new layout; the caller forgets them.
     """
-    roots = [os.path.abspath(r) for r in roots]
+    roots = [os.path.realpath(r) for r in roots]  # a folder indexed again through a symlink is the same folder
     summary = ScanSummary()
+    known_paths = catalog.file_states()
+    for r in list(roots):
+        away = not os.path.lexists(r) or (os.path.isdir(r) and not os.listdir(r))
+        if away and any(p == r or p.startswith(r.rstrip(os.sep) + os.sep) for p in known_paths):
+            summary.unavailable.append(r)
+            roots.remove(r)
     if remember:
         for r in roots:
             if os.path.isdir(r):
@@ -127,6 +136,9 @@ def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune
     last_emit = 0.0
     for n, (path, st) in enumerate(files, start=1):
         state = known.get(path)
+        if state is not None and state.missing_since is not None:
+            catalog.mark_present([state.id])
+            summary.returned.append(state.id)
         same = state is not None and state[1] == st.st_size and abs(state[2] - st.st_mtime) < 1e-6
         if path not in covered and path not in with_tracks and same:
             seen.add(path)
@@ -152,15 +164,18 @@ def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune
         now = time.monotonic()
         if now - last_emit > 0.05:
             last_emit = now
-            yield Progress("scan", n, len(files), path)
+            yield Progress("scan", n, len(files), shown(path))
     if prune:
         dirs = [r.rstrip(os.sep) + os.sep for r in roots if os.path.isdir(r)]
-        gone = [  # vanished files, CUE tracks no sheet names any more, whole files now shown as tracks
-            tid for path, (tid, _, _) in known.items()
-            if path not in seen and (path in roots or any(path.startswith(d) for d in dirs))
-            and (not os.path.exists(path) or path in as_tracks or "#t=" in path)
-        ]
-        summary.removed = gone
+        under = [(path, st) for path, st in known.items()
+                 if path not in seen and (path in roots or any(path.startswith(d) for d in dirs))]
+        # CUE tracks no sheet names any more, whole files now shown as tracks: replaced, so forgotten
+        summary.removed = [st.id for path, st in under if os.path.exists(file_of(path))
+                           and (path in as_tracks or "#t=" in path)]
+        # vanished files: kept with their vectors (a drive may come back), hidden until they do
+        summary.missing = [st.id for path, st in under if not os.path.exists(file_of(path))
+                           and st.missing_since is None]
+        catalog.mark_missing(summary.missing)
     catalog.set_meta(SKIPPED_META, json.dumps(summary.skipped, sort_keys=True))
     if retag or not known:
         catalog.set_meta(TAGS_META, TAGS_VERSION)
@@ -218,4 +233,5 @@ def _root_of(path: str, roots: list[str]) -> str | None:
 
 def missing_tracks(catalog: Catalog) -> list[int]:
     """Catalog tracks whose file no longer exists anywhere (for a whole-library rescan)."""
-    return [tid for path, (tid, _, _) in catalog.file_states().items() if not os.path.exists(file_of(path))]
+    return [st.id for path, st in catalog.file_states().items()
+            if st.missing_since is None and not os.path.exists(file_of(path))]

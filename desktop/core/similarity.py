@@ -16,9 +16,10 @@ import numpy as np
 
 from desktop.core.analysis import analyze_file
 from desktop.core.duplicates import DUPLICATE_SCORE, CopyGuard
-from desktop.core.errors import SoundalikeError, TrackNotFound
+from desktop.core.errors import SoundalikeError, StoreUnavailable, TrackNotFound
 from desktop.core.library import Library
 from desktop.core.scan import file_hash
+from desktop.core.store.base import Hit
 from desktop.core.tags import read_tags
 from desktop.core.track import BY_NAME, PAYLOAD_KEYS, PAYLOAD_TYPES
 
@@ -92,6 +93,11 @@ def resolve(library: Library, query: int | str) -> Query:
             return embed_file(library, path)
     key = library.active_key
     vectors = library.store().get_vectors([track.id]) if key else {}
+    if track.id not in vectors and key:  # a missing file's track is out of the store but keeps its vector
+        vectors = {tid: library.to_unit(raw) for tid, raw in library.catalog.raw_vectors(key, [track.id])}
+    if track.id in vectors and not np.isfinite(vectors[track.id]).all():
+        raise StoreUnavailable("the vector store holds damaged vectors (NaN or infinity); run "
+                               "`soundalike check --repair` to rebuild it from the catalog (no decoding)")
     if track.id not in vectors:
         why = f"failed: {track.error}" if track.status == "failed" else "not indexed yet"
         raise NotIndexed(f"track {track.id} ({track.title}) is {why}")
@@ -104,13 +110,12 @@ def embed_file(library: Library, path: str) -> Query:
     """Embed a file that is not (or not yet) in the library, in the library's vector space."""
     if not os.path.exists(path):
         raise TrackNotFound(f"{path}: no such file and no track with that id")
-    embedder = library.embedder
-    if library.active_key and embedder.key != library.active_key:
-        raise SoundalikeError(
-            f"the library was indexed with {library.active_key} but the embedder now is {embedder.key}; "
-            "run `soundalike index` to re-index it first"
-        )
-    raw, error, seconds, _ = analyze_file(embedder, path)
+    embedder = library.query_embedder()  # the library's own vector space, whatever the settings say now
+    from desktop.core.indexer import analyze_isolated
+
+    # In a child process where the embedder allows it: a decoder's native crash costs the query, not the app.
+    analyze = analyze_isolated if embedder.parallel else analyze_file
+    raw, error, seconds, _ = analyze(embedder, path)
     if raw is None:
         raise SoundalikeError(f"{path}: {error}")
     tags = read_tags(path)
@@ -128,9 +133,10 @@ def similar(library: Library, query: int | str | Query, k: int = 10, *, per_arti
     exclude = [q.track_id] if q.track_id is not None else []
     fetch = k * 3 + 10
     while True:
-        hits = store.search(q.vector, fetch, exclude_ids=exclude, genre=genre or None)
+        found = store.search(q.vector, fetch, exclude_ids=exclude, genre=genre or None)
+        hits = present_hits(library.catalog, found)
         shaped = drop_copies(store, shape(hits, q, k + 5, per_artist), q)[:k]
-        if len(shaped) >= k or len(hits) < fetch:
+        if len(shaped) >= k or len(found) < fetch:
             from desktop.core.calibration import annotate
 
             return annotate(library, q, shaped)
@@ -153,6 +159,21 @@ def drop_copies(store, hits: list[SimilarHit], q: Query) -> list[SimilarHit]:
             guard.add(v, info)
         kept.append(h)
     return kept
+
+
+def present_hits(catalog, hits: list) -> list:
+    """Only hits the catalog knows and whose file is there, with the catalog's exact path.
+
+    The store may briefly hold what the catalog does not (a deleted or restored catalog, a crash between
+    the two writes, a file gone since the last scan): such a point is never shown. Radio and duplicate
+    search use this too."""
+    tracks = catalog.many(h.id for h in hits)
+    out = []
+    for h in hits:
+        track = tracks.get(h.id)
+        if track is not None and not track.missing:
+            out.append(Hit(h.id, h.score, {**h.payload, "path": track.path}))
+    return out
 
 
 def shape(hits, q: Query, k: int, per_artist: int | None) -> list[SimilarHit]:

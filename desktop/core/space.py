@@ -16,6 +16,7 @@ import numpy as np
 
 from desktop.core.catalog import Catalog
 from desktop.core.events import Progress
+from desktop.core.faults import crash_point
 from desktop.core.priors import load_prior
 from desktop.core.standardize import Standardizer, needs_refit
 from desktop.core.store import VectorStore
@@ -83,8 +84,10 @@ class VectorSpace:
         if not ids:
             return
         fitted = Standardizer.fit(raws, self.groups, self.catalog.part_vectors(self.key), prior=load_prior(self.key))
-        self.catalog.set_standardizer(self.key, fitted.n, fitted.mean, fitted.scale, fitted.whitening)
-        self.catalog.set_meta(REFIT_PENDING + self.key, "1")
+        with self.catalog.transaction():  # new statistics and "store not rewritten yet" go together or not at all
+            self.catalog.set_standardizer(self.key, fitted.n, fitted.mean, fitted.scale, fitted.whitening)
+            crash_point("between-statistics-and-marker")
+            self.catalog.set_meta(REFIT_PENDING + self.key, "1")
         self._standardizer = fitted
         yield from self._rewrite(ids, raws)
 

@@ -27,6 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass, make_dataclass
 from dataclasses import field as dc_field
 
+from desktop.core.paths import shown
+
 SOURCES = ("key", "file", "tags", "index", "library")
 
 
@@ -107,6 +109,9 @@ FIELDS: tuple[Field, ...] = (
     Field("embedder", str, "", source="index"),
     Field("added_at", float, 0.0, sortable=True),
     Field("indexed_at", float, None, source="index"),
+    # not None: the file was gone at the last scan; the track keeps its vector, hidden until it is back
+    # or `soundalike prune` drops it
+    Field("missing_since", float, None),
 )
 
 BY_NAME = {f.name: f for f in FIELDS}
@@ -152,9 +157,15 @@ def _artist_generated(self) -> bool:
     return "artist" in self.generated.split(",")
 
 
+def _missing(self) -> bool:
+    return self.missing_since is not None
+
+
 def _payload(self) -> dict:
-    """What the vector store keeps beside the vector (enough to show and filter a hit)."""
+    """What the vector store keeps beside the vector (enough to show and filter a hit). Payloads are
+    JSON: a path that is not UTF-8 is stored as shown (hits take the exact path from the catalog)."""
     out = {key: getattr(self, name) for name, key in PAYLOAD_KEYS.items()}
+    out["path"] = shown(out["path"])
     out.update({key: fn(self) for key, fn in COMPUTED_PAYLOAD.items()})
     return out
 
@@ -167,7 +178,7 @@ Track = make_dataclass(
     "Track",
     [(f.name, _annotation(f)) if f.default is REQUIRED else (f.name, _annotation(f), dc_field(default=f.default))
      for f in FIELDS],
-    namespace={"artist_generated": property(_artist_generated), "payload": _payload,
+    namespace={"artist_generated": property(_artist_generated), "missing": property(_missing), "payload": _payload,
                "__doc__": "One catalog row; its fields are `FIELDS` (desktop/core/track.py)."},
 )
 Track.__module__ = __name__  # make_dataclass takes `module=` only from Python 3.12

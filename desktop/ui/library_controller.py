@@ -13,6 +13,7 @@ import os
 from PySide6.QtCore import QObject, Qt, QTimer
 
 from desktop.core.formats import is_audio_path, is_cue_path
+from desktop.core.paths import shown
 
 DIRTY_FLUSH_MS = 100
 INDEX_PROBLEMS = "Some files could not be indexed"
@@ -111,10 +112,17 @@ class LibraryController(QObject):
         self.model.apply_results(results)
 
     def on_scan_done(self, summary) -> None:
-        if summary.added or summary.changed or summary.removed:
+        if summary.added or summary.changed or summary.missing or summary.moved or summary.returned:
             self.model.reload()
         if summary.problems:
-            self.notices.add("Some items could not be added", [f"{p}: {why}" for p, why in summary.problems])
+            self.notices.add("Some items could not be added", [f"{shown(p)}: {why}" for p, why in summary.problems])
+        if summary.unavailable:  # an unplugged drive or unmounted share: its tracks are kept as they were
+            self.notices.add("Folders unavailable, nothing in them changed",
+                             [f"{shown(r)}: absent, empty or every file gone (an unplugged drive?)"
+                              for r in summary.unavailable])
+        if summary.missing:
+            self.show_message(f"{len(summary.missing)} files are gone: kept with their analysis, hidden until "
+                              "they are back (`soundalike prune` drops them)", 8000)
         if summary.added:
             self.show_message(f"Added {len(summary.added)} tracks; indexing them…", 5000)
 

@@ -16,6 +16,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QFont
 
 from desktop.core.catalog import Catalog, Track
+from desktop.core.paths import shown
 from desktop.core.track import FIELDS
 
 PAGE_SIZE = 256
@@ -121,7 +122,7 @@ class LibraryModel(QAbstractTableModel):
             if role == TOOLTIP:
                 return f"Indexed; {track.error}" if noted else STATUS_TIP[track.status].format(error=track.error)
         if name == "title" and role == TOOLTIP:
-            return track.path
+            return shown(track.path)
         return None
 
     @staticmethod

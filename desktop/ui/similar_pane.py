@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.paths import shown
 from desktop.ui.library_model import GENERATED_ARTIST_TIP, format_time
 
 HIT_ROLE = Qt.UserRole + 1
@@ -74,7 +75,7 @@ class HitsModel(QAbstractListModel):
         if role == Qt.ToolTipRole:
             words = f"{h.words.capitalize()} ({closeness_of(h)} of 100 on this library's scale)\n" if h.words else ""
             why = f"Why: {h.why}\n" if h.why else ""
-            tip = f"{words}{why}{h.path}\nraw cosine similarity {h.score:.3f}"
+            tip = f"{words}{why}{shown(h.path)}\nraw cosine similarity {h.score:.3f}"
             return tip + (f"\nArtist: {GENERATED_ARTIST_TIP.lower()}" if h.artist_generated else "")
         return None
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QToolButton, QVBoxLayout, QWidget
 
+from desktop.core.paths import shown
 from desktop.ui.icons import ON_ACCENT, transport_icon
 from desktop.ui.library_model import format_time
 
@@ -348,7 +349,7 @@ class Transport(QWidget):
             self.title_label.setText("Nothing playing")
             self.artist_label.setText("")
             return
-        self.title_label.setText(now.title or now.path)
+        self.title_label.setText(now.title or shown(now.path))
         self.artist_label.setText(now.artist)
         self.artist_label.setToolTip("No artist tag; name made up" if now.artist_generated else "")
         f = self.artist_label.font()

@@ -61,9 +61,9 @@ def test_failures_are_listed_with_their_cause(home, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["index", "/no/such/folder"], "/no/such/folder: no such file or folder"),
-    (["similar", "999"], "no track with id 999"),
+    (["similar", "999"], "no library at"),  # a read-only command never creates a library
     (["index", ".", "--embedder", "nope"], "invalid choice"),
-    (["similar", "x", "-k", "0", "--home", "{home}"], "k must be at least 1"),
+    (["similar", "x", "-k", "0", "--home", "{home}"], "-k must be between 1 and 10000"),
 ])
 def test_errors_are_one_line_without_traceback(home, args, message):
     args = [a.format(home=home) for a in args]

@@ -122,7 +122,7 @@ def test_catalog_from_schema_1_gains_parts_and_keeps_its_vectors(tmp_path):
     db.commit()
     db.close()
     cat = Catalog(path)
-    assert cat.meta("schema_version") == str(SCHEMA_VERSION) == "2"
+    assert cat.meta("schema_version") == str(SCHEMA_VERSION) == "3"
     assert [(tid, list(v)) for tid, v in cat.raw_vectors("k-v1-3")] == [(1, [1.0, 1.0, 1.0])]
     assert list(cat.part_vectors("k-v1-3")) == []  # old rows simply have no parts
     cat.set_standardizer("k-v1-3", 5, np.zeros(3), np.ones(3), np.eye(3) * 2)

@@ -44,7 +44,7 @@ def test_changed_and_vanished_files(tmp_path):
     b.unlink()
     summary = run_scan(cat, [lib])
     assert summary.changed == [tid_a]
-    assert summary.removed == [cat.by_path(str(b)).id]
+    assert summary.missing == [cat.by_path(str(b)).id] and cat.by_path(str(b)).missing  # kept, not deleted
     t = cat.get(tid_a)
     assert t.status == "pending" and cat.vector_count("spectral-v1-4") == 0  # old vector dropped
 
@@ -102,7 +102,7 @@ def test_plan_skips_indexed_and_failed(tmp_path, family_dir):
     assert cat.plan("k-v1-3") == ids[2:]
     assert cat.plan("k-v1-3", retry_failed=True) == ids[1:]
     assert cat.plan("other-v1-3") == [i for i in ids if i != ids[1]]
-    assert cat.counts() == {"pending": 10, "indexed": 1, "failed": 1, "total": 12}
+    assert cat.counts() == {"pending": 10, "indexed": 1, "failed": 1, "total": 12, "missing": 0}
 
 
 def test_text_filter_and_sort(tmp_path, family_dir):

@@ -53,7 +53,7 @@ def test_sigkill_at_each_stage_then_resume(home, music, stage):
     assert len(before) == (4 if stage == "after-commit" else 3)
     check = run_check(home)
     if stage == "after-store":  # the 4th point was written, its catalog row never committed: an orphan
-        assert check.returncode == 1 and "1 in the store but not in the catalog" in check.stdout
+        assert check.returncode == 1 and "1 in the store but not searchable" in check.stdout
         assert run_check(home, repair=True).returncode == 0
     else:
         assert check.returncode == 0, check.stdout

@@ -12,7 +12,7 @@ def test_dropping_a_folder_adds_and_indexes_it(spectral_empty_home, family_dir, 
     with qtbot.waitSignal(w.session.idle, timeout=30000):
         w.table.dropEvent(drop_event([family_dir / "drums"]))
     assert w.model.rowCount() == 4
-    assert w.session.catalog.counts() == {"pending": 0, "indexed": 4, "failed": 0, "total": 4}
+    assert w.session.catalog.counts() == {"pending": 0, "indexed": 4, "failed": 0, "total": 4, "missing": 0}
     qtbot.waitUntil(lambda: all(w.model.index(r, 6).data() == "✓" for r in range(4)), timeout=2000)
     assert not w.index_status.isVisible()
 
