@@ -128,8 +128,8 @@ def best_scores(library, track_id: int, vector: np.ndarray | None = None, n: int
         store = library.store()
         if vector is None:
             vector = store.get_vectors([track_id]).get(track_id)
-        t = library.catalog.get(track_id)
-        if vector is None:
+        t = library.catalog.many([track_id]).get(track_id)  # a point the catalog lacks has no reference
+        if vector is None or t is None:
             return []
         q = Query(vector, track_id, t.file_hash, t.artist, t.title, t.duration)
         cache[track_id] = [h.score for h in shape(store.search(vector, n * 3 + 10, exclude_ids=[track_id]), q, n, None)]
