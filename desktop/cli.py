@@ -348,6 +348,7 @@ def track_json(t) -> dict:
     out = {k: getattr(t, k) for k in JSON_KEYS}
     out["generated"] = [g for g in t.generated.split(",") if g]
     out["artist_made_up"] = t.artist_generated
+    out["path"], out["missing"] = shown(t.path), t.missing  # JSON text: undecodable bytes shown as U+FFFD
     return out
 
 
