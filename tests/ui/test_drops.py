@@ -2,6 +2,7 @@
 
 from PySide6.QtCore import Qt
 
+from desktop.ui.library_model import COLUMNS
 from tests import audio
 from tests.ui.conftest import drop_event
 
@@ -13,7 +14,8 @@ def test_dropping_a_folder_adds_and_indexes_it(spectral_empty_home, family_dir, 
         w.table.dropEvent(drop_event([family_dir / "drums"]))
     assert w.model.rowCount() == 4
     assert w.session.catalog.counts() == {"pending": 0, "indexed": 4, "failed": 0, "total": 4, "missing": 0}
-    qtbot.waitUntil(lambda: all(w.model.index(r, 6).data() == "✓" for r in range(4)), timeout=2000)
+    status = [name for name, _ in COLUMNS].index("status")
+    qtbot.waitUntil(lambda: all(w.model.index(r, status).data() == "✓" for r in range(4)), timeout=2000)
     assert not w.index_status.isVisible()
 
 
