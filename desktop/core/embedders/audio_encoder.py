@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from desktop.core.decode import TARGET_SR, AudioSource
+from desktop.core.decode import TARGET_SR
 from desktop.core.device import check_device_name, cpu_cores, pick_precision, resolve_device
 from desktop.core.embedders.base import Embedder, register
-from desktop.core.embedders.batching import read_planned_windows, run_with_fallback
+from desktop.core.embedders.batching import WindowedModelEmbedder, run_with_fallback
 from desktop.core.embedders.wav2vec2 import (
     DEFAULT_MODEL,
     DEFAULT_WINDOW_SECONDS,
@@ -103,11 +103,10 @@ def _extractor(tr, source: str, config, hub_kw: dict):
         return tr.Wav2Vec2FeatureExtractor(sampling_rate=TARGET_SR, do_normalize=True, return_attention_mask=True)
 
 
-class SpectrogramEmbedder(Embedder):
+class SpectrogramEmbedder(WindowedModelEmbedder):
     """AST and CLAP: spectrogram encoders, fed fixed-length windows at the model's own sampling rate."""
 
     version = "1"
-    reads_windows = True  # the indexer decodes the next files in a thread while the model embeds
 
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "auto", windows: int = DEFAULT_WINDOWS,
                  window_seconds: float = DEFAULT_WINDOW_SECONDS, layer=None, batch_size: int | None = None,
@@ -177,18 +176,6 @@ class SpectrogramEmbedder(Embedder):
         return load_encoder_parts(self._source, **self._hub_kw).model.to(device)
 
     # -- embedding --------------------------------------------------------------------------------
-    def read_windows(self, source: AudioSource) -> list[np.ndarray]:
-        return read_planned_windows(source, self.windows, self.window_seconds, self.sampling_rate)
-
-    def embed(self, source: AudioSource) -> np.ndarray:
-        return self.embed_windows(self.read_windows(source))
-
-    def embed_parts(self, source: AudioSource) -> tuple[np.ndarray, np.ndarray]:
-        return self.embed_window_parts(self.read_windows(source))
-
-    def embed_windows(self, windows: list[np.ndarray]) -> np.ndarray:
-        return self.embed_window_parts(windows)[0]
-
     def embed_window_parts(self, windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(mean vector, one vector per window). An empty read embeds 1 s of silence."""
         if self._model is None:

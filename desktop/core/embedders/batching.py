@@ -16,6 +16,7 @@ import numpy as np
 
 from desktop.core.decode import TARGET_SR, AudioSource
 from desktop.core.device import pick_precision
+from desktop.core.embedders.base import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -70,3 +71,28 @@ def run_with_fallback(embedder, windows: list, forward):
     if embedder._cpu_model is None:
         embedder._cpu_model = embedder._load_model("cpu")
     return forward(windows, embedder._cpu_model, "cpu", pick_precision("cpu"))
+
+
+class WindowedModelEmbedder(Embedder):
+    """A model that reads `windows` windows of `window_seconds` at `sampling_rate`, spread over the track.
+
+    Decoding (`read_windows`, run by the indexer in a decode thread) is kept apart from the model
+    (`embed_window_parts`, which a subclass implements: the mean vector and one vector per window)."""
+
+    reads_windows = True  # the indexer decodes the next files in a thread while the model embeds
+    windows: int
+    window_seconds: float
+    sampling_rate: int
+
+    def read_windows(self, source: AudioSource) -> list[np.ndarray]:
+        """The planned windows of `source` as float32 arrays at the model's sampling rate (I/O only)."""
+        return read_planned_windows(source, self.windows, self.window_seconds, self.sampling_rate)
+
+    def embed(self, source: AudioSource) -> np.ndarray:
+        return self.embed_windows(self.read_windows(source))
+
+    def embed_parts(self, source: AudioSource) -> tuple[np.ndarray, np.ndarray]:
+        return self.embed_window_parts(self.read_windows(source))
+
+    def embed_windows(self, windows: list[np.ndarray]) -> np.ndarray:
+        return self.embed_window_parts(windows)[0]

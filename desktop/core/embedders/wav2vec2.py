@@ -51,10 +51,13 @@ import sys
 
 import numpy as np
 
-from desktop.core.decode import TARGET_SR, AudioSource
+from desktop.core.decode import TARGET_SR
 from desktop.core.device import check_device_name, cpu_cores, pick_precision, resolve_device
-from desktop.core.embedders.base import Embedder
-from desktop.core.embedders.batching import plan_windows, read_planned_windows, run_with_fallback  # noqa: F401
+from desktop.core.embedders.batching import (  # noqa: F401  (plan_windows: re-exported for callers)
+    WindowedModelEmbedder,
+    plan_windows,
+    run_with_fallback,
+)
 from desktop.core.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -186,11 +189,10 @@ def space_key(name: str, slug_: str, rev: str, layers: tuple[int, int] | None, w
 WAVEFORM_TYPES = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "unispeech", "unispeech-sat", "wav2vec2-conformer")
 
 
-class Wav2Vec2Embedder(Embedder):
+class Wav2Vec2Embedder(WindowedModelEmbedder):
     """Self-supervised waveform encoders of the wav2vec2 family: Wav2Vec2, HuBERT, WavLM, Data2VecAudio."""
 
     name = "wav2vec2"
-    reads_windows = True  # the indexer decodes the next files in a thread while the model embeds
     version = "2"
 
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "auto", windows: int = DEFAULT_WINDOWS,
@@ -292,20 +294,6 @@ class Wav2Vec2Embedder(Embedder):
         return model.eval().to(device)
 
     # -- embedding --------------------------------------------------------------------------------
-    def read_windows(self, source: AudioSource) -> list[np.ndarray]:
-        """The planned windows of `source` as float32 arrays at the model's sampling rate (I/O only:
-        safe in a decode thread)."""
-        return read_planned_windows(source, self.windows, self.window_seconds, self.sampling_rate)
-
-    def embed(self, source: AudioSource) -> np.ndarray:
-        return self.embed_windows(self.read_windows(source))
-
-    def embed_parts(self, source: AudioSource) -> tuple[np.ndarray, np.ndarray]:
-        return self.embed_window_parts(self.read_windows(source))
-
-    def embed_windows(self, windows: list[np.ndarray]) -> np.ndarray:
-        return self.embed_window_parts(windows)[0]
-
     def embed_window_parts(self, windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(raw vector, one vector per window) from windows returned by `read_windows`; the raw vector
         is the windows' mean, the per-window vectors feed the library's within-track whitening.
