@@ -272,11 +272,22 @@ def cmd_index(args) -> int:
 def cmd_similar(args) -> int:
     from desktop.core.similarity import similar
 
-    if args.k < 1:
-        raise ValueError("-k must be at least 1")
+    if args.k < 1 or args.k > MAX_K:
+        raise ValueError(f"-k must be between 1 and {MAX_K}")
+    if args.per_artist is not None and args.per_artist < 1:
+        raise ValueError("--per-artist must be at least 1")
     if (args.query is None) == (args.text is None):
         raise ValueError("give a track id or file, or --text \"a description\" (one of them)")
+    if args.query and args.query.isdigit() and int(args.query) > MAX_ID and not os.path.exists(args.query):
+        raise SoundalikeError(f"no track with id {args.query} in the library")
     with open_library(args, must_exist=True) as lib:
+        genres = lib.catalog.genres()
+        if args.genre and args.genre not in genres:
+            same = [g for g in genres if g.casefold() == args.genre.casefold()]
+            if not same:
+                known = ", ".join(sorted(genres, key=str.casefold)[:12])
+                raise SoundalikeError(f"no track of genre {args.genre!r} in the library (genres: {known or 'none'})")
+            args.genre = same[0]
         if args.text is not None:
             from desktop.core.text_search import search_text
 
