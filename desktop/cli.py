@@ -229,6 +229,10 @@ def cmd_index(args) -> int:
         fetch_if_missing(args.model or load_settings(args.home).model)
     with open_library(args, strict=strict, embedder=args.embedder, model=args.model, device=args.device,
                       layer=args.layer) as lib:
+        known = set(lib.catalog.folders())
+        absent = [p for p in args.paths if not os.path.exists(p) and os.path.realpath(p) not in known]
+        if absent:  # a known folder that is away is "unavailable" (kept), anything else a typo
+            raise SoundalikeError(f"{shown(absent[0])}: no such file or folder")
         emb = lib.embedder
         if lib.notice:
             print(f"soundalike: notice: {lib.notice}", file=sys.stderr)
