@@ -109,8 +109,10 @@ def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune
     """Bring the catalog in line with the files under `roots`; yields Progress, then a ScanSummary.
 
     Vanished files are never deleted: they are marked missing (kept with their vectors, hidden) and come
-    back when the file does. A root that is absent or an empty folder (an unplugged drive, an unmounted
-    share) while the catalog knows tracks under it is reported in `summary.unavailable` and left as it is.
+    back when the file does; a new path with the content of a vanished track is that track, moved. A root
+    that is absent or an empty folder, or in which every known file vanished at once (an unplugged drive,
+    an unmounted share), while the catalog knows tracks under it is reported in `summary.unavailable` and
+    left as it is.
     `summary.removed`: CUE entries replaced by a new layout; the caller forgets them.
     """
     roots = [os.path.realpath(r) for r in roots]  # a folder indexed again through a symlink is the same folder
@@ -159,6 +161,8 @@ def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune
             mtime = max(st.st_mtime, sheet.mtime) if sheet else st.st_mtime
             for entry_path, entry_tags in entries:
                 seen.add(entry_path)
+                if entry_path == path and state is None and _moved_here(catalog, summary, path, st, base_hash):
+                    continue
                 _store(catalog, summary, known.get(entry_path), entry_path, st.st_size, mtime,
                        base_hash if entry_path == path else _range_hash(base_hash, entry_path), entry_tags)
         now = time.monotonic()
@@ -173,13 +177,35 @@ def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune
         summary.removed = [st.id for path, st in under if os.path.exists(file_of(path))
                            and (path in as_tracks or "#t=" in path)]
         # vanished files: kept with their vectors (a drive may come back), hidden until they do
-        summary.missing = [st.id for path, st in under if not os.path.exists(file_of(path))
-                           and st.missing_since is None]
+        gone = [(path, st) for path, st in under if not os.path.exists(file_of(path))
+                and st.missing_since is None and st.id not in summary.moved]
+        gone_paths = {p for p, _ in gone}
+        for r in roots:  # every known file under a root gone at once: the drive, not the music, is away
+            present = [p for p, st in known.items() if _inside(file_of(p), r) and st.missing_since is None]
+            if present and all(p in gone_paths for p in present):
+                summary.unavailable.append(r)
+                gone = [(p, st) for p, st in gone if not _inside(file_of(p), r)]
+        summary.missing = [st.id for _, st in gone]
         catalog.mark_missing(summary.missing)
     catalog.set_meta(SKIPPED_META, json.dumps(summary.skipped, sort_keys=True))
     if retag or not known:
         catalog.set_meta(TAGS_META, TAGS_VERSION)
     yield summary
+
+
+def _moved_here(catalog: Catalog, summary: ScanSummary, path: str, st: os.stat_result, fingerprint: str) -> bool:
+    """A new path with the content of a track whose file is gone: that track moved or was renamed, and
+    keeps its id, vector, tags and made-up artist (the indexer rewrites its store payload)."""
+    lost = catalog.lost_by_hash(fingerprint, st.st_size) if fingerprint else []
+    if not lost:
+        return False
+    catalog.move(lost[0].id, path, st.st_mtime)
+    summary.moved.append(lost[0].id)
+    return True
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _tags(path: str, roots: list[str]) -> tuple[dict, str]:

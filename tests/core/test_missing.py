@@ -85,6 +85,42 @@ def test_vanished_file_is_missing_hidden_then_back_without_decoding(home, music,
 
 
 
+def test_every_known_file_gone_at_once_changes_nothing(home, music):
+    with Library.open(home, embedder="spectral") as lib:
+        run(lib, [music])
+        before = snapshot(lib)
+        for f in (music / "album").iterdir():
+            f.unlink()
+        (music / "notes.txt").write_text("a share mounted without its music")
+        scanned, _ = run(lib, [music])
+        assert scanned.unavailable == [str(music)] and not scanned.missing
+        assert snapshot(lib) == before and lib.catalog.counts()["missing"] == 0
+
+
+
+def test_moved_and_renamed_files_keep_id_vector_and_made_up_artist(home, music):
+    with Library.open(home, embedder="spectral") as lib:
+        run(lib, [music])
+        before = snapshot(lib)
+        renamed_from, moved_from = music / "album" / "t1.flac", music / "album" / "t2.flac"
+        ids = {lib.catalog.by_path(str(p)).id for p in (renamed_from, moved_from)}
+        renamed_to, moved_to = music / "album" / "renamed.flac", music / "other" / "deeper" / "t2.flac"
+        moved_to.parent.mkdir(parents=True)
+        renamed_from.rename(renamed_to)
+        moved_from.rename(moved_to)
+        scanned, indexed = run(lib, [music])
+        assert set(scanned.moved) == ids and not scanned.added and not scanned.missing and indexed.indexed == 0
+        after = snapshot(lib)
+        assert set(after) == set(before)
+        for tid in ids:
+            path, indexed_at, artist, raw = after[tid]
+            assert path in (str(renamed_to), str(moved_to))
+            assert (indexed_at, artist, raw) == before[tid][1:]
+        payloads = {h.track_id: h.path for t in ids for h in similar(lib, next(iter(ids - {t})), k=10)}
+        assert all(payloads[t] == after[t][0] for t in ids if t in payloads)  # hits carry the new path
+
+
+
 def test_check_repair_marks_missing_and_only_prune_drops(home, music, tmp_path):
     with Library.open(home, embedder="spectral") as lib:
         run(lib, [music])
