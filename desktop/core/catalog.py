@@ -353,7 +353,8 @@ class Catalog:
             clauses.append("status=?")
             args.append(status)
         for word in text.split():
-            clauses.append("(" + " OR ".join(f"{name} LIKE ?" for name in SEARCHABLE) + ")")
+            # CAST: paths are stored as bytes (BLOB), and SQLite's LIKE never matches a BLOB
+            clauses.append("(" + " OR ".join(f"CAST({name} AS TEXT) LIKE ?" for name in SEARCHABLE) + ")")
             args += [f"%{word}%"] * len(SEARCHABLE)
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
 
