@@ -4,23 +4,19 @@ It is the source of truth; the vector store only mirrors `vectors` (standardised
 `soundalike check --repair` can rebuild the store from here without decoding anything again.
 
 WAL mode and one transaction per change: a crash at any point leaves either the old or the new row,
-never half of one. One connection shared by threads behind a lock (the indexer writes from a worker
-thread while the window reads); WAL lets other processes read meanwhile.
+never half of one. The connection, its lock and error messages are in catalog_db.py; the vectors and
+standardisers in catalog_vectors.py; this module holds the schema, its migration, folders and tracks.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Iterable
 from typing import NamedTuple
 
-import numpy as np
-
+from desktop.core.catalog_vectors import VectorTables
 from desktop.core.errors import CatalogError, TrackNotFound
 from desktop.core.paths import from_db_path, shown, to_db_path
 from desktop.core.track import (
@@ -63,12 +59,6 @@ CREATE TABLE IF NOT EXISTS standardizers (
 """
 
 
-
-def damaged_message(path: Path, error: Exception) -> str:
-    return (f"{path}: the catalog is damaged ({error}); run `soundalike check --repair` to restore the last "
-            "good copy (saved after each successful index run)")
-
-
 def _text(value):
     """Titles and genres made from an undecodable file name hold surrogates SQLite cannot store."""
     return shown(value) if isinstance(value, str) else value
@@ -83,24 +73,8 @@ class FileState(NamedTuple):
     missing_since: float | None
 
 
-class Catalog:
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self._lock = threading.RLock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
-        except sqlite3.OperationalError as e:
-            raise CatalogError(f"{self.path}: cannot open the catalog ({e})") from e
-        except sqlite3.DatabaseError as e:
-            raise CatalogError(damaged_message(self.path, e)) from e
-        except OSError as e:
-            raise CatalogError(f"{self.path}: cannot open the catalog ({e})") from e
+class Catalog(VectorTables):
+    """Tracks and folders (here), their vectors and standardisers (VectorTables), over one SQLite file."""
 
     # -- schema -----------------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -167,43 +141,6 @@ class Catalog:
         existing = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
         if column.split()[0] not in existing:
             self._run(f"ALTER TABLE {table} ADD COLUMN {column}")
-
-    def transaction(self):
-        return _Transaction(self)
-
-    def _run(self, sql: str, args: Iterable = ()) -> sqlite3.Cursor:
-        with self._lock, self._errors():
-            return self._db.execute(sql, tuple(args))
-
-    def _rows(self, sql: str, args: Iterable = ()) -> list[sqlite3.Row]:
-        """All rows, fetched while holding the lock (another thread may use the connection next)."""
-        with self._lock, self._errors():
-            return self._run(sql, args).fetchall()
-
-    def _one(self, sql: str, args: Iterable = ()):
-        with self._lock, self._errors():
-            return self._run(sql, args).fetchone()
-
-    @contextlib.contextmanager
-    def _errors(self):
-        """Every SQLite failure as one line naming the file and what to do (never a traceback)."""
-        try:
-            yield
-        except sqlite3.IntegrityError:
-            raise  # our own bug, not the user's disk
-        except sqlite3.OperationalError as e:
-            if any(w in str(e) for w in ("disk", "full", "readonly", "read-only")):
-                raise CatalogError(
-                    f"{self.path}: cannot write ({e}): is the disk full or the folder read-only? "
-                    "Nothing already indexed was lost; free some space and run the command again"
-                ) from e
-            raise CatalogError(f"{self.path}: {e}") from e
-        except sqlite3.DatabaseError as e:  # "database disk image is malformed", "file is not a database"
-            raise CatalogError(damaged_message(self.path, e)) from e
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
     # -- meta and folders -------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
@@ -287,14 +224,6 @@ class Catalog:
             "SELECT v.track_id FROM vectors v JOIN tracks t ON t.id=v.track_id WHERE v.embedder=? "
             "AND t.missing_since IS NULL", (embedder_key,))}
 
-    def _each(self, sql: str, ids: Iterable[int], *first) -> None:
-        """Run `sql` (with `IN ({})`) over `ids` in chunks, in one transaction."""
-        ids = list(ids)
-        with self.transaction():
-            for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
-                self._run(sql.format(",".join("?" * len(chunk))), [*first, *chunk])
-
     def add_track(self, track: Track) -> int:
         """Insert a new file's row (status pending) and return its new, never reused id."""
         cols = [c for c in NAMES if c != "id"]
@@ -367,115 +296,6 @@ class Catalog:
         out["missing"] = self._one("SELECT COUNT(*) FROM tracks WHERE missing_since IS NOT NULL")[0]
         return out
 
-    # -- index results ----------------------------------------------------------------------------
-    def plan(self, embedder_key: str, retry_failed: bool = False) -> list[int]:
-        """Ids that still need a vector from `embedder_key`, oldest first. Re-planning is how we resume."""
-        q = ("SELECT id FROM tracks t WHERE missing_since IS NULL AND "
-             "NOT EXISTS (SELECT 1 FROM vectors v WHERE v.track_id=t.id AND v.embedder=?)")
-        if not retry_failed:
-            q += " AND status != 'failed'"
-        return [r[0] for r in self._rows(q + " ORDER BY id", (embedder_key,))]
-
-    def adopt_existing(self, embedder_key: str) -> int:
-        """Tracks that already have a vector of `embedder_key` (switching back to an earlier embedder)."""
-        cur = self._run(
-            "UPDATE tracks SET status='indexed', error='', embedder=? WHERE embedder != ? AND "
-            "EXISTS (SELECT 1 FROM vectors v WHERE v.track_id=tracks.id AND v.embedder=?)",
-            (embedder_key, embedder_key, embedder_key),
-        )
-        return cur.rowcount
-
-    def set_indexed(self, track_id: int, embedder_key: str, raw: np.ndarray, parts: np.ndarray | None = None,
-                    note: str = "") -> None:
-        """Store the vector; `note` (kept in `error`) says what the user should know, e.g. "damaged: ..."."""
-        blob = None if parts is None else np.asarray(parts, np.float32).tobytes()
-        with self.transaction():
-            self._run(
-                "INSERT INTO vectors(track_id, embedder, raw, parts) VALUES(?, ?, ?, ?) "
-                "ON CONFLICT(track_id, embedder) DO UPDATE SET raw=excluded.raw, parts=excluded.parts",
-                (track_id, embedder_key, np.asarray(raw, np.float32).tobytes(), blob),
-            )
-            self._run(
-                "UPDATE tracks SET status='indexed', error=?, embedder=?, indexed_at=? WHERE id=?",
-                (note, embedder_key, time.time(), track_id),
-            )
-
-    def set_failed(self, track_id: int, embedder_key: str, error: str) -> None:
-        self._run(
-            "UPDATE tracks SET status='failed', error=?, embedder=?, indexed_at=? WHERE id=?",
-            (error, embedder_key, time.time(), track_id),
-        )
-
-    def set_pending(self, ids: Iterable[int]) -> None:
-        """Back to the queue (e.g. marked indexed but its vector is gone)."""
-        with self.transaction():
-            for tid in ids:
-                self._run("UPDATE tracks SET status='pending', error='' WHERE id=?", (tid,))
-
-    def set_duration(self, track_id: int, duration: float) -> None:
-        """The length the decoder found (a header may claim 10 hours for 10 MB of audio)."""
-        self._run("UPDATE tracks SET duration=? WHERE id=?", (duration, track_id))
-
-    def raw_vectors(self, embedder_key: str, ids: Iterable[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
-        if ids is None:
-            rows = self._rows("SELECT track_id, raw FROM vectors WHERE embedder=? ORDER BY track_id", (embedder_key,))
-        else:
-            ids, rows = list(ids), []
-            for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
-                q = f"SELECT track_id, raw FROM vectors WHERE embedder=? AND track_id IN ({','.join('?' * len(chunk))})"
-                rows += self._rows(q, [embedder_key, *chunk])
-        for tid, raw in rows:
-            yield tid, np.frombuffer(raw, dtype=np.float32)
-
-    def part_vectors(self, embedder_key: str, page: int = 1000) -> Iterator[np.ndarray]:
-        """Each track's part vectors (k x dim), a page at a time: a big library's parts never sit in memory
-        at once."""
-        last = -1
-        while True:
-            rows = self._rows("SELECT track_id, length(raw) / 4, parts FROM vectors WHERE embedder=? AND track_id>? "
-                              "AND parts IS NOT NULL ORDER BY track_id LIMIT ?", (embedder_key, last, page))
-            for _tid, dim, parts in rows:  # the raw vector's length gives the dimension, without reading it
-                if dim and len(parts) % (4 * dim) == 0:
-                    yield np.frombuffer(parts, dtype=np.float32).reshape(-1, dim)
-            if len(rows) < page:
-                return
-            last = rows[-1][0]
-
-    def vector_keys(self) -> list[str]:
-        """Every vector space (embedder key) the catalog holds raw vectors of."""
-        return [r[0] for r in self._rows("SELECT DISTINCT embedder FROM vectors ORDER BY embedder")]
-
-    def vector_count(self, embedder_key: str) -> int:
-        return self._one("SELECT COUNT(*) FROM vectors WHERE embedder=?", (embedder_key,))[0]
-
-    def indexed_ids(self, embedder_key: str) -> set[int]:
-        return {r[0] for r in self._rows("SELECT track_id FROM vectors WHERE embedder=?", (embedder_key,))}
-
-    # -- library standardisation statistics ------------------------------------------------------
-    def standardizer(self, embedder_key: str) -> tuple[int, np.ndarray, np.ndarray, np.ndarray | None] | None:
-        """(n, mean, scale, whitening or None) of the last fit, or None."""
-        row = self._one("SELECT n, mean, scale, whitening FROM standardizers WHERE embedder=?", (embedder_key,))
-        if not row:
-            return None
-        mean, scale = np.frombuffer(row[1], np.float32).copy(), np.frombuffer(row[2], np.float32).copy()
-        whitening = None
-        if row[3] is not None and len(row[3]) == 4 * len(mean) ** 2:
-            whitening = np.frombuffer(row[3], np.float32).reshape(len(mean), len(mean)).copy()
-        return row[0], mean, scale, whitening
-
-    def set_standardizer(self, embedder_key: str, n: int, mean: np.ndarray, scale: np.ndarray,
-                         whitening: np.ndarray | None = None) -> None:
-        blob = None if whitening is None else np.asarray(whitening, np.float32).tobytes()
-        self._run(
-            "INSERT INTO standardizers(embedder, n, mean, scale, whitening, fitted_at) VALUES(?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(embedder) DO UPDATE SET n=excluded.n, mean=excluded.mean, scale=excluded.scale, "
-            "whitening=excluded.whitening, fitted_at=excluded.fitted_at",
-            (embedder_key, n, np.asarray(mean, np.float32).tobytes(), np.asarray(scale, np.float32).tobytes(), blob,
-             time.time()),
-        )
-
-
 def _order_by(order: str, direction: str) -> str:
     """ORDER BY for a sortable column: an album, and the track-number column, go by disc then track number."""
     in_album = "disc_number IS NULL, disc_number {d}, track_number IS NULL, track_number {d}, id {d}"
@@ -486,25 +306,3 @@ def _order_by(order: str, direction: str) -> str:
     return f"{order} COLLATE NOCASE {direction}, id {direction}"
 
 
-class _Transaction:
-    """`with catalog.transaction():` — BEGIN IMMEDIATE / COMMIT, or ROLLBACK on error; re-entrant."""
-
-    def __init__(self, catalog: Catalog):
-        self.c = catalog
-
-    def __enter__(self):
-        self.c._lock.acquire()
-        self.outer = not self.c._db.in_transaction
-        if self.outer:
-            self.c._run("BEGIN IMMEDIATE")
-        return self.c._db
-
-    def __exit__(self, exc_type, *rest):
-        try:
-            if self.outer:
-                if exc_type is None:
-                    self.c._run("COMMIT")
-                else:
-                    self.c._db.rollback()
-        finally:
-            self.c._lock.release()

@@ -1,0 +1,116 @@
+"""One SQLite file shared by threads: the connection, its lock, transactions and one-line errors.
+
+The catalog (catalog.py) and the tables that live beside its tracks (catalog_vectors.py,
+passage_catalog.py) run their SQL through this: one connection behind a lock (the indexer writes from a
+worker thread while the window reads), WAL so other processes read meanwhile, and every SQLite failure
+turned into a `CatalogError` that names the file and says what to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from desktop.core.errors import CatalogError
+
+
+def damaged_message(path: Path, error: Exception) -> str:
+    return (f"{path}: the catalog is damaged ({error}); run `soundalike check --repair` to restore the last "
+            "good copy (saved after each successful index run)")
+
+
+class SQLiteFile:
+    """The connection layer; a subclass brings its schema in `_migrate` (run once on open)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.OperationalError as e:
+            raise CatalogError(f"{self.path}: cannot open the catalog ({e})") from e
+        except sqlite3.DatabaseError as e:
+            raise CatalogError(damaged_message(self.path, e)) from e
+        except OSError as e:
+            raise CatalogError(f"{self.path}: cannot open the catalog ({e})") from e
+
+    def _migrate(self) -> None:
+        """Create or upgrade the subclass's tables (nothing here)."""
+
+    def transaction(self):
+        return _Transaction(self)
+
+    def _run(self, sql: str, args: Iterable = ()) -> sqlite3.Cursor:
+        with self._lock, self._errors():
+            return self._db.execute(sql, tuple(args))
+
+    def _rows(self, sql: str, args: Iterable = ()) -> list[sqlite3.Row]:
+        """All rows, fetched while holding the lock (another thread may use the connection next)."""
+        with self._lock, self._errors():
+            return self._run(sql, args).fetchall()
+
+    def _one(self, sql: str, args: Iterable = ()):
+        with self._lock, self._errors():
+            return self._run(sql, args).fetchone()
+
+    @contextlib.contextmanager
+    def _errors(self):
+        """Every SQLite failure as one line naming the file and what to do (never a traceback)."""
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise  # our own bug, not the user's disk
+        except sqlite3.OperationalError as e:
+            if any(w in str(e) for w in ("disk", "full", "readonly", "read-only")):
+                raise CatalogError(
+                    f"{self.path}: cannot write ({e}): is the disk full or the folder read-only? "
+                    "Nothing already indexed was lost; free some space and run the command again"
+                ) from e
+            raise CatalogError(f"{self.path}: {e}") from e
+        except sqlite3.DatabaseError as e:  # "database disk image is malformed", "file is not a database"
+            raise CatalogError(damaged_message(self.path, e)) from e
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _each(self, sql: str, ids: Iterable[int], *first) -> None:
+        """Run `sql` (with `IN ({})`) over `ids` in chunks, in one transaction."""
+        ids = list(ids)
+        with self.transaction():
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                self._run(sql.format(",".join("?" * len(chunk))), [*first, *chunk])
+
+
+class _Transaction:
+    """`with db.transaction():` — BEGIN IMMEDIATE / COMMIT, or ROLLBACK on error; re-entrant."""
+
+    def __init__(self, catalog: SQLiteFile):
+        self.c = catalog
+
+    def __enter__(self):
+        self.c._lock.acquire()
+        self.outer = not self.c._db.in_transaction
+        if self.outer:
+            self.c._run("BEGIN IMMEDIATE")
+        return self.c._db
+
+    def __exit__(self, exc_type, *rest):
+        try:
+            if self.outer:
+                if exc_type is None:
+                    self.c._run("COMMIT")
+                else:
+                    self.c._db.rollback()
+        finally:
+            self.c._lock.release()
