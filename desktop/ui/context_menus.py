@@ -106,3 +106,25 @@ class DuplicatesDialog(QDialog):
         lay.addWidget(buttons)
         if not groups:
             self.tree.addTopLevelItem(QTreeWidgetItem(["No duplicates found"]))
+
+
+def radio_from_playlist(window, listening, path: str | None = None) -> None:
+    """Start radio from the tracks of a playlist file the user picks (entries not in the library: a notice)."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from desktop.core.playlists import match_library, read_playlist
+
+    if path is None:
+        path, _ = QFileDialog.getOpenFileName(window, "Start radio from a playlist", "",
+                                              "Playlists (*.m3u *.m3u8 *.xspf)")
+    if not path:
+        return
+    try:
+        found, missing = match_library(window.session.catalog, read_playlist(path))
+    except Exception as e:  # noqa: BLE001 - a bad playlist is a notice, nothing else changes
+        window.notices.add("Could not read the playlist", [str(e)])
+        return
+    if missing:
+        window.notices.add(f"{len(missing)} entries of the playlist are not in the library",
+                           [e.path for e in missing[:10]])
+    listening.start_radio(found, play_seed=False)

@@ -21,11 +21,12 @@ from desktop.core.track import FIELDS
 
 PAGE_SIZE = 256
 MAX_PAGES = 64  # 16k rows cached at most
-DISPLAY, TOOLTIP, FONT, FOREGROUND, ALIGNMENT = (
-    int(r.value) for r in (Qt.DisplayRole, Qt.ToolTipRole, Qt.FontRole, Qt.ForegroundRole, Qt.TextAlignmentRole))
+DISPLAY, TOOLTIP, FONT, FOREGROUND, ALIGNMENT, DECORATION = (
+    int(r.value) for r in (Qt.DisplayRole, Qt.ToolTipRole, Qt.FontRole, Qt.ForegroundRole, Qt.TextAlignmentRole,
+                           Qt.DecorationRole))
 TRACK_ID_ROLE = int(Qt.UserRole.value) + 1
 TRACK_ROLE = int(Qt.UserRole.value) + 2
-_HANDLED = frozenset((DISPLAY, TOOLTIP, FONT, FOREGROUND, ALIGNMENT, TRACK_ID_ROLE, TRACK_ROLE))
+_HANDLED = frozenset((DISPLAY, TOOLTIP, FONT, FOREGROUND, ALIGNMENT, DECORATION, TRACK_ID_ROLE, TRACK_ROLE))
 _RIGHT = int((Qt.AlignRight | Qt.AlignVCenter).value)
 _ALIGN = {f.name: _RIGHT for f in FIELDS if f.header and f.type in (int, float)}  # numbers right-aligned
 _ALIGN["status"] = int(Qt.AlignCenter.value)
@@ -39,15 +40,29 @@ GENERATED_COLOR = QColor(140, 140, 150)
 STATUS_COLOR = {"pending": QColor(200, 160, 60), "failed": QColor(220, 90, 80), "indexed": QColor(110, 180, 120)}
 
 
-_ITALIC: list[QFont] = []
+_FONTS: dict[tuple[bool, bool], QFont] = {}
 
 
-def _italic() -> QFont:
-    if not _ITALIC:  # built on first use: a QFont needs the application
+def _font(italic: bool = False, bold: bool = False) -> QFont:
+    """Shared fonts, built on first use (a QFont needs the application)."""
+    if (italic, bold) not in _FONTS:
         f = QFont()
-        f.setItalic(True)
-        _ITALIC.append(f)
-    return _ITALIC[0]
+        f.setItalic(italic)
+        f.setBold(bold)
+        _FONTS[italic, bold] = f
+    return _FONTS[italic, bold]
+
+
+_PLAYING_ICON: list = []
+
+
+def playing_icon():
+    """The small play triangle the playing track's title carries."""
+    if not _PLAYING_ICON:
+        from desktop.ui.icons import transport_icon
+
+        _PLAYING_ICON.append(transport_icon("play", size=14))
+    return _PLAYING_ICON[0]
 
 
 def format_time(seconds: float | None) -> str:
@@ -79,6 +94,7 @@ class LibraryModel(QAbstractTableModel):
         self._order = "id"
         self._descending = False
         self.page_fetches = 0  # for tests and benchmarks: how many SQL page reads happened
+        self._playing: int | None = None  # the playing track's id: its row is bold, its title has a play icon
         self.reload()
 
     # -- what the view asks ------------------------------------------------------------------------
@@ -111,10 +127,16 @@ class LibraryModel(QAbstractTableModel):
             return self._display(track, name)
         if role == ALIGNMENT:
             return _ALIGN.get(name)
+        playing = track.id == self._playing
+        if role == DECORATION:
+            return playing_icon() if playing and name == "title" else None
         if name == "artist":
             if not track.artist_generated:
-                return None
-            return _italic() if role == FONT else GENERATED_COLOR if role == FOREGROUND else GENERATED_ARTIST_TIP
+                return _font(bold=True) if playing and role == FONT else None
+            return _font(True, playing) if role == FONT else GENERATED_COLOR if role == FOREGROUND \
+                else GENERATED_ARTIST_TIP
+        if role == FONT:
+            return _font(bold=True) if playing else None
         if name == "status":
             noted = track.status == "indexed" and track.error  # e.g. "damaged: plays 0:17 of 3:37"
             if role == FOREGROUND:
@@ -177,6 +199,21 @@ class LibraryModel(QAbstractTableModel):
 
     def ids(self) -> list[int]:
         return list(self._ids)
+
+    @property
+    def playing(self) -> int | None:
+        return self._playing
+
+    def set_playing(self, track_id: int | None) -> None:
+        """Mark the playing track (None: nothing from the library plays); repaints the old and new rows."""
+        if track_id == self._playing:
+            return
+        old, self._playing = self._playing, track_id
+        last = len(COLUMNS) - 1
+        for tid in (old, track_id):
+            row = self._row_of.get(tid) if tid is not None else None
+            if row is not None:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, last), [Qt.FontRole, Qt.DecorationRole])
 
     # -- changes --------------------------------------------------------------------------------
     @property

@@ -156,6 +156,20 @@ class ListeningController(QObject):
         self._first = first
         self._request("radio-start", build)
 
+    def restore_station(self, state: dict, actions, last_skip) -> None:
+        """The station saved when the window closed (queue_memory.py): rebuilt on the library thread,
+        then it refills Up next as before, still away from what was skipped."""
+        self._actions = collections.deque(tuple(a) for a in actions if len(a) == 3)
+        self._last_skip = last_skip
+
+        def rebuild():
+            from desktop.core.radio import Station
+
+            return Station.restore(self.session.library, state)
+
+        self._request("radio-restore", rebuild)
+        self.refresh()
+
     def stop_radio(self, refresh: bool = True) -> None:
         self.station = None
         self._actions = collections.deque()
@@ -268,6 +282,10 @@ class ListeningController(QObject):
             self.queue.set(items, 0, reasons)
             self.playback._start(self.queue.current, autoplay=True)
             self.status.emit(f"Radio: {len(picks)} tracks queued")
+        elif kind == "radio-restore":
+            self.station = result
+            self.refresh()
+            self._refill()
         elif kind == "radio":
             station, picks = result
             if station is not self.station:
@@ -286,7 +304,8 @@ class ListeningController(QObject):
             self.duplicates_ready.emit(result)
 
     def _failed(self, kind: str, token: int, exc) -> None:
-        if kind in ("radio-start", "radio", "path", "duplicates") and self.session.worker.is_latest(kind, token):
+        mine = ("radio-start", "radio-restore", "radio", "path", "duplicates")
+        if kind in mine and self.session.worker.is_latest(kind, token):
             from desktop.ui.jobs import error_text
 
             self.w.notices.add({"path": "No path", "duplicates": "Duplicates"}.get(kind, "Radio stopped"),
@@ -301,7 +320,7 @@ def install(window) -> ListeningController:
     from PySide6.QtGui import QAction, QKeySequence
     from PySide6.QtWidgets import QPushButton, QTabWidget
 
-    from desktop.ui.context_menus import DuplicatesDialog, TrackMenus
+    from desktop.ui.context_menus import DuplicatesDialog, TrackMenus, radio_from_playlist
     from desktop.ui.up_next import UpNextPanel
 
     panel = UpNextPanel()
@@ -315,6 +334,7 @@ def install(window) -> ListeningController:
     window.side_tabs, window.up_next, window.listening, window.track_menus = tabs, panel, listening, menus
     panel.set_covers(window.covers)
     listening.status.connect(lambda text: window.statusBar().showMessage(text, 8000))
+    window.playback.current_changed.connect(lambda now: window.model.set_playing(now.track_id if now else None))
     window.playback.track_ended.connect(lambda now: now.track_id is not None and listening.track_finished(now.track_id))
 
     def show_duplicates(groups) -> None:
@@ -366,30 +386,9 @@ def install(window) -> ListeningController:
     radio.setShortcuts([QKeySequence("Ctrl+R")])
     radio.triggered.connect(lambda: listening.start_radio(table_items()))
     playlist = QAction("Start radio from a playlist…", window)
-    playlist.triggered.connect(lambda: _radio_from_playlist(window, listening))
+    playlist.triggered.connect(lambda: radio_from_playlist(window, listening))
     for a in (skip, radio, playlist):
         window.addAction(a)
         if playback_menu is not None:
             playback_menu.addAction(a)
     return listening
-
-
-def _radio_from_playlist(window, listening, path: str | None = None) -> None:
-    from PySide6.QtWidgets import QFileDialog
-
-    from desktop.core.playlists import match_library, read_playlist
-
-    if path is None:
-        path, _ = QFileDialog.getOpenFileName(window, "Start radio from a playlist", "",
-                                              "Playlists (*.m3u *.m3u8 *.xspf)")
-    if not path:
-        return
-    try:
-        found, missing = match_library(window.session.catalog, read_playlist(path))
-    except Exception as e:  # noqa: BLE001 - a bad playlist is a notice, nothing else changes
-        window.notices.add("Could not read the playlist", [str(e)])
-        return
-    if missing:
-        window.notices.add(f"{len(missing)} entries of the playlist are not in the library",
-                           [e.path for e in missing[:10]])
-    listening.start_radio(found, play_seed=False)

@@ -28,6 +28,7 @@ from desktop import __version__
 from desktop.core.errors import SoundalikeError
 from desktop.core.formats import dialog_filter
 from desktop.core.library import Library
+from desktop.ui import queue_memory
 from desktop.ui.covers import CoverCache
 from desktop.ui.library_controller import LibraryController, drop_problem
 from desktop.ui.library_model import LibraryModel
@@ -368,6 +369,8 @@ class MainWindow(QMainWindow):
             self._restore_last_track()
 
     def _restore_last_track(self) -> None:
+        if queue_memory.restore(self):  # Up next and the station as they were
+            return
         item = self.ui_settings.value("last_item")
         if item in (None, ""):
             return
@@ -455,6 +458,10 @@ class MainWindow(QMainWindow):
             self.save_ui_state()
         except Exception:
             log.exception("saving the window state")
+        try:
+            queue_memory.save(self)
+        except Exception:
+            log.exception("saving the play queue")
         self.playback.close()
         self.covers.close()
         self.session.close()

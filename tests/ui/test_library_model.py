@@ -36,6 +36,25 @@ def test_made_up_artists_are_italic_grey_with_a_tooltip(indexed_home, make_windo
     assert w.model.index(0, COL["title"]).data(Qt.FontRole) is None
 
 
+def test_the_playing_track_is_marked_and_the_mark_follows_playback(indexed_home, make_window, qtbot):
+    w = make_window(indexed_home)
+    model, ids = w.model, w.model.ids()
+
+    def marked():
+        return [r for r in range(model.rowCount()) if model.index(r, COL["title"]).data(Qt.DecorationRole)]
+
+    assert marked() == [] and model.playing is None
+    w.play_row(3)
+    assert marked() == [3] and model.playing == ids[3]
+    assert all(model.index(3, c).data(Qt.FontRole).bold() for c in range(model.columnCount()))
+    assert model.index(3, COL["artist"]).data(Qt.FontRole).italic()  # a made-up artist stays italic
+    assert model.index(4, COL["title"]).data(Qt.FontRole) is None
+    w.playback.next()  # playback moves on: so does the mark
+    assert marked() == [4] and model.playing == ids[4]
+    w.table.sortByColumn(COL["title"], Qt.DescendingOrder)  # rows move: the mark stays on the track
+    assert marked() == [model.row_of(ids[4])]
+
+
 def test_header_click_sorts(indexed_home, make_window):
     w = make_window(indexed_home)
     w.table.sortByColumn(COL["title"], Qt.DescendingOrder)

@@ -145,3 +145,37 @@ def test_pinning_keeps_the_pane_while_playing_a_hit(lhome, make_window, qtbot):
     w.pin_similar.click()  # unpinned: it follows again
     w.table.select_row(7)
     qtbot.waitUntil(lambda: [h.track_id for h in w.similar.hits] != shown, timeout=20000)
+
+
+def test_up_next_and_the_station_survive_closing_the_window(lhome, make_window, qtbot):
+    home, info = lhome
+    w = make_window(home)
+    start_radio_from_menu(w, qtbot, info)
+    w.playback.next()  # the first station pick plays ...
+    skipped = w.playback.current.track_id
+    w.up_next.skip_button.click()  # ... and is skipped early: a negative the station keeps
+    qtbot.waitUntil(lambda: any("away from" in i.toolTip() for i in rows(w)), timeout=20000)
+    w.playback.next()
+    items, index = list(w.playback.queue.items), w.playback.queue.index
+    reasons = [w.playback.queue.reason(i) for i in range(len(items))]
+    playing = w.playback.current.track_id
+    w.close()
+
+    again = make_window(home)
+    qtbot.waitUntil(lambda: again.listening.station is not None, timeout=20000)
+    q = again.playback.queue
+    assert q.items[: len(items)] == items and q.index == index
+    assert [q.reason(i) for i in range(len(items))] == reasons
+    assert again.playback.current.track_id == playing and again.playback.state != "playing"
+    assert again.model.playing == playing
+    assert rows(again)[index - again.listening._offset].text().startswith(PLAYING_MARK)
+    station = again.listening.station
+    assert [n.track_id for n in station.negatives] == [skipped]
+    assert "1 skipped" in again.up_next.station_label.text()
+    # It keeps refilling as before: play on past what was queued, never the skipped track again.
+    for _ in range(len(items) - index + 3):
+        again.playback.next()
+        qtbot.waitUntil(lambda: len(again.playback.queue.upcoming) >= 1, timeout=20000)
+    assert len(q) > len(items)
+    assert skipped not in q.items[len(items):]
+    assert all(q.reason(i).startswith("like ") for i in range(len(items), len(q)))
