@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from desktop.core.decode import TARGET_SR, _PyAVSource, _SoundFileSource, open_audio
+from desktop.core.decode import TARGET_SR, open_audio
+from desktop.core.decode_pyav import PyAVSource
+from desktop.core.decode_soundfile import SoundFileSource
 from desktop.core.errors import DecodeError
 from tests import audio
 
@@ -34,8 +36,8 @@ def test_soundfile_and_pyav_give_the_same_mono_signal(tmp_path):
     right = audio.render("pad", 2.0, seed=4, sr=sr)
     path = tmp_path / "stereo.flac"
     sf.write(path, np.stack([left, right], 1), sr)
-    a = _SoundFileSource(str(path))
-    b = _PyAVSource(str(path))
+    a = SoundFileSource(str(path))
+    b = PyAVSource(str(path))
     ya, yb = a.read_all(), b.read_all()
     a.close(), b.close()
     n = min(len(ya), len(yb))
