@@ -296,11 +296,20 @@ class Catalog(VectorTables):
         out["missing"] = self._one("SELECT COUNT(*) FROM tracks WHERE missing_since IS NOT NULL")[0]
         return out
 
+
+# The album artist as players group by it: the tag, else the track artist (a one-artist album is rarely
+# tagged with both). The library table shows the same value.
+ALBUM_ARTIST_SQL = "COALESCE(NULLIF(album_artist, ''), artist) COLLATE NOCASE"
+
+
 def _order_by(order: str, direction: str) -> str:
-    """ORDER BY for a sortable column: an album, and the track-number column, go by disc then track number."""
+    """ORDER BY for a sortable column: an album, and the track-number column, go by disc then track number;
+    the album artist column lists each artist's albums in order, then each album's tracks (as players do)."""
     in_album = "disc_number IS NULL, disc_number {d}, track_number IS NULL, track_number {d}, id {d}"
-    if order == "album":
-        return f"album COLLATE NOCASE {direction}, " + in_album.format(d="ASC")
+    if order == "album":  # two albums of one name ("Greatest Hits") stay apart, grouped by album artist
+        return f"album COLLATE NOCASE {direction}, {ALBUM_ARTIST_SQL} ASC, " + in_album.format(d="ASC")
+    if order == "album_artist":
+        return f"{ALBUM_ARTIST_SQL} {direction}, album COLLATE NOCASE ASC, " + in_album.format(d="ASC")
     if order == "track_number":
         return in_album.format(d=direction)
     return f"{order} COLLATE NOCASE {direction}, id {direction}"

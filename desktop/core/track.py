@@ -78,6 +78,9 @@ FIELDS: tuple[Field, ...] = (
           json=True),
     Field("artist", str, "", source="tags", tag="artist", sortable=True, search=True, payload=True, index="keyword",
           header="Artist", json=True),
+    # Shown as the track artist where untagged (players do the same); sorts albums: album artist, album, disc, track.
+    Field("album_artist", str, "", source="tags", sortable=True, search=True, payload=True, header="Album artist",
+          json=True),
     Field("album", str, "", source="tags", tag="album", sortable=True, search=True, payload=True, header="Album",
           json=True),
     Field("genre", str, "", source="tags", tag="genre", sortable=True, search=True, payload=True, index="keyword",
@@ -88,7 +91,6 @@ FIELDS: tuple[Field, ...] = (
     # differently, never written back
     Field("generated", str, "", source="tags"),
     # Read like tagging tools write them (tags.py, tag_fields.ALIASES); players sort, group and play by them.
-    Field("album_artist", str, "", source="tags", sortable=True, search=True, payload=True, json=True),
     Field("track_total", int, None, source="tags", json=True),
     Field("disc_number", int, None, source="tags", sortable=True, payload=True, json=True),
     Field("disc_total", int, None, source="tags", json=True),

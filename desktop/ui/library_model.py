@@ -31,6 +31,7 @@ _RIGHT = int((Qt.AlignRight | Qt.AlignVCenter).value)
 _ALIGN = {f.name: _RIGHT for f in FIELDS if f.header and f.type in (int, float)}  # numbers right-aligned
 _ALIGN["status"] = int(Qt.AlignCenter.value)
 GENERATED_ARTIST_TIP = "No artist tag; name made up"
+ALBUM_ARTIST_TIP = "No album artist tag; the track's artist"
 STATUS_TIP = {"indexed": "Indexed: similar tracks can be found", "pending": "Not indexed yet",
               "failed": "Could not index: {error}"}
 
@@ -143,6 +144,8 @@ class LibraryModel(QAbstractTableModel):
                 return STATUS_COLOR["pending"] if noted else STATUS_COLOR.get(track.status)
             if role == TOOLTIP:
                 return f"Indexed; {track.error}" if noted else STATUS_TIP[track.status].format(error=track.error)
+        if name == "album_artist" and not track.album_artist:  # shown (and sorted) as the track artist
+            return GENERATED_COLOR if role == FOREGROUND else ALBUM_ARTIST_TIP if role == TOOLTIP else None
         if name == "title" and role == TOOLTIP:
             return shown(track.path)
         return None
@@ -153,6 +156,8 @@ class LibraryModel(QAbstractTableModel):
             return format_time(track.duration)
         if name == "track_number":
             return track_label(track)
+        if name == "album_artist":
+            return track.album_artist or track.artist
         value = getattr(track, name)
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value) if value else ""  # year, track number...: blank when unknown

@@ -54,8 +54,8 @@ class LibraryView(QTableView):
         header.setStretchLastSection(False)
         header.setSectionsMovable(True)
         # Title stretches; the rest start narrow enough that Title stays the widest at 800 px and up.
-        widths = {"track_number": 36, "title": 260, "artist": 140, "album": 140, "genre": 90, "year": 52,
-                  "duration": 56, "status": 70}
+        widths = {"track_number": 36, "title": 260, "artist": 110, "album_artist": 100, "album": 110, "genre": 72,
+                  "year": 52, "duration": 56, "status": 70}
         for i, (name, _) in enumerate(COLUMNS):
             self.setColumnWidth(i, widths.get(name, 100))
         header.setSectionResizeMode([name for name, _ in COLUMNS].index("title"), QHeaderView.Stretch)

@@ -5,7 +5,14 @@ from PySide6.QtCore import Qt
 
 from desktop.core.catalog import Catalog, Track
 from desktop.core.events import TrackDone
-from desktop.ui.library_model import COLUMNS, GENERATED_ARTIST_TIP, PAGE_SIZE, TRACK_ROLE, LibraryModel
+from desktop.ui.library_model import (
+    ALBUM_ARTIST_TIP,
+    COLUMNS,
+    GENERATED_ARTIST_TIP,
+    PAGE_SIZE,
+    TRACK_ROLE,
+    LibraryModel,
+)
 
 COL = {name: i for i, (name, _) in enumerate(COLUMNS)}
 
@@ -100,3 +107,36 @@ def test_fifty_thousand_rows_load_lazily(tmp_path, qtbot):
         model.apply_results([TrackDone(tid, "", ok=True)])
     assert sig.args[0].row() == 5 and model.index(5, COL["status"]).data() == "✓"
     assert model.page_fetches == fetches
+
+
+def test_album_artist_column_sorts_albums_like_players(tmp_path, qtbot):
+    """Album artist (else the track artist, shown grey), then album, then disc and track number."""
+    cat = Catalog(tmp_path / "lib.sqlite3")
+    rows = [  # (title, artist, album artist, album, disc, track)
+        ("b2", "Guest", "Band B", "Live", 2, 1), ("b1", "Band B", "Band B", "Live", 1, 2),
+        ("b0", "Band B", "Band B", "Live", 1, 1), ("c1", "Comp 1", "Various Artists", "Hits", None, 1),
+        ("a2", "Aardvark", "", "Zebra", None, 2), ("a1", "aardvark", "", "Zebra", None, 1),
+        ("b9", "Band B", "", "Early", None, 1), ("c2", "Comp 2", "Various Artists", "Hits", None, 2),
+    ]
+    with cat.transaction():
+        for i, (title, artist, album_artist, album, disc, number) in enumerate(rows):
+            cat.add_track(Track(id=0, path=f"/music/{i}.flac", title=title, artist=artist, album_artist=album_artist,
+                                album=album, disc_number=disc, track_number=number))
+    model = LibraryModel(cat)
+    assert COLUMNS[COL["album_artist"]][1] == "Album artist" and COL["artist"] < COL["album_artist"] < COL["album"]
+    model.sort(COL["album_artist"], Qt.AscendingOrder)
+    titles = [model.index(r, COL["title"]).data() for r in range(len(rows))]
+    assert titles == ["a1", "a2", "b9", "b0", "b1", "b2", "c1", "c2"]
+    shown = {model.index(r, COL["title"]).data(): model.index(r, COL["album_artist"]) for r in range(len(rows))}
+    assert shown["b2"].data() == "Band B" and shown["b2"].data(Qt.ForegroundRole) is None  # tagged
+    assert shown["a2"].data() == "Aardvark" and shown["a2"].data(Qt.ForegroundRole) is not None  # the artist's
+    assert shown["a2"].data(Qt.ToolTipRole) == ALBUM_ARTIST_TIP
+    model.sort(COL["album_artist"], Qt.DescendingOrder)  # artists reversed; each album still plays in order
+    titles = [model.index(r, COL["title"]).data() for r in range(len(rows))]
+    assert titles == ["c1", "c2", "b9", "b0", "b1", "b2", "a1", "a2"]
+    model.sort(COL["album"], Qt.AscendingOrder)
+    assert [model.index(r, COL["title"]).data() for r in range(len(rows))] == ["b9", "c1", "c2", "b0", "b1", "b2",
+                                                                               "a1", "a2"]
+    model.set_filter("various")  # the filter matches album artists too
+    assert model.rowCount() == 2
+    cat.close()
