@@ -34,7 +34,7 @@ from desktop.core.audio_device import CallbackAbort, default_rate, open_stream, 
 from desktop.core.decode import AudioSource, open_audio
 from desktop.core.errors import DecodeError
 from desktop.core.null_output import NullOutput
-from desktop.core.replaygain import gain_factor
+from desktop.core.replaygain import NONE, Gains, check_mode, gain_factor
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ class Player:
         self.output_device = output_device
         self.path: str | None = None
         self.duration, self._volume, self._state = 0.0, 1.0, STOPPED
-        self.replaygain, self.gain = "track", 1.0  # mode (desktop.core.replaygain) and the loaded file's factor
+        # ReplayGain: the mode (desktop.core.replaygain), the loaded track's values and the factor they give
+        self._replaygain, self._gains, self.gain = "track", NONE, 1.0
         self._cond = threading.Condition()  # guards everything below that two threads touch
         self._src: AudioSource | None = None
         self._to_close: list[AudioSource] = []  # replaced sources, closed by the worker
@@ -88,8 +89,25 @@ class Player:
     def volume(self, value: float) -> None:
         self._volume = float(min(1.0, max(0.0, value)))
 
-    def load(self, path) -> None:
-        """Stop what plays and open `path` (header only); a DecodeError goes to on_error."""
+    @property
+    def replaygain(self) -> str:
+        return self._replaygain
+
+    @replaygain.setter
+    def replaygain(self, mode: str) -> None:
+        """Change the mode; it applies to the loaded track at once."""
+        self._replaygain = check_mode(mode)
+        self.gain = gain_factor(self._gains, mode)
+
+    def set_gains(self, gains: Gains | None) -> None:
+        """The loaded track's ReplayGain values, when they are known only after load() (a file outside the
+        library whose tags were read later)."""
+        self._gains = gains or NONE
+        self.gain = gain_factor(self._gains, self._replaygain)
+
+    def load(self, path, gains: Gains | None = None) -> None:
+        """Stop what plays and open `path` (header only); a DecodeError goes to on_error. `gains`: the
+        track's ReplayGain values as the catalog holds them (the file's tags are not read again)."""
         path = os.fspath(path)
         if self._closing:
             return
@@ -97,7 +115,7 @@ class Player:
             src, err = open_audio(path), None
         except DecodeError as e:
             src, err = None, str(e)
-        self.gain = gain_factor(path, self.replaygain) if src is not None else 1.0
+        self.set_gains(gains if src is not None else None)
         with self._cond:
             changed = self._state != STOPPED
             if self._src is not None:

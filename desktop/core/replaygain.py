@@ -2,64 +2,54 @@
 
 Tracks are mastered at very different loudness; ReplayGain tags (REPLAYGAIN_TRACK_GAIN "-6.54 dB", and
 the album's, plus the peaks) say how much to turn each one down or up so they play at one loudness.
-"track" evens out every track; "album" keeps an album's own dynamics. The peak tag caps the factor so a
-quiet track turned up never clips. Files without the tags play unchanged (factor 1). Reads tags only
-(mutagen, a few milliseconds).
+"track" evens out every track; "album" keeps an album's own dynamics. The peak caps the factor so a
+quiet track turned up never clips. Files without the tags play unchanged (factor 1).
+
+Why the values come from the catalog and not the file: the scan already read them (tags.py, the
+`rg_*` fields of the field table), so starting a track does no tag I/O; a file played from outside
+the library gets them when its tags are read off the GUI thread (ui/now_playing.py).
 """
 
 from __future__ import annotations
 
-import logging
-import re
+from dataclasses import dataclass
 
-log = logging.getLogger(__name__)
 MODES = ("off", "track", "album")
-_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 
 
-def _tag_values(path: str) -> dict[str, str]:
-    """replaygain_* tags of any container, keys lower-cased without their frame prefixes."""
-    import mutagen
+@dataclass(frozen=True)
+class Gains:
+    """A track's ReplayGain values: gains in dB, peaks linear (1.0 = full scale); None where untagged."""
 
-    try:
-        f = mutagen.File(path)
-    except Exception as e:  # damaged tags: play unchanged
-        log.debug("%s: tags unreadable for ReplayGain: %s", path, e)
-        return {}
-    if f is None or f.tags is None:
-        return {}
-    out = {}
-    for key, value in f.tags.items():
-        name = str(key).lower().rsplit(":", 1)[-1]  # TXXX:REPLAYGAIN_TRACK_GAIN, ----:com.apple.iTunes:...
-        if not name.startswith("replaygain_"):
-            continue
-        if isinstance(value, list):
-            value = value[0] if value else ""
-        if hasattr(value, "text"):  # ID3 TXXX frame
-            value = value.text[0] if value.text else ""
-        if isinstance(value, bytes):  # MP4 freeform
-            value = value.decode("utf-8", "replace")
-        out[name] = str(value)
-    return out
+    track_gain: float | None = None
+    track_peak: float | None = None
+    album_gain: float | None = None
+    album_peak: float | None = None
+
+    @classmethod
+    def of(cls, track) -> Gains:
+        """From a catalog Track (or the dict `tags.read_tags` returns): its rg_* fields."""
+        get = track.get if isinstance(track, dict) else lambda k: getattr(track, k, None)
+        return cls(get("rg_track_gain"), get("rg_track_peak"), get("rg_album_gain"), get("rg_album_peak"))
 
 
-def _number(text: str | None) -> float | None:
-    m = _NUMBER.search(text or "")
-    return float(m.group()) if m else None
+NONE = Gains()
 
 
-def gain_factor(path: str, mode: str = "track") -> float:
-    """The linear factor to apply to `path` in `mode` ("off", "track", "album"); 1.0 without tags."""
+def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise ValueError(f"ReplayGain mode must be one of {', '.join(MODES)}, not {mode!r}")
-    if mode == "off":
+    return mode
+
+
+def gain_factor(gains: Gains | None, mode: str = "track") -> float:
+    """The linear factor to apply in `mode` ("off", "track", "album"); 1.0 without values."""
+    check_mode(mode)
+    if mode == "off" or gains is None:
         return 1.0
-    tags = _tag_values(path)
-    other = "track" if mode == "album" else "album"
-    gain = _number(tags.get(f"replaygain_{mode}_gain"))
-    peak = _number(tags.get(f"replaygain_{mode}_peak"))
+    gain, peak = (gains.album_gain, gains.album_peak) if mode == "album" else (gains.track_gain, gains.track_peak)
     if gain is None:  # fall back to the other kind rather than to nothing
-        gain, peak = _number(tags.get(f"replaygain_{other}_gain")), _number(tags.get(f"replaygain_{other}_peak"))
+        gain, peak = (gains.track_gain, gains.track_peak) if mode == "album" else (gains.album_gain, gains.album_peak)
     if gain is None:
         return 1.0
     factor = 10 ** (max(-60.0, min(30.0, gain)) / 20)

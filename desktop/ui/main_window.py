@@ -207,12 +207,7 @@ class MainWindow(QMainWindow):
 
     def set_replaygain(self, mode: str) -> None:
         """Apply a ReplayGain mode now (to the loaded track too) and remember it."""
-        player = self.playback.player
-        player.replaygain = mode
-        if hasattr(player, "gain") and player.path:
-            from desktop.core.replaygain import gain_factor
-
-            player.gain = gain_factor(player.path, mode)
+        self.playback.player.replaygain = mode  # applies to the loaded track too
         self.replaygain_actions[mode].setChecked(True)
         self.ui_settings.setValue("replaygain", mode)
 

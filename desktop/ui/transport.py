@@ -60,6 +60,7 @@ class NowPlaying:
     track_id: int | None = None
     duration: float = 0.0
     artist_generated: bool = False
+    gains: object = None  # desktop.core.replaygain.Gains from the catalog (None: not known yet)
 
 
 class _Bridge(QObject):
@@ -195,7 +196,7 @@ class PlaybackController(QObject):
             return
         self.current = now
         try:
-            self.player.load(now.path)
+            self.player.load(now.path, now.gains)
             if position > 0:
                 self.player.seek(position)
             if autoplay:

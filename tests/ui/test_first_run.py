@@ -129,8 +129,13 @@ def test_waveform_message_is_not_struck_through(qtbot):
 def test_replaygain_setting_applies_and_comes_back(indexed_home, make_window, qtbot):
     w = make_window(indexed_home)
     assert w.replaygain_actions["track"].isChecked() and w.playback.player.replaygain == "track"
+    tid = w.model.track_id(0)  # the catalog's values play (the clip itself has no ReplayGain tags)
+    w.session.catalog._run("UPDATE tracks SET rg_track_gain=-6.02, rg_album_gain=-12.04 WHERE id=?", (tid,))
+    w.play_row(0)
+    assert w.playback.player.gain == pytest.approx(0.5, rel=1e-3)
     w.replaygain_actions["album"].trigger()
     assert w.playback.player.replaygain == "album" and w.replaygain_actions["album"].isChecked()
+    assert w.playback.player.gain == pytest.approx(0.25, rel=1e-3)  # at once, for the playing track
     w.shutdown()
     again = make_window(indexed_home)
     assert again.playback.player.replaygain == "album" and again.replaygain_actions["album"].isChecked()

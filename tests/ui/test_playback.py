@@ -89,11 +89,18 @@ def test_volume_keys_and_slider(indexed_home, make_window, qtbot):
 def test_a_file_outside_the_library_shows_its_name_then_its_tags(indexed_home, make_window, qtbot, tmp_path):
     from tests import audio
 
-    path = audio.write(tmp_path / "elsewhere" / "night_song.wav", audio.render("pad", 2.0, seed=9))
+    from mutagen.flac import FLAC
+
+    path = audio.write(tmp_path / "elsewhere" / "night_song.flac", audio.render("pad", 2.0, seed=9))
+    f = FLAC(path)
+    f["REPLAYGAIN_TRACK_GAIN"] = "-6.02 dB"
+    f.save()
     w = make_window(indexed_home)
     w.playback.play_items([str(path)])
     assert w.playback.current.title == "night song"  # at once, from the name: no file read on the GUI thread
-    # The tags (none here: a made-up artist) arrive from the waveform thread.
+    assert w.playback.player.gain == 1.0  # its ReplayGain is not known yet either
+    # The tags (no artist here: a made-up one; a ReplayGain value) arrive from the waveform thread.
     qtbot.waitUntil(lambda: w.playback.current.artist != "", timeout=30000)
     assert w.playback.current.artist_generated and w.playback.current.track_id is None
+    assert abs(w.playback.player.gain - 0.5) < 1e-3
     assert w.playback.current.artist in w.windowTitle()
