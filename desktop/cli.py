@@ -19,7 +19,7 @@ from desktop import __version__, cli_library, cli_listen, cli_model, cli_passage
 # must not pay for numpy, Qdrant or torch (seconds) that another command needs.
 from desktop.core.config import EMBEDDERS, resolve_home
 from desktop.core.errors import SoundalikeError
-from desktop.core.paths import shown
+from desktop.core.paths import ABSENT, path_problem, shown
 from desktop.core.track import JSON_KEYS
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -230,9 +230,10 @@ def cmd_index(args) -> int:
     with open_library(args, strict=strict, embedder=args.embedder, model=args.model, device=args.device,
                       layer=args.layer) as lib:
         known = set(lib.catalog.folders())
-        absent = [p for p in args.paths if not os.path.exists(p) and os.path.realpath(p) not in known]
-        if absent:  # a known folder that is away is "unavailable" (kept), anything else a typo
-            raise SoundalikeError(f"{shown(absent[0])}: no such file or folder")
+        for p in args.paths:  # a known folder that is away is "unavailable" (kept), anything else a typo
+            why = path_problem(p)
+            if why and not (why == ABSENT and os.path.realpath(p) in known):
+                raise SoundalikeError(f"{shown(p)}: {why}")
         emb = lib.embedder
         if lib.notice:
             print(f"soundalike: notice: {lib.notice}", file=sys.stderr)

@@ -22,6 +22,7 @@ from desktop.core.errors import SoundalikeError
 from desktop.core.events import IndexSummary
 from desktop.core.indexer import scan_and_index
 from desktop.core.library import Library
+from desktop.core.paths import path_problem, shown
 from desktop.core.scan import walk_audio
 
 
@@ -100,6 +101,8 @@ def read_labels(source: str) -> list[tuple[str, str]]:
     """(absolute path, label) from a labels.csv (path,label; paths relative to the csv) or a folder
     (label = the parent folder's name of each audio file)."""
     src = Path(source)
+    if path_problem(src):  # absent, or a device or pipe (never read: /dev/zero would never end)
+        raise SoundalikeError(f"{shown(str(source))}: {path_problem(src)}")
     if src.is_file():
         try:
             with open(src, newline="", encoding="utf-8") as f:
@@ -111,7 +114,7 @@ def read_labels(source: str) -> list[tuple[str, str]]:
         return [(os.path.abspath(src.parent / r["path"]), r["label"]) for r in rows if r.get("path")]
     if src.is_dir():
         return [(p, os.path.basename(os.path.dirname(p))) for p, _ in walk_audio([str(src)], [])]
-    raise SoundalikeError(f"{source}: no such folder or labels file")
+    raise SoundalikeError(f"{shown(str(source))}: no such folder or labels file")
 
 
 def eval_home(base_home: Path, source: str, embedder: str | None) -> Path:

@@ -9,6 +9,7 @@ the vector store's payload and every screen get `shown(path)`, with U+FFFD where
 from __future__ import annotations
 
 import os
+import stat
 
 
 def to_db_path(path: str) -> bytes:
@@ -29,3 +30,21 @@ def shown(path: str) -> str:
         return path
     except UnicodeEncodeError:
         return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+ABSENT = "no such file or folder"
+NOT_REGULAR = "not a regular file (a device, pipe or socket)"
+
+
+def path_problem(path: str | os.PathLike) -> str:
+    """Why `path` cannot be read as music or a folder of it ('' for a regular file or a folder, links
+    followed): absent, unreadable, or something that is neither (a link to /dev/zero, a FIFO, a socket)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return ABSENT
+    except OSError as e:
+        return f"cannot read it ({e.strerror or e})"
+    if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
+        return ""
+    return NOT_REGULAR

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from desktop.core.errors import SoundalikeError
+from desktop.core.paths import NOT_REGULAR, path_problem, shown
 
 XSPF_NS = "http://xspf.org/ns/0/"
 FORMATS = (".m3u8", ".m3u", ".xspf")
@@ -124,6 +125,8 @@ def read_playlist(source: str | os.PathLike) -> list[Entry]:
     """The entries of an M3U/M3U8/XSPF file, paths made absolute."""
     source = Path(source)
     ext = source.suffix.lower()
+    if path_problem(source) == NOT_REGULAR:  # a link to /dev/zero would be read until memory runs out
+        raise PlaylistError(f"{shown(str(source))}: {NOT_REGULAR}")
     try:
         data = source.read_bytes()
     except OSError as e:

@@ -1,9 +1,10 @@
 """Find audio files and keep the catalog in step with the disk: new, changed, unchanged, vanished.
 
 Change detection is size + mtime (cheap, what every player does); a changed file goes back to
-pending and loses its old vectors. Symlinked folders are followed once (a loop is walked only once)
-and an unreadable folder is reported and skipped, never fatal. A generator of `Progress` events,
-ending with a `ScanSummary`.
+pending and loses its old vectors. A link inside a scanned folder is never followed out of the scanned
+folders (a link to `..` would walk the whole disk) nor twice into them (its target is scanned under its
+real path, once); an unreadable folder is reported and skipped, never fatal. A generator of `Progress`
+events, ending with a `ScanSummary`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from desktop.core.cue import file_of
 from desktop.core.cue_tracks import embedded, external_sheets, sheet_files, track_entries
 from desktop.core.events import Progress, ScanSummary
 from desktop.core.formats import is_audio_path, skipped_kind
-from desktop.core.paths import shown
+from desktop.core.paths import ABSENT, path_problem, shown
 from desktop.core.tags import read_tags_and_sheet
 
 # Bumped when tags.py reads more or differently: the next scan re-reads unchanged files' tags once.
@@ -52,6 +53,8 @@ def walk_audio(roots: Iterable[str], problems: list[tuple[str, str]],
     """
     seen_dirs: set[tuple[int, int]] = set()
     stack: list[str] = []
+    roots = list(roots)
+    real_roots = [os.path.realpath(r) for r in roots if os.path.isdir(r)]
     for root in roots:
         root = os.path.abspath(root)
         if os.path.isfile(root) and root.lower().endswith(".cue") and sheets is not None:
@@ -74,7 +77,7 @@ def walk_audio(roots: Iterable[str], problems: list[tuple[str, str]],
         elif os.path.isdir(root):
             stack.append(root)
         else:
-            problems.append((root, "no such file or folder"))
+            problems.append((root, path_problem(root) or ABSENT))
     while stack:
         folder = stack.pop()
         try:
@@ -89,20 +92,40 @@ def walk_audio(roots: Iterable[str], problems: list[tuple[str, str]],
         subdirs = []
         for entry in entries:
             try:
-                if entry.is_dir(follow_symlinks=True):
+                if entry.is_symlink():
+                    _link_problem(entry, real_roots, problems)  # followed only where it stays inside
+                    continue
+                if entry.is_dir(follow_symlinks=False):
                     subdirs.append(entry.path)
-                elif entry.is_file(follow_symlinks=True):
+                elif entry.is_file(follow_symlinks=False):
                     if is_audio_path(entry.name):
-                        yield entry.path, entry.stat(follow_symlinks=True)
+                        yield entry.path, entry.stat(follow_symlinks=False)
                     elif sheets is not None and entry.name.lower().endswith(".cue"):
                         sheets.append(entry.path)
                     elif skipped is not None:
                         kind = skipped_kind(entry.name)
                         skipped[kind] = skipped.get(kind, 0) + 1
-            except OSError as e:  # dangling symlink, permission, vanished meanwhile
+            except OSError as e:  # permission, vanished meanwhile
                 if is_audio_path(entry.name):
                     problems.append((entry.path, e.strerror or str(e)))
         stack.extend(reversed(subdirs))
+
+
+def _link_problem(entry: os.DirEntry, real_roots: list[str], problems: list[tuple[str, str]]) -> None:
+    """A link met inside a scanned folder. Its target is never walked through the link: inside a scanned
+    folder it is scanned under its real path (once, not twice), outside them (a link to `..`, to another
+    disk) it is reported, not followed: the scan stays within the folders the user chose. Links to
+    nothing, or into a loop, are reported when they are named like audio (quietly skipped otherwise)."""
+    target = os.path.realpath(entry.path)
+    if not os.path.exists(target):
+        if is_audio_path(entry.name):
+            problems.append((entry.path, "a link to nothing (a broken link or a loop)"))
+        return
+    if any(_inside(target, r) for r in real_roots):
+        return
+    if os.path.isdir(target) or is_audio_path(target) or is_audio_path(entry.name):
+        problems.append((entry.path, f"a link out of the scanned folders (to {shown(target)}): not followed; "
+                                     "add that folder itself to scan it"))
 
 
 def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune: bool = True) -> Iterator:
@@ -174,8 +197,9 @@ def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune
         under = [(path, st) for path, st in known.items()
                  if path not in seen and (path in roots or any(path.startswith(d) for d in dirs))]
         # CUE tracks no sheet names any more, whole files now shown as tracks: replaced, so forgotten
+        # and a file reached through a link before (a second entry for a file now scanned under its real path)
         summary.removed = [st.id for path, st in under if os.path.exists(file_of(path))
-                           and (path in as_tracks or "#t=" in path)]
+                           and (path in as_tracks or "#t=" in path or os.path.realpath(path) in seen)]
         # vanished files: kept with their vectors (a drive may come back), hidden until they do
         gone = [(path, st) for path, st in under if not os.path.exists(file_of(path))
                 and st.missing_since is None and st.id not in summary.moved]

@@ -13,7 +13,7 @@ import os
 from PySide6.QtCore import QObject, Qt, QTimer
 
 from desktop.core.formats import is_audio_path, is_cue_path
-from desktop.core.paths import shown
+from desktop.core.paths import path_problem, shown
 
 DIRTY_FLUSH_MS = 100
 INDEX_PROBLEMS = "Some files could not be indexed"
@@ -22,8 +22,9 @@ DROP_PROBLEMS = "Some dropped items were not used"
 
 def drop_problem(path: str, by_example: bool) -> str:
     """Why a dropped path cannot be used ('' when it can)."""
-    if not os.path.exists(path):
-        return "no such file or folder"
+    problem = path_problem(path)  # absent, or a device or pipe (a link to /dev/zero is not "empty")
+    if problem:
+        return problem
     if os.path.isdir(path):
         return "a folder cannot be searched by example; drop one audio file" if by_example else ""
     if not is_audio_path(path) and not (is_cue_path(path) and not by_example):

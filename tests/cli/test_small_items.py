@@ -158,3 +158,17 @@ def test_an_unplugged_known_folder_is_unavailable_not_an_error(library, tmp_path
         assert "4 indexed" in cli("status", home=copy).stdout
     finally:
         shutil.copytree(away / "music", music)
+
+
+@pytest.mark.parametrize("command", [["index"], ["similar"], ["radio"], ["passages"], ["eval"],
+                                     ["playlist", "import"]])
+def test_a_device_or_pipe_given_as_a_file_is_not_a_regular_file(library, tmp_path, command):
+    """A link to /dev/zero or a FIFO exists, so "no such file" is wrong, and reading it would never end."""
+    home, _ = library
+    zero = tmp_path / "zero.m3u" if command[0] in ("radio", "playlist") else tmp_path / "zero.mp3"
+    zero.symlink_to("/dev/zero")
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    for path in (zero, fifo):
+        err = one_line_error(cli(*command, path, home=home), 1)
+        assert f"{path}: not a regular file" in err, err

@@ -60,6 +60,51 @@ def test_symlink_loop_and_unreadable_folder_do_not_stop_the_scan(tmp_path):
     assert any("no such file" in why for _, why in summary.problems)
 
 
+def test_links_never_lead_the_scan_out_of_its_folder_nor_twice_into_it(tmp_path):
+    """A link to `..`, to an ancestor, to a folder elsewhere, or into a loop: nothing outside the
+    scanned folder is read. Links that stay inside it: their files are catalogued once, by real path."""
+    outside = tmp_path / "elsewhere"
+    audio.write(outside / "stranger.flac", audio.render("drums", 1.0, seed=7))
+    lib = tmp_path / "home" / "music"
+    audio.write(lib / "a" / "one.flac", audio.render("pad", 1.0, seed=1))
+    audio.write(lib / "b" / "two.flac", audio.render("drums", 1.0, seed=2))
+    audio.write(tmp_path / "home" / "beside.flac", audio.render("pad", 1.0, seed=3))  # beside the music folder
+    os.symlink("..", lib / "up")  # music/up -> home
+    os.symlink(tmp_path, lib / "a" / "root")  # an ancestor
+    os.symlink(outside, lib / "b" / "away")  # a folder outside
+    os.symlink(outside / "stranger.flac", lib / "stranger.flac")  # a file outside
+    os.symlink(lib / "b", lib / "a" / "b-again")  # inside: b is scanned once, not twice
+    os.symlink(lib / "a" / "one.flac", lib / "b" / "one-again.flac")  # a second name for one.flac
+    os.symlink("self.flac", lib / "self.flac")  # a loop
+    cat = Catalog(tmp_path / "c.sqlite3")
+    summary = run_scan(cat, [lib])
+    paths = sorted(cat.file_states())
+    assert paths == [str(lib / "a" / "one.flac"), str(lib / "b" / "two.flac")]
+    assert len(summary.added) == 2
+    why = dict(summary.problems)
+    for link in ("up", "a/root", "b/away", "stranger.flac"):
+        assert "a link out of the scanned folders" in why[str(lib / link)] and "not followed" in why[str(lib / link)]
+    assert "a link to nothing" in why[str(lib / "self.flac")]
+    assert str(lib / "a" / "b-again") not in why and str(lib / "b" / "one-again.flac") not in why
+    assert run_scan(cat, [lib]).unchanged == 2
+
+
+def test_a_track_catalogued_through_a_link_before_is_not_kept_twice(tmp_path):
+    """A catalog from a scan that followed links holds the linked name of a file: the next scan forgets
+    that entry and keeps the file under its real path."""
+    lib = tmp_path / "music"
+    audio.write(lib / "a" / "one.flac", audio.render("pad", 1.0, seed=1))
+    os.symlink(lib / "a", lib / "link")
+    cat = Catalog(tmp_path / "c.sqlite3")
+    run_scan(cat, [lib])
+    linked = str(lib / "link" / "one.flac")
+    cat.move(cat.by_path(str(lib / "a" / "one.flac")).id, linked, os.stat(linked).st_mtime)  # as the old scan had it
+    summary = run_scan(cat, [lib])
+    assert len(summary.removed) == 1 and len(summary.added) == 1  # the caller forgets the linked entry
+    cat.remove(summary.removed)
+    assert sorted(cat.file_states()) == [str(lib / "a" / "one.flac")]
+
+
 def test_tag_fallbacks_are_marked_generated(tmp_path):
     path = audio.write(tmp_path / "Ambient Stuff" / "my_quiet_song.flac", audio.render("pad", 1.0, seed=1))
     tags = read_tags(str(path))

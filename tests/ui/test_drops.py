@@ -1,5 +1,7 @@
 """Drag and drop with real QDropEvents: add and index, query by example, and clear per-file problems."""
 
+import os
+
 from PySide6.QtCore import Qt
 
 from desktop.ui.library_model import COLUMNS
@@ -28,10 +30,15 @@ def test_unsupported_and_broken_files_are_named_with_the_reason(spectral_empty_h
     empty.write_bytes(b"")
     garbage = tmp_path / "in" / "garbage.mp3"
     garbage.write_bytes(b"ID3" + bytes(range(256)) * 40)
+    zero = tmp_path / "in" / "zero.mp3"
+    zero.symlink_to("/dev/zero")  # a device: "empty" or an endless read would both be wrong
+    fifo = tmp_path / "in" / "pipe.wav"
+    os.mkfifo(fifo)
     w = make_window(spectral_empty_home)
     with qtbot.waitSignal(w.session.idle, timeout=30000):
-        w.table.dropEvent(drop_event([good, notes, empty, garbage, tmp_path / "missing.ogg"]))
+        w.table.dropEvent(drop_event([good, notes, empty, garbage, tmp_path / "missing.ogg", zero, fifo]))
     text = w.notices.text
+    assert "zero.mp3: not a regular file" in text and "pipe.wav: not a regular file" in text
     assert "notes.txt: not a supported audio file (.txt)" in text
     assert "empty.flac: the file is empty" in text
     assert "missing.ogg: no such file or folder" in text
