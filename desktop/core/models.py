@@ -1,4 +1,5 @@
-"""Models a user can get, see and remove: the Hugging Face cache, downloads with progress, resume, cancel.
+"""Downloading models into the Hugging Face cache, with progress, resume, cancel and a checksum (listing and
+removing what the cache holds is model_cache.py).
 
 Why it is shaped so:
 
@@ -24,27 +25,42 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 import shutil
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 from desktop.core.errors import ModelUnavailable, SoundalikeError
+from desktop.core.model_cache import (
+    HUB_ID,
+    SAFETENSORS,
+    TORCH_BIN,
+    CachedModel,
+    atomic_write,
+    hub_cache_dir,
+    hub_endpoint,
+    is_cached,
+    is_hub_id,
+    list_models,
+    record_use,
+    remove,
+    repo_folder,
+)
+
+# The cache's names stay importable from here: `models.list_models()` is the CLI's and the tests' way in.
+__all__ = ["DEFAULT_MODEL", "HUB_ID", "CachedModel", "CorruptDownload", "DownloadCancelled", "DownloadProgress",
+           "HubUnreachable", "PullDone", "hub_cache_dir", "hub_endpoint", "is_cached", "is_hub_id", "list_models",
+           "pull", "record_use", "remove", "repo_folder", "select_files", "verify_loads"]
 
 DEFAULT_MODEL = "facebook/wav2vec2-base"
 PROBE_SECONDS = 3.0
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
-# What a transformers audio encoder needs; other weight formats (TF, Flax, ONNX...) are skipped.
+# Config, tokenizer and processor files; weights are SAFETENSORS or TORCH_BIN (other formats are skipped).
 _CONFIG_FILES = re.compile(r"^[^/]*\.(json|txt|model)$")
-_SAFETENSORS = re.compile(r"^model(-\d+-of-\d+)?\.safetensors$|^model\.safetensors\.index\.json$")
-_TORCH_BIN = re.compile(r"^pytorch_model(-\d+-of-\d+)?\.bin$|^pytorch_model\.bin\.index\.json$")
 
 
 class HubUnreachable(ModelUnavailable):
@@ -81,49 +97,6 @@ class PullDone:
     downloaded: int  # bytes fetched by this pull
     reused: int  # bytes that were already there (cache or a resumed .part)
     seconds: float
-
-
-@dataclass
-class CachedModel:
-    model: str
-    size: int
-    revisions: list[str]
-    path: str
-    users: list[str] = field(default_factory=list)  # library folders that index with it
-    partial: int = 0  # bytes of unfinished downloads (a pull resumes them)
-
-
-# -- where things are -------------------------------------------------------------------------------
-def hub_cache_dir() -> Path:
-    """The Hugging Face hub cache, as huggingface_hub computes it, but from today's environment."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(xdg) / "huggingface" / "hub"
-
-
-def hub_endpoint() -> str:
-    return (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
-
-
-def repo_folder(model: str, cache_dir: Path | None = None) -> Path:
-    return (cache_dir or hub_cache_dir()) / ("models--" + model.replace("/", "--"))
-
-
-def is_hub_id(model: str) -> bool:
-    return bool(HUB_ID.match(str(model))) and not str(model).startswith(".") and not os.path.isdir(str(model))
-
-
-def is_cached(model: str, cache_dir: Path | None = None) -> bool:
-    """True when `model` (a hub id) has a complete snapshot with a config and weights in the cache."""
-    snaps = repo_folder(model, cache_dir) / "snapshots"
-    for snap in snaps.iterdir() if snaps.is_dir() else ():
-        names = {p.name for p in snap.iterdir()}
-        if "config.json" in names and any(_SAFETENSORS.match(n) or _TORCH_BIN.match(n) for n in names):
-            return True
-    return False
 
 
 # -- downloading ------------------------------------------------------------------------------------
@@ -191,7 +164,7 @@ def _model_files(model: str, revision: str, timeout: float) -> tuple[str, list[d
 
 def select_files(names: list[str]) -> list[str]:
     """Config, tokenizer and processor files plus one weights format (safetensors preferred)."""
-    weights = [n for n in names if _SAFETENSORS.match(n)] or [n for n in names if _TORCH_BIN.match(n)]
+    weights = [n for n in names if SAFETENSORS.match(n)] or [n for n in names if TORCH_BIN.match(n)]
     return sorted(set(weights) | {n for n in names if _CONFIG_FILES.match(n)})
 
 
@@ -225,7 +198,7 @@ def pull(model: str = DEFAULT_MODEL, revision: str = "main", *, cancel: threadin
             yield from _fetch(model, commit, name, by_name[name], blobs, snap, meter, cancel, timeout)
         if revision != commit:
             (root / "refs").mkdir(exist_ok=True)
-            _atomic_write(root / "refs" / revision, commit)
+            atomic_write(root / "refs" / revision, commit)
     seconds = time.monotonic() - started  # the download; loading below is the check
     if verify:
         verify_loads(str(snap), model)
@@ -375,63 +348,3 @@ def _link(blob: Path, link: Path) -> None:
         shutil.copy2(blob, link)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-# -- the cache: list, remove, who uses what ----------------------------------------------------------
-def list_models(cache_dir: Path | None = None) -> list[CachedModel]:
-    """Models in the hub cache with their size on disk and the libraries that index with them."""
-    cache = cache_dir or hub_cache_dir()
-    users = _read_users()
-    out = []
-    for root in sorted(cache.glob("models--*")) if cache.is_dir() else ():
-        model = root.name[len("models--"):].replace("--", "/")
-        files = [p for p in (root / "blobs").glob("*") if p.is_file() and p.suffix != ".lock"]
-        snaps = root / "snapshots"
-        revisions = sorted(p.name for p in snaps.iterdir()) if snaps.is_dir() else []
-        out.append(CachedModel(model, sum(p.stat().st_size for p in files), revisions, str(root),
-                               [h for h in users.get(model, []) if os.path.isdir(h)],
-                               sum(p.stat().st_size for p in files if p.suffix == ".part")))
-    return out
-
-
-def remove(model: str, cache_dir: Path | None = None) -> int:
-    """Delete `model` from the hub cache (partial downloads too); the bytes freed."""
-    root = repo_folder(model, cache_dir)
-    if not root.is_dir():
-        raise ModelUnavailable(f"model {model!r} is not in the cache ({hub_cache_dir()})")
-    size = sum(p.stat().st_size for p in (root / "blobs").glob("*") if p.is_file())
-    shutil.rmtree(root)
-    return size
-
-
-def _users_file() -> Path:
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("soundalike", appauthor=False)) / "model-users.json"
-
-
-def _read_users() -> dict[str, list[str]]:
-    try:
-        data = json.loads(_users_file().read_text(encoding="utf-8"))
-        return {str(k): [str(h) for h in v] for k, v in data.items()} if isinstance(data, dict) else {}
-    except (OSError, ValueError, AttributeError):
-        return {}
-
-
-def record_use(model: str, home: str | os.PathLike) -> None:
-    """Remember that the library at `home` indexes with `model` (shown by `model list`). Best effort."""
-    users = _read_users()
-    home = str(Path(home).resolve())
-    if home in users.get(model, []):
-        return
-    users.setdefault(model, []).append(home)
-    try:
-        path = _users_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, json.dumps(users, indent=1))
-    except OSError:
-        pass
