@@ -87,9 +87,9 @@ def test_volume_keys_and_slider(indexed_home, make_window, qtbot):
 
 
 def test_a_file_outside_the_library_shows_its_name_then_its_tags(indexed_home, make_window, qtbot, tmp_path):
-    from tests import audio
-
     from mutagen.flac import FLAC
+
+    from tests import audio
 
     path = audio.write(tmp_path / "elsewhere" / "night_song.flac", audio.render("pad", 2.0, seed=9))
     f = FLAC(path)
