@@ -25,12 +25,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore")
 
 from desktop.core.catalog import Catalog  # noqa: E402
+from desktop.core.events import Progress  # noqa: E402
 from desktop.core.library import ACTIVE_KEY, Library  # noqa: E402
 from desktop.core.migrate import migrate  # noqa: E402
+from desktop.core.passage_catalog import PassageRows  # noqa: E402
 from desktop.core.standardize import Standardizer  # noqa: E402
 
 
-def make_catalog(home: Path, n: int, dim: int, key: str, rng) -> np.ndarray:
+def make_catalog(home: Path, n: int, dim: int, key: str, rng, window_tracks: int = 0, per_track: int = 100
+                 ) -> np.ndarray:
+    """`n` tracks with raw vectors; the first `window_tracks` also get `per_track` passage windows each."""
     cat = Catalog(home / "catalog.sqlite3")
     centers = rng.standard_normal((64, dim)).astype(np.float32) * 2
     raws = centers[rng.integers(0, 64, n)] + rng.standard_normal((n, dim)).astype(np.float32)
@@ -43,16 +47,31 @@ def make_catalog(home: Path, n: int, dim: int, key: str, rng) -> np.ndarray:
     fit = Standardizer.fit(raws)
     cat.set_standardizer(key, fit.n, fit.mean, fit.scale)
     cat.set_meta(ACTIVE_KEY, key)
+    rows, starts = PassageRows(cat), np.arange(per_track) * 2.0
+    for tid in range(1, min(window_tracks, n) + 1):
+        windows = raws[tid - 1] + 0.5 * rng.standard_normal((per_track, dim)).astype(np.float32)
+        rows.save(tid, key, 0, 0.0, starts, starts + 4.0, windows)
     cat.close()
-    print(f"catalog of {n} x {dim}: {time.monotonic() - t:.1f} s", flush=True)
+    print(f"catalog of {n} x {dim}, {min(window_tracks, n) * per_track} passage windows: "
+          f"{time.monotonic() - t:.1f} s", flush=True)
     return raws
 
 
-def timed_migration(home: Path, to: str, label: str, open_target=None) -> None:
+def timed_migration(home: Path, to: str, label: str, open_target=None, open_passage_target=None) -> None:
+    """Track vectors and passage windows timed apart (the first passage progress event splits them)."""
+    split = None
     with Library.open(home) as lib:
-        report = [ev for ev in migrate(lib, to, batch=512, open_target=open_target)][-1]
-    print(f"migrate -> {label}: {report.vectors} vectors in {report.seconds:.1f} s = "
-          f"{report.vectors / report.seconds:,.0f} vectors/s (copy + verify, {report.sampled} sampled)", flush=True)
+        for ev in migrate(lib, to, batch=512, open_target=open_target, open_passage_target=open_passage_target):
+            if split is None and isinstance(ev, Progress) and ev.stage.startswith("copy passages"):
+                split = time.monotonic()
+            report = ev
+        end = time.monotonic()
+    tracks_s = report.seconds - (end - split if split else 0.0)
+    print(f"migrate -> {label}: {report.vectors} vectors in {tracks_s:.1f} s = "
+          f"{report.vectors / tracks_s:,.0f} vectors/s (copy + verify, {report.sampled} sampled)", flush=True)
+    if split:
+        print(f"    and {report.windows} passage windows in {end - split:.1f} s = "
+              f"{report.windows / (end - split):,.0f} windows/s", flush=True)
 
 
 def latency(fn, queries) -> tuple[float, float]:
@@ -162,6 +181,8 @@ def main() -> None:
     ap.add_argument("--quant", nargs="+", default=["none", "scalar", "binary"], choices=("none", "scalar", "binary"))
     ap.add_argument("--tenancy-n", type=int, default=0, help="points per library (default: n/2)")
     ap.add_argument("--transport-n", type=int, default=20_000, help="points for the REST vs gRPC comparison")
+    ap.add_argument("--window-tracks", type=int, default=1000,
+                    help="tracks that also get 100 passage windows each (migrated after the track vectors)")
     ap.add_argument("--rest-migration", type=int, default=0, metavar="N",
                     help="also migrate N points through the loopback REST test server (slow: Python JSON server)")
     args = ap.parse_args()
@@ -170,13 +191,16 @@ def main() -> None:
         from qdrant_client import QdrantClient
 
         from desktop.core.store.remote import RemoteStore
+        from desktop.core.store.remote_passages import RemotePassageStore
 
         engine = QdrantClient(location=":memory:")
         with tempfile.TemporaryDirectory() as tmp:
             home = Path(tmp)
-            make_catalog(home, args.n, args.dim, f"bench-v1-{args.dim}", rng)
+            make_catalog(home, args.n, args.dim, f"bench-v1-{args.dim}", rng, args.window_tracks)
             timed_migration(home, "http://in-process.invalid:6333", "qdrant-client's in-process engine",
-                            open_target=lambda key, dim: RemoteStore(engine, f"bench-{key}", dim))
+                            open_target=lambda key, dim: RemoteStore(engine, f"bench-{key}", dim),
+                            open_passage_target=lambda key, dim, w: RemotePassageStore(
+                                QdrantClient(location=":memory:"), f"bench-p-{key}", dim))
             timed_migration(home, "embedded", "embedded Qdrant Edge")
         if args.rest_migration:
             from tests.qdrant_http import QdrantHttpServer

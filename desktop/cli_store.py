@@ -52,9 +52,10 @@ def _migrate(args) -> int:
                 report = ev
         bar.close()
         old = _old_store_text(lib, report.previous)
-    rate = report.vectors / report.seconds if report.seconds else 0.0
-    print(f"{'resumed and ' if report.resumed else ''}copied {report.vectors} vectors of {len(report.spaces)} vector "
-          f"space(s) to {report.target} in {report.seconds:.1f} s ({rate:.0f} vectors/s)")
+    rate = (report.vectors + report.windows) / report.seconds if report.seconds else 0.0
+    windows = f" and {report.windows} passage windows" if report.windows else ""
+    print(f"{'resumed and ' if report.resumed else ''}copied {report.vectors} vectors of {report.track_spaces} vector "
+          f"space(s){windows} to {report.target} in {report.seconds:.1f} s ({rate:.0f} vectors/s)")
     print(f"verified: point counts equal the catalog's, {report.sampled} sampled vectors identical"
           + (f", {report.removed_stale} stale points removed" if report.removed_stale else ""))
     print(f"the library now uses {report.target}")

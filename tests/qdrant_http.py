@@ -161,7 +161,8 @@ class QdrantHttpServer:
 
     @route("POST", "/collections/([^/]+)/points/delete")
     def delete(self, name, body, query):
-        return self.engine.delete(name, points_selector=models.PointIdsList.model_validate(body))
+        kind = models.FilterSelector if "filter" in body else models.PointIdsList
+        return self.engine.delete(name, points_selector=kind.model_validate(body))
 
     @route("POST", "/collections/([^/]+)/points/count")
     def count(self, name, body, query):
@@ -182,7 +183,13 @@ class QdrantHttpServer:
 
     @route("POST", "/collections/([^/]+)/points/query")
     def query(self, name, body, query):
-        req = models.QueryRequest.model_validate(body)
+        return self._query(name, models.QueryRequest.model_validate(body))
+
+    @route("POST", "/collections/([^/]+)/points/query/batch")
+    def query_batch(self, name, body, query):
+        return [self._query(name, models.QueryRequest.model_validate(r)) for r in body["searches"]]
+
+    def _query(self, name, req):
         nearest = req.query.nearest if isinstance(req.query, models.NearestQuery) else req.query
         return self.engine.query_points(name, query=nearest, query_filter=req.filter, limit=req.limit,
                                         search_params=req.params, with_payload=req.with_payload)

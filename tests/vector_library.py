@@ -55,3 +55,37 @@ def top_ids(home: Path, queries: list[int], k: int = 10) -> list[list[tuple[int,
         store = lib.store()
         vecs = store.get_vectors(queries)
         return [[(h.id, round(h.score, 4)) for h in store.search(vecs[q], k, exclude_ids=[q])] for q in queries]
+
+
+def add_passage_windows(home: Path, *, seed: int = 1, key: str = KEY) -> int:
+    """Give every track of the library 3-12 raw windows (catalog rows) and write its passage index the way
+    the passage pass does; returns the number of windows."""
+    from desktop.core.passage_catalog import PassageRows
+    from desktop.core.passages import STAMP, stats_stamp
+
+    rng = np.random.default_rng(seed)
+    total = 0
+    with Library.open(home) as lib:
+        rows, store = PassageRows(lib.catalog), lib.passages()
+        tracks = lib.catalog.many(lib.catalog.indexed_ids(key))
+        for tid in sorted(tracks):
+            n = int(rng.integers(3, 13))
+            base = dict(lib.catalog.raw_vectors(key, [tid]))[tid]
+            raws = (base + rng.standard_normal((n, base.shape[0])) * 0.5).astype(np.float32)
+            starts, ends = np.arange(n) * 2.0, np.arange(n) * 2.0 + 4.0
+            rows.save(tid, key, tracks[tid].size, tracks[tid].mtime, starts, ends, raws)
+            stored = next(rows.windows(key, ids=[tid]))[3]  # as the catalog keeps them (float16)
+            store.replace_track(tid, starts, ends, lib.to_unit(stored), had_windows=False)
+            total += n
+        lib.catalog.set_meta(STAMP + key, stats_stamp(lib, key))
+    return total
+
+
+def passage_top(home: Path, queries: list[int], k: int = 8) -> list[list[tuple[int, float, float]]]:
+    """For each query track id: the k nearest windows to its first window, as (track, start, score)."""
+    from desktop.core.passage_catalog import PassageRows
+
+    with Library.open(home) as lib:
+        firsts = [raws[0] for _, _, _, raws in PassageRows(lib.catalog).windows(lib.active_key, ids=queries)]
+        found = lib.passages().search_many(lib.to_unit(np.stack(firsts)), k)
+        return [[(h.track_id, h.start, round(h.score, 4)) for h in hits] for hits in found]

@@ -22,9 +22,11 @@ from desktop.core.embedders import Embedder, create, groups_for
 from desktop.core.errors import LibraryInUse, ModelUnavailable, SoundalikeError, StoreUnavailable
 from desktop.core.events import Progress
 from desktop.core.lock import LibraryLock
+from desktop.core.passage_catalog import PassageRows
+from desktop.core.passage_store import index_exists
 from desktop.core.space import REFIT_PENDING, VectorSpace, key_dim
 from desktop.core.standardize import Standardizer
-from desktop.core.store import open_library_store
+from desktop.core.store import open_library_passages, open_library_store
 
 __all__ = ["ACTIVE_KEY", "REFIT_PENDING", "Library", "key_dim", "make_embedder"]
 
@@ -184,16 +186,23 @@ class Library:
             self._passages = None
 
     def passages(self):
-        """The passage index (window vectors) of the active vector space, opened on first use. Always
-        an embedded shard, also when tracks live on a Qdrant server."""
+        """The passage index (window vectors) of the active vector space, opened on first use: beside the
+        track vectors (an embedded shard, or a collection on the library's Qdrant server)."""
         if self._passages is None:
             key = self.active_key
             if key is None:
                 raise SoundalikeError("the library has no indexed tracks yet; run `soundalike index FOLDER` first")
-            from desktop.core.passage_store import PassageStore
-
-            self._passages = PassageStore(str(self.settings.vectors_dir), key, key_dim(key))
+            windows = PassageRows(self.catalog).counts(key)["windows"]
+            self._passages = open_library_passages(self.settings, self.catalog, key, key_dim(key), windows)
         return self._passages
+
+    def _has_passage_index(self) -> bool:
+        """Is there a passage index to remove tracks from (without creating one just to find out)?"""
+        if self._passages is not None:
+            return True
+        if self.settings.qdrant_url:
+            return PassageRows(self.catalog).counts(self.active_key)["tracks"] > 0
+        return index_exists(str(self.settings.vectors_dir), self.active_key)
 
     def standardizer(self) -> Standardizer | None:
         return self.space().standardizer() if self.active_key else None
@@ -270,9 +279,7 @@ class Library:
             return
         if self.active_key:
             self.store().delete(ids)
-            from desktop.core.passage_store import index_exists
-
-            if self._passages is not None or index_exists(str(self.settings.vectors_dir), self.active_key):
+            if self._has_passage_index():
                 self.passages().remove_tracks(ids)
         self.catalog.remove(ids)  # their raw windows go with them (ON DELETE CASCADE)
 

@@ -5,6 +5,12 @@ each vector space was standardised with, so the copy is rebuilt exactly as the l
 even when the old store is unreachable, damaged or half-written. Every vector space the catalog holds is
 copied (not only the active one), so switching embedders back later still finds its vectors.
 
+The passage index (window vectors, `passages.py`) of every vector space that has one is copied too, from
+the raw windows the catalog keeps, into the target's passage index (a `passages-<key>` collection on a
+server); it is counted, resumed and verified the same way, a batch being whole tracks of about `batch`
+windows. A target that already held windows (a store migrated away from earlier) is emptied first: its
+windows may be older than the catalog's.
+
 Crash safety: points are upserted in batches by track id (an upsert by id replaces, so a batch sent twice
 leaves one point), and after each batch the last copied id is committed to the catalog's meta table. A
 run killed at any point resumes after the last committed batch. The library's setting (`qdrant_url` in
@@ -28,8 +34,12 @@ from desktop.core.errors import SoundalikeError
 from desktop.core.events import Progress
 from desktop.core.indexer import crash_point
 from desktop.core.library import Library, key_dim
-from desktop.core.store import open_library_store
+from desktop.core.passage_catalog import PassageRows
+from desktop.core.passage_store import point_id
+from desktop.core.passages import STAMP, stats_stamp
+from desktop.core.store import open_library_passages, open_library_store
 
+PASSAGES = "passages-"  # prefix of a passage index's entry in the state and the report
 STATE = "migrate_state"  # JSON {"target": ..., "done": {key: last copied track id}, "verified": [keys]}
 EMBEDDED = "embedded"
 
@@ -38,7 +48,7 @@ EMBEDDED = "embedded"
 class MigrationReport:
     target: str  # a URL or "embedded"
     previous: str
-    spaces: dict[str, int] = field(default_factory=dict)  # key -> points copied and verified
+    spaces: dict[str, int] = field(default_factory=dict)  # key (or "passages-" key) -> points copied and verified
     sampled: int = 0
     removed_stale: int = 0
     seconds: float = 0.0
@@ -46,7 +56,17 @@ class MigrationReport:
 
     @property
     def vectors(self) -> int:
-        return sum(self.spaces.values())
+        """Track vectors copied (every vector space)."""
+        return sum(n for k, n in self.spaces.items() if not k.startswith(PASSAGES))
+
+    @property
+    def windows(self) -> int:
+        """Passage windows copied (every passage index)."""
+        return sum(n for k, n in self.spaces.items() if k.startswith(PASSAGES))
+
+    @property
+    def track_spaces(self) -> int:
+        return sum(1 for k in self.spaces if not k.startswith(PASSAGES))
 
 
 def target_url(to: str) -> str:
@@ -59,11 +79,12 @@ def target_url(to: str) -> str:
 
 
 def migrate(library: Library, to: str, *, batch: int = 512, sample: int = 200,
-            open_target=None) -> Iterator[Progress | MigrationReport]:
-    """Copy every vector space to `to` (a URL or "embedded"), verify, then switch the library to it.
+            open_target=None, open_passage_target=None) -> Iterator[Progress | MigrationReport]:
+    """Copy every vector space and passage index to `to` (a URL or "embedded"), verify, then switch the
+    library to it.
 
-    `open_target(key, dim)` opens a target collection instead of the library's own (bench/server_store.py
-    measures the copy into qdrant-client's in-process engine with it)."""
+    `open_target(key, dim)` / `open_passage_target(key, dim, windows)` open a target collection instead of
+    the library's own (bench/server_store.py measures the copy into qdrant-client's in-process engine)."""
     url = target_url(to)
     current = library.settings.qdrant_url.rstrip("/")
     where = url or EMBEDDED
@@ -82,6 +103,14 @@ def migrate(library: Library, to: str, *, batch: int = 512, sample: int = 200,
         opener = open_target or (lambda k, d: open_library_store(library.settings, catalog, k, d, url=url))
         report.spaces[key] = yield from _copy_space(library, key, opener(key, key_dim(key)), state, batch, sample,
                                                     report)
+    rows = PassageRows(catalog)
+    for key in keys:
+        windows = rows.counts(key)["windows"]
+        if windows:
+            opener = open_passage_target or (lambda k, d, w: open_library_passages(library.settings, catalog, k, d, w,
+                                                                                    url=url))
+            report.spaces[PASSAGES + key] = yield from _copy_passages(
+                library, key, rows, opener(key, key_dim(key), windows), state, batch, sample, report)
     update_config(library.settings.home, qdrant_url=url)
     catalog.set_meta(STATE, "")
     report.seconds = time.monotonic() - started
@@ -117,6 +146,70 @@ def _copy_space(library, key, store, state, batch, sample, report) -> Iterator[P
         return len(ids)  # the value of `yield from`
     finally:
         store.close()
+
+
+def _copy_passages(library, key, rows, store, state, batch, sample, report) -> Iterator[Progress]:
+    """Copy the passage index of `key` from the catalog's raw windows (resuming after the last committed
+    track), verify it, close it. Returns the number of windows."""
+    catalog, entry = library.catalog, PASSAGES + key
+    standardizer = library.standardizer_for(key)
+    try:
+        counts = rows.counts(key)
+        total, tracks = counts["windows"], counts["tracks"]
+        last = int(state["done"].get(entry, -1))
+        if last < 0 and store.count():
+            store.remove_tracks(store.track_ids())  # windows from an earlier life of this store: rewrite all
+        done = len([t for t in rows.written(key) if t <= last])
+        pending: list = []
+        for item in rows.windows(key, after=last):
+            tid, starts, ends, raws = item
+            pending.append((tid, starts, ends, standardizer.apply(raws)))
+            if sum(len(p[3]) for p in pending) >= batch:
+                done += yield from _send_windows(store, pending, state, entry, catalog, key, tracks, done)
+                pending = []
+        if pending:
+            done += yield from _send_windows(store, pending, state, entry, catalog, key, tracks, done)
+        before = store.count()
+        store.remove_tracks(store.track_ids() - rows.written(key))
+        report.removed_stale += before - store.count()
+        store.flush()
+        report.sampled += _verify_windows(store, key, rows, standardizer, total, sample)
+        catalog.set_meta(STAMP + key, stats_stamp(library, key))  # written with today's statistics
+        return total
+    finally:
+        store.close()
+
+
+def _send_windows(store, items, state, entry, catalog, key, tracks, done) -> Iterator[Progress]:
+    """Write whole tracks' windows (ids replace: a batch sent twice leaves one copy), then commit the mark."""
+    store.write_tracks(items, had_windows=False)  # the target holds none of these (emptied, or a resumed batch)
+    crash_point("migrate-batch")
+    state["done"][entry] = items[-1][0]
+    catalog.set_meta(STATE, json.dumps(state))
+    yield Progress(f"copy passages of {key}", done + len(items), tracks)
+    return len(items)
+
+
+def _verify_windows(store, key, rows, standardizer, total, sample) -> int:
+    """Counts equal, and a random window of each of a sample of tracks equals the catalog's standardised one."""
+    have = store.count()
+    if have != total:
+        raise SoundalikeError(f"verification failed for the passage index of {key}: the target holds {have} "
+                              f"windows, the catalog {total}; the library still uses its old store (run the "
+                              "command again)")
+    rng = np.random.default_rng(int.from_bytes(os.urandom(4), "little"))
+    written = sorted(rows.written(key))
+    picked = [int(i) for i in rng.choice(written, size=min(sample, len(written)), replace=False)] if written else []
+    checked = 0
+    for tid, _, _, raws in rows.windows(key, ids=picked):
+        i = int(rng.integers(len(raws)))
+        got = store.get_vectors([point_id(tid, i)]).get(point_id(tid, i))
+        if got is None or not np.allclose(got, standardizer.apply(raws[i]), atol=1e-4):
+            raise SoundalikeError(f"verification failed for the passage index of {key}: window {i} of track {tid} "
+                                  "differs from the catalog's; the library still uses its old store (run the "
+                                  "command again)")
+        checked += 1
+    return checked
 
 
 def _verify(store, key, ids, standardizer, catalog, sample) -> int:

@@ -70,20 +70,25 @@ class PassageRows:
             "mtime=excluded.mtime, n=excluded.n, starts=excluded.starts, ends=excluded.ends, raw=excluded.raw, "
             "error=excluded.error, made_at=excluded.made_at", (*values, time.time()))
 
-    def windows(self, key: str, ids: Iterable[int] | None = None, page: int = 200
+    def windows(self, key: str, ids: Iterable[int] | None = None, page: int = 200, *, after: int = -1
                 ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
-        """(track id, starts, ends, raw float32 n x dim) of every track with windows, a page at a time."""
-        wanted = None if ids is None else set(ids)
-        last = -1
+        """(track id, starts, ends, raw float32 n x dim) of every track with windows (or of `ids`, or of the
+        tracks after id `after`), in track id order, a page at a time."""
+        if ids is not None:
+            wanted = sorted({int(i) for i in ids})
+            for a in range(0, len(wanted), page):
+                chunk = wanted[a : a + page]
+                rows = self.catalog._rows(
+                    f"SELECT track_id, n, starts, ends, raw FROM passage_windows WHERE embedder=? AND n>0 AND "
+                    f"track_id IN ({','.join('?' * len(chunk))}) ORDER BY track_id", (key, *chunk))
+                yield from map(_decoded, rows)
+            return
+        last = after
         while True:
             rows = self.catalog._rows(
                 "SELECT track_id, n, starts, ends, raw FROM passage_windows WHERE embedder=? AND n>0 AND track_id>? "
                 "ORDER BY track_id LIMIT ?", (key, last, page))
-            for tid, n, starts, ends, raw in rows:
-                if wanted is None or tid in wanted:
-                    yield (tid, np.frombuffer(starts, np.float32).astype(np.float64),
-                           np.frombuffer(ends, np.float32).astype(np.float64),
-                           np.frombuffer(raw, np.float16).astype(np.float32).reshape(n, -1))
+            yield from map(_decoded, rows)
             if len(rows) < page:
                 return
             last = rows[-1][0]
@@ -98,3 +103,10 @@ class PassageRows:
     def failures(self, key: str) -> list[tuple[int, str]]:
         return [(r[0], r[1]) for r in self.catalog._rows(
             "SELECT track_id, error FROM passage_windows WHERE embedder=? AND n=0", (key,))]
+
+
+def _decoded(row) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    tid, n, starts, ends, raw = row
+    return (tid, np.frombuffer(starts, np.float32).astype(np.float64),
+            np.frombuffer(ends, np.float32).astype(np.float64),
+            np.frombuffer(raw, np.float16).astype(np.float32).reshape(n, -1))

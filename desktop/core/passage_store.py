@@ -20,7 +20,7 @@ track that became shorter keeps none of its old tail.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 from qdrant_edge import (
@@ -58,6 +58,30 @@ def index_exists(root_dir: str, key: str) -> bool:
     return os.path.exists(os.path.join(root_dir, collection_name(key), "edge_config.json"))
 
 
+def window_points(items) -> Iterator[tuple[int, list[float], dict]]:
+    """(point id, vector, payload) of every window of (track id, starts, ends, units) items: the one layout
+    of a window point, shared by the embedded and the server passage index."""
+    for track_id, starts, ends, units in items:
+        units = np.asarray(units, np.float32)
+        if len(units) > MAX_WINDOWS:
+            raise ValueError(f"track {track_id} has {len(units)} windows, more than {MAX_WINDOWS}")
+        ends = np.broadcast_to(np.asarray(ends, np.float64), (len(units),))
+        for i in range(len(units)):
+            yield (point_id(track_id, i), units[i].tolist(),
+                   {"track_id": int(track_id), "start": float(starts[i]), "end": float(ends[i])})
+
+
+def batches(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 class PassageHit:
     __slots__ = ("track_id", "start", "end", "score")
 
@@ -92,19 +116,17 @@ class PassageStore:
     def replace_track(self, track_id: int, starts, ends, units: np.ndarray, *, had_windows: bool = True) -> None:
         """The track's windows become exactly these (unit vectors, n x dim). `had_windows=False` (a track
         never written before, as the catalog knows) skips the delete: 10-20 ms per track at 100k windows."""
-        units = np.asarray(units, np.float32)
-        if len(units) > MAX_WINDOWS:
-            raise ValueError(f"track {track_id} has {len(units)} windows, more than {MAX_WINDOWS}")
-        ends = np.broadcast_to(np.asarray(ends, np.float64), (len(units),))
+        self.write_tracks([(track_id, starts, ends, units)], had_windows=had_windows)
+
+    def write_tracks(self, items, *, had_windows: bool = True) -> None:
+        """`replace_track` for several (track id, starts, ends, units) at once, in full batches of points
+        (a migration copies thousands of short tracks: one call per track would be one request each)."""
+        items = list(items)
         if had_windows:
-            self.remove_tracks([track_id])
-        for a in range(0, len(units), BATCH):
-            points = []
-            for i in range(a, min(a + BATCH, len(units))):
-                v = units[i].tolist()
-                points.append(Point(point_id(track_id, i), {FAST: v, FULL: v},
-                                    {"track_id": int(track_id), "start": float(starts[i]), "end": float(ends[i])}))
-            self._call(self._shard.update, UpdateOperation.upsert_points(points))
+            self.remove_tracks([tid for tid, *_ in items])
+        for points in batches(window_points(items), BATCH):
+            self._call(self._shard.update, UpdateOperation.upsert_points(
+                [Point(pid, {FAST: v, FULL: v}, payload) for pid, v, payload in points]))
 
     def remove_tracks(self, track_ids: Iterable[int]) -> None:
         ids = [int(t) for t in track_ids]
@@ -115,6 +137,14 @@ class PassageStore:
     # -- reads ------------------------------------------------------------------------------------
     def count(self) -> int:
         return int(self._call(self._shard.count, CountRequest(exact=True)))
+
+    def get_vectors(self, point_ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """Stored window vectors by point id (`point_id(track, window)`); a migration verifies with them."""
+        ids, out = [int(i) for i in point_ids], {}
+        for a in range(0, len(ids), 1024):
+            for r in self._call(self._shard.retrieve, ids[a : a + 1024], False, [FULL]):
+                out[int(r.id)] = np.asarray(r.vector[FULL], np.float32)
+        return out
 
     def track_ids(self) -> set[int]:
         """The tracks that have windows here (ids are scanned, no payload read)."""

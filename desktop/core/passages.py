@@ -95,8 +95,9 @@ def _results_here(embedder, jobs, cancel) -> Iterator:
         yield tid, path, analyze_windows(embedder, path)
 
 
-def stats_stamp(library) -> str:
-    key = library.active_key
+def stats_stamp(library, key: str | None = None) -> str:
+    """Which fit of the statistics of vector space `key` (default: the active one) windows are written with."""
+    key = key or library.active_key
     row = library.catalog._one("SELECT fitted_at FROM standardizers WHERE embedder=?", (key,))
     return repr(row[0]) if row else "none"
 

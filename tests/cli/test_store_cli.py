@@ -21,7 +21,7 @@ from desktop.cli import main
 from desktop.core.config import load_settings
 from desktop.core.library import Library
 from tests.qdrant_http import QdrantHttpServer
-from tests.vector_library import KEY, make_library, top_ids
+from tests.vector_library import KEY, add_passage_windows, make_library, passage_top, top_ids
 
 REPO = Path(__file__).resolve().parents[2]
 API_KEY = "sk-migrate-77aa"
@@ -100,6 +100,61 @@ def test_migrate_killed_mid_way_resumes_without_duplicates(home, server):
     assert "1 stale points removed" in back.stdout  # the point 9999 the old embedded store still had
     with Library.open(home) as lib:
         assert lib.store().count() == 400 and lib.store().ids() == set(range(1, 401))
+
+
+def test_passage_windows_move_with_the_library_and_back(home, server, capsys, monkeypatch):
+    monkeypatch.setenv("SOUNDALIKE_QDRANT_API_KEY", API_KEY)
+    make_library(home, 60)
+    windows = add_passage_windows(home)
+    queries = [1, 17, 42]
+    before = passage_top(home, queries)
+    assert len(before[0]) == 8
+
+    assert main(["--home", str(home), "store", "migrate", "--to", server.url, "--batch", "40"]) == 0
+    out = capsys.readouterr().out
+    assert f"copied 60 vectors of 1 vector space(s) and {windows} passage windows to {server.url}" in out
+    names = sorted(server.created)
+    assert len(names) == 2 and names[0].endswith(f"-passages-{KEY}")  # the windows have their own collection
+    assert server.engine.count(names[0]).count == windows
+    assert (home / "vectors" / f"passages-{KEY}").is_dir()  # the old passage index is kept
+    on_server = passage_top(home, queries)
+    assert [[(t, s) for t, s, _ in hits] for hits in on_server] == [[(t, s) for t, s, _ in hits] for hits in before]
+    np.testing.assert_allclose([[x for *_, x in h] for h in on_server], [[x for *_, x in h] for h in before], atol=2e-3)
+
+    with Library.open(home) as lib:  # on the server, a forgotten track's windows go with it
+        lib.remove_tracks([17])
+        assert 17 not in lib.passages().track_ids()
+    left = server.engine.count(names[0]).count
+    assert left < windows
+    after_removal = passage_top(home, [1, 42])
+
+    assert main(["--home", str(home), "store", "migrate", "--to", "embedded"]) == 0
+    assert f"and {left} passage windows to embedded" in capsys.readouterr().out
+    back = passage_top(home, [1, 42])
+    assert [[(t, s) for t, s, _ in h] for h in back] == [[(t, s) for t, s, _ in h] for h in after_removal]
+    with Library.open(home) as lib:  # the embedded index was rewritten whole: track 17's old windows are gone
+        assert lib.passages().count() == left and 17 not in lib.passages().track_ids()
+
+
+def test_migration_killed_while_copying_windows_resumes_without_duplicates(home, server):
+    make_library(home, 100)
+    windows = add_passage_windows(home)
+    crashed = run_cli(home, "store", "migrate", "--to", server.url, "--batch", "25",
+                      env={"SOUNDALIKE_CRASH_AT": "migrate-batch:8"})  # 4 batches of tracks, then windows
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    assert load_settings(home).qdrant_url == ""
+    passages = next(n for n in server.created if "-passages-" in n)
+    reached = server.engine.count(passages).count
+    assert 0 < reached < windows
+
+    resumed = run_cli(home, "store", "migrate", "--to", server.url, "--batch", "25")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"and {windows} passage windows" in resumed.stdout
+    upserts = [b for m, p, _, b in server.requests if m == "PUT" and p.startswith(f"/collections/{passages}/points")]
+    sent = [p["id"] for body in upserts for p in body["points"]]
+    assert len(set(sent)) == windows == server.engine.count(passages).count
+    assert len(sent) - windows <= 25 + 12  # only the batch in flight at the kill went twice
+    assert load_settings(home).qdrant_url == server.url
 
 
 def test_wrong_api_key_is_one_clear_line(home, server):

@@ -228,3 +228,23 @@ def test_windows_cover_the_track_at_the_hop():
     x = np.random.default_rng(0).standard_normal(16000 * 9).astype(np.float32) * 0.1
     starts, ends, raws = embed_windows(create("spectral"), [x])
     assert list(starts) == [0, 2, 4, 6] and list(ends) == [4, 6, 8, 9] and raws.shape == (4, 260)
+
+
+@pytest.mark.filterwarnings("ignore:.*[Pp]ayload index.*:UserWarning")
+@pytest.mark.filterwarnings("ignore:Local mode performs exact:UserWarning")
+def test_a_library_on_a_qdrant_server_keeps_and_searches_its_windows_there(tmp_path, motif_lib):
+    from tests.qdrant_http import QdrantHttpServer
+
+    with QdrantHttpServer() as server:
+        home = tmp_path / "library"
+        replace(load_settings(spectral(home)), qdrant_url=server.url).save()
+        with Library.open(home) as lib:
+            list(scan_and_index(lib, [str(motif_lib.folder)]))
+            summary = list(index_passages(lib))[-1]
+            hits = find_passages(lib, passage_query(lib, str(motif_lib.clip)), k=8)
+            windows = PassageRows(lib.catalog).counts(lib.active_key)["windows"]
+        assert summary.tracks == 11 and not summary.failed
+        passages = [n for n in server.created if "-passages-" in n]
+        assert len(passages) == 1 and server.engine.count(passages[0]).count == windows
+        assert not (home / "vectors").exists() or not any((home / "vectors").glob("passages-*"))
+    assert_motif_tracks_first(hits, motif_lib.truth, list(motif_lib.truth))

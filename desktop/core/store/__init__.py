@@ -23,8 +23,8 @@ import uuid
 
 from desktop.core.store.base import Hit, VectorStore
 
-__all__ = ["Hit", "VectorStore", "open_store", "open_library_store", "library_id", "server_collection",
-           "probe"]
+__all__ = ["Hit", "VectorStore", "open_store", "open_library_store", "open_library_passages", "library_id",
+           "server_collection", "probe"]
 
 LIBRARY_ID = "library_id"
 
@@ -69,17 +69,36 @@ def open_library_store(settings, catalog, key: str, dim: int, *, url: str | None
     url = settings.qdrant_url if url is None else url
     if not url:
         return open_store(str(settings.vectors_dir), key, dim)
+    # Sized for every track the catalog knows, not only those with vectors yet: the first index run scans
+    # (adds every track) before it embeds, so a library built on the server gets its final layout at once.
+    size = max(catalog.vector_count(key), catalog.counts()["total"])
+    server, params = _server_layout(settings, url, size, dim)
+    return open_store("", server_collection(catalog, key), dim, server=server, params=params)
+
+
+def open_library_passages(settings, catalog, key: str, dim: int, windows: int, *, url: str | None = None):
+    """The passage index of vector space `key`: an embedded shard beside the track store, or on the server
+    the collection `soundalike-<id>-passages-<key>`, laid out for `windows` points."""
+    url = settings.qdrant_url if url is None else url
+    if not url:
+        from desktop.core.passage_store import PassageStore
+
+        return PassageStore(str(settings.vectors_dir), key, dim)
+    from desktop.core.store.remote import open_remote
+    from desktop.core.store.remote_passages import RemotePassageStore
+
+    server, params = _server_layout(settings, url, windows, dim)
+    return open_remote(server, server_collection(catalog, f"passages-{key}"), dim, params, kind=RemotePassageStore)
+
+
+def _server_layout(settings, url: str, points: int, dim: int):
+    """The library's server settings aimed at `url`, and the layout for a collection of `points`."""
     from dataclasses import replace
 
     from desktop.core.store.params import CollectionParams
     from desktop.core.store.server import ServerConfig
 
-    server = replace(ServerConfig.from_settings(settings), url=url)
-    # Sized for every track the catalog knows, not only those with vectors yet: the first index run scans
-    # (adds every track) before it embeds, so a library built on the server gets its final layout at once.
-    size = max(catalog.vector_count(key), catalog.counts()["total"])
-    params = CollectionParams.choose(size, dim, settings)
-    return open_store("", server_collection(catalog, key), dim, server=server, params=params)
+    return replace(ServerConfig.from_settings(settings), url=url), CollectionParams.choose(points, dim, settings)
 
 
 def probe(settings, timeout: float = 3.0) -> None:

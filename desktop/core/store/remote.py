@@ -71,6 +71,8 @@ def _with_deadline(fn, seconds: float, url: str):
 class RemoteStore(VectorStore):
     """A collection on a Qdrant server. `client` may also be a local-mode client (tests use ':memory:')."""
 
+    payload_indexes = PAYLOAD_INDEXES  # (field, kind) made on creation; the passage collection needs fewer
+
     def __init__(self, client: QdrantClient, name: str, dim: int, *, url: str = "", timeout: float = 3.0,
                  server: ServerConfig | None = None, params: CollectionParams | None = None):
         self.name, self.dim = check_name(name), int(dim)
@@ -129,7 +131,7 @@ class RemoteStore(VectorStore):
                 f"Collection {self.name!r} on {self.url} uses {params.distance}, not cosine."
             )
         have = set(info.payload_schema or {})
-        for field, kind in PAYLOAD_INDEXES:
+        for field, kind in self.payload_indexes:
             if field not in have:
                 schema = _INDEX_TYPES[kind]
                 self._call(c.create_payload_index, self.name, field, field_schema=schema, wait=True)
@@ -276,12 +278,13 @@ def _optimizer_text(status) -> str:
     return value if isinstance(value, str) else f"error: {getattr(status, 'error', status)}"
 
 
-def open_remote(server: ServerConfig, name: str, dim: int, params: CollectionParams | None = None) -> RemoteStore:
+def open_remote(server: ServerConfig, name: str, dim: int, params: CollectionParams | None = None, *,
+                kind: type[RemoteStore] = RemoteStore) -> RemoteStore:
     """Connect to `server`; fails within about its timeout if it does not answer. The store's own client
-    then allows OPERATION_TIMEOUT per request (bulk writes to a busy server)."""
+    then allows OPERATION_TIMEOUT per request (bulk writes to a busy server). `kind`: the collection's
+    class (the passage index is a `RemotePassageStore`)."""
     probe_server(server)
-    return RemoteStore(server.client(OPERATION_TIMEOUT), name, dim, timeout=server.timeout, server=server,
-                       params=params)
+    return kind(server.client(OPERATION_TIMEOUT), name, dim, timeout=server.timeout, server=server, params=params)
 
 
 def probe_server(server: ServerConfig) -> None:
