@@ -9,8 +9,13 @@ buffer at wall-clock pace, so position, pause and end-of-track behave the same w
 the worker: they never decode or touch the device, except that `load()` opens the file to read its
 header (a few ms).
 
-Callbacks (`on_state(state)`, `on_end()`, `on_error(message)`) run on the worker, the audio thread or
-the caller's thread, never under the player's lock: the UI wraps them in Qt signals.
+Gapless: `queue_next(path)` names what plays after the loaded track; the worker decodes on into it
+(playback_stream.py) and the buffer carries a mark where it begins. When the output passes the mark the
+player switches to it (path, duration, position, ReplayGain) and calls `on_advance(path)`; nothing
+stops or re-opens. A CUE track that continues the loaded one in the same file reuses its decoder stream.
+
+Callbacks (`on_state(state)`, `on_end()`, `on_error(message)`, `on_advance(path)`) run on the worker, the
+audio thread or the caller's thread, never under the player's lock: the UI wraps them in Qt signals.
 
 Position = the seek point + the frames handed to the output since then, so it is exact after a seek
 and stops when paused (it leads what is heard by the output latency). A lost device (PortAudio error,
@@ -28,12 +33,12 @@ import threading
 import time
 
 import numpy as np
-import soxr
 
 from desktop.core.audio_device import CallbackAbort, default_rate, open_stream, probe_output
 from desktop.core.decode import AudioSource, open_audio
 from desktop.core.errors import DecodeError
 from desktop.core.null_output import NullOutput
+from desktop.core.playback_stream import NextTrack, TrackStream, continuing_track
 from desktop.core.replaygain import NONE, Gains, check_mode, gain_factor
 
 log = logging.getLogger(__name__)
@@ -48,8 +53,8 @@ class Player:
     LATENCY = 0.3  # seconds asked of PortAudio: generous, the callback is Python
     WATCHDOG_SECONDS = 3.0  # no callback for this long while running: the device is lost
 
-    def __init__(self, *, on_state=None, on_end=None, on_error=None, output_device=None):
-        self._on_state, self._on_end, self._on_error = on_state, on_end, on_error
+    def __init__(self, *, on_state=None, on_end=None, on_error=None, on_advance=None, output_device=None):
+        self._on_state, self._on_end, self._on_error, self._on_advance = on_state, on_end, on_error, on_advance
         self.output_device = output_device
         self.path: str | None = None
         self.duration, self._volume, self._state = 0.0, 1.0, STOPPED
@@ -64,6 +69,12 @@ class Player:
         self._chunks: collections.deque[np.ndarray] = collections.deque()
         self._head = self._buffered = self._consumed = self._gen = self._wake = 0
         self._base, self._eof, self._drained, self._closing = 0.0, False, False, False
+        # Gapless: the next track, the frame (counted like _consumed) where it begins in the buffer once
+        # decoded, how many times the buffer was cut back to the loaded track's end, advances to report.
+        self._next: NextTrack | None = None
+        self._mark: tuple[int, NextTrack] | None = None
+        self._appended = self._cuts = 0
+        self._advanced: list[str] = []
         # The output (worker thread only, except _out_lost and _last_cb, written by the callback).
         self._out, self._out_fmt, self._out_running, self._out_lost, self._last_cb = None, None, False, "", 0.0
         self.available, self.error, self._dev_channels = probe_output(self.output_device)
@@ -120,6 +131,7 @@ class Player:
             changed = self._state != STOPPED
             if self._src is not None:
                 self._to_close.append(self._src)
+            self._drop_next()
             self._src, self.path, self._state = src, path, STOPPED
             self.duration = src.duration if src is not None else 0.0
             if src is not None:
@@ -129,6 +141,39 @@ class Player:
             self._emit(self._on_state, STOPPED)
         if err:
             self._emit(self._on_error, err)
+
+    def queue_next(self, path, gains: Gains | None = None) -> None:
+        """What plays after the loaded track, without a gap (None: nothing; the track then just ends).
+
+        Call it again whenever the queue's next item changes. A CUE track continuing the loaded one in
+        the same file is cut from the stream already open (no I/O); another file's header is opened
+        here (a few ms). A file that cannot be opened is left to load() to report."""
+        path = None if path is None else os.fspath(path)
+        gains = gains or NONE
+        with self._cond:
+            if ((self._next.path, self._next.gains) if self._next else (None, NONE)) == (path, gains):
+                return
+            current = self._src
+        src = shared = None
+        if path is not None:
+            src = continuing_track(current, path)
+            shared = src is not None
+            if src is None:
+                try:
+                    src = open_audio(path)
+                except DecodeError:
+                    src = None
+        with self._cond:
+            if self._src is not current or self._closing:  # loaded meanwhile: this next is stale
+                if src is not None and not shared:
+                    self._to_close.append(src)
+                return
+            self._drop_next()
+            if src is not None:
+                self._next = NextTrack(path, gains, src, bool(shared))
+                if self._eof and not self._drained:  # the track is all decoded: go on into this one
+                    self._eof = False
+            self._poke()
 
     def play(self) -> None:
         self._set_state(PLAYING, need_source=True)
@@ -187,10 +232,45 @@ class Player:
     def _restart(self, position: float) -> None:
         """Drop the buffer and decode again from `position` (a new generation)."""
         self._gen += 1
-        self._base, self._consumed = position, 0
+        self._base, self._consumed, self._appended, self._mark = position, 0, 0, None
         self._chunks.clear()
         self._head = self._buffered = 0
         self._eof = self._drained = False
+        self._poke()
+
+    def _drop_next(self) -> None:
+        """Forget the next track; if it is decoded into the buffer already, cut the buffer back to the end
+        of the loaded track (which then ends as usual)."""
+        nxt, self._next = self._next, None
+        if nxt is not None and not nxt.shared:
+            self._to_close.append(nxt.src)
+        if self._mark is None:
+            return
+        keep = self._mark[0] - self._consumed  # frames of the loaded track still in the buffer
+        self._mark, self._cuts = None, self._cuts + 1
+        kept, total = collections.deque(), -self._head
+        for chunk in self._chunks:
+            if total + len(chunk) > keep:
+                chunk = chunk[: max(0, keep - total)]
+            if len(chunk) and total < keep:
+                kept.append(chunk)
+            total += len(chunk)
+        self._chunks = kept
+        self._buffered, self._appended, self._eof = max(0, keep), self._consumed + max(0, keep), True
+
+    def _advance(self) -> None:
+        """The output reached the next track: it becomes the loaded one (audio thread, lock held)."""
+        frame, nxt = self._mark
+        self._mark = None
+        self._consumed -= frame
+        self._appended -= frame
+        if not nxt.shared:
+            self._to_close.append(self._src)
+        self._src, self.path, self.duration, self._base = nxt.src, nxt.path, nxt.src.duration, 0.0
+        self._gains, self.gain = nxt.gains, gain_factor(nxt.gains, self._replaygain)
+        if self._next is nxt:
+            self._next = None
+        self._advanced.append(nxt.path)
         self._poke()
 
     def _set_format(self, rate: int, channels: int) -> None:
@@ -224,6 +304,8 @@ class Player:
                             self._head = 0
                     self._buffered -= n
                     self._consumed += n
+                    if self._mark is not None and self._consumed >= self._mark[0]:
+                        self._advance()
                     if self._eof and not self._buffered and not self._drained:
                         self._drained = True
                         self._cond.notify_all()
@@ -245,26 +327,27 @@ class Player:
     # --- worker thread -----------------------------------------------------------------------------
 
     def _run(self) -> None:
-        dec = {"gen": -1, "src": None, "it": None, "rs": None}
+        stream = TrackStream(self.BLOCK_FRAMES)
         try:
             while True:
                 with self._cond:
                     if self._closing:
                         break
                     to_close, self._to_close = self._to_close, []
+                    advanced, self._advanced = self._advanced, []
                     seen = self._wake
-                    snap = (self._gen, self._src, self._base, self._rate, self._channels)
+                    snap = (self._gen, self._cuts, self._src, self._next, self._base, self._rate, self._channels)
                     want_data = (self._src is not None and not self._eof
                                  and self._buffered < self._rate * self.BUFFER_SECONDS)
                 for src in to_close:
-                    if dec["src"] is src:
-                        if dec["it"] is not None:
-                            dec["it"].close()
-                        dec.update(gen=-1, src=None, it=None)
+                    if stream.uses(src):  # a dropped next track it went on into, or the track a load replaced
+                        stream.finish()
                     src.close()
+                for path in advanced:
+                    self._emit(self._on_advance, path)
                 self._manage_output()
                 if want_data:
-                    self._decode_step(dec, *snap)
+                    self._decode_step(stream, *snap)
                     continue
                 with self._cond:
                     if self._wake == seen and not self._closing:
@@ -272,43 +355,41 @@ class Player:
         except Exception:  # noqa: BLE001
             log.exception("player worker failed")
         finally:
+            stream.close()
             self._close_output(abort=True)
             with self._cond:
-                sources = [s for s in [self._src, *self._to_close] if s is not None]
-                self._src, self._to_close = None, []
+                nxt = [self._next.src] if self._next is not None and not self._next.shared else []
+                sources = [s for s in [self._src, *self._to_close, *nxt] if s is not None]
+                self._src, self._to_close, self._next = None, [], None
             for src in sources:
                 src.close()
 
-    def _decode_step(self, dec: dict, gen: int, src: AudioSource, base: float, rate: int, channels: int) -> None:
-        if dec["gen"] != gen or dec["src"] is not src:
-            same = src.sample_rate == rate
-            rs = None if same else soxr.ResampleStream(src.sample_rate, rate, channels, dtype="float32")
-            if dec["it"] is not None:
-                dec["it"].close()
-            dec.update(gen=gen, src=src, it=src.native_blocks(base, self.BLOCK_FRAMES), rs=rs)
-        error, eof = "", False
-        try:
-            block = next(dec["it"])
-        except StopIteration:
-            block, eof = np.zeros((0, channels), np.float32), True
-        except DecodeError as e:  # corrupt data mid-track: report, play what we have, then end
-            block, eof, error = np.zeros((0, channels), np.float32), True, str(e)
-        if block.shape[1] != channels:
-            block = np.repeat(block, channels, axis=1) if block.shape[1] == 1 else block.mean(axis=1, keepdims=True)
-        if dec["rs"] is not None:
-            block = dec["rs"].resample_chunk(block, last=eof)
-        block = np.ascontiguousarray(block, dtype=np.float32)
+    def _decode_step(self, stream: TrackStream, gen: int, cuts: int, src: AudioSource, nxt: NextTrack | None,
+                     base: float, rate: int, channels: int) -> None:
+        if stream.gen != gen:
+            stream.start(gen, src, base, rate, channels)
+            stream.cut = cuts
+        elif stream.cut != cuts:  # the next track was dropped from the buffer: the loaded one is complete
+            stream.finish()
+            stream.cut = cuts
+        step = stream.step(nxt)
         with self._cond:
-            if self._gen != gen:
+            if self._gen != gen or self._cuts != cuts:
+                if self._gen == gen:  # what this step read past the track is void
+                    stream.finish()
+                    stream.cut = self._cuts
                 return
-            if len(block):
+            for block in step.blocks:
                 self._chunks.append(block)
-                self._buffered += len(block)
-            if eof:
+            if step.next is not None:
+                self._mark = (self._appended + step.mark, step.next)
+            n = sum(len(b) for b in step.blocks)
+            self._buffered += n
+            self._appended += n
+            if step.eof and self._next is nxt:  # (a next track queued during the step: go on into it)
                 self._eof = True
-                dec["gen"] = -1
-        if error:
-            self._emit(self._on_error, error)
+        if step.error:
+            self._emit(self._on_error, step.error)
 
     def _manage_output(self) -> None:
         with self._cond:

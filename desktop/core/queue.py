@@ -101,6 +101,13 @@ class PlayQueue:
             return n - 1 if self._repeat == "all" else None
         return min(i, n - 1)
 
+    def peek_next(self) -> Any | None:
+        """What `next()` would return, without moving (the player readies it for a gapless change)."""
+        if self._repeat == "one" and self.current is not None:
+            return self.current
+        i = self._next_index()
+        return None if i is None else self._items[i]
+
     @property
     def has_next(self) -> bool:
         return self._next_index() is not None

@@ -26,6 +26,7 @@ class RangedSource(AudioSource):
         self.start = max(0.0, float(start))
         full = inner.duration or 0.0
         self.end = min(float(end), full) if end is not None and full > 0 else (float(end) if end else full)
+        self.open_end = end is None  # runs to wherever the file's audio ends (the header's length may be off)
         self.path, self.sample_rate, self.channels = path or inner.path, inner.sample_rate, inner.channels
         self.decoder = inner.decoder
         self.duration = max(0.0, self.end - self.start)

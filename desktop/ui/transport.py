@@ -4,6 +4,10 @@ The core `Player` calls back from its audio threads; `PlaybackController` turns 
 Qt signals (queued into the GUI thread) and polls the position while playing. Queue items are track
 ids (library tracks) or paths (files played without adding them); a resolver from the window turns
 an item into what to play and show.
+
+Gapless: the player is always told the queue's next item (`queue_next`), re-told when the queue changes
+(checked on each position poll); when it moves on by itself (`on_advance`) the controller advances the
+queue and shows the new track without loading anything.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ class _Bridge(QObject):
     state = Signal(str)
     ended = Signal()
     error = Signal(str)
+    advanced = Signal(str)
 
 
 class PlaybackController(QObject):
@@ -88,13 +93,16 @@ class PlaybackController(QObject):
         self._bridge.state.connect(self._on_state)
         self._bridge.ended.connect(self._on_end)
         self._bridge.error.connect(self._on_error)
+        self._bridge.advanced.connect(self._on_advance)
         self.player = player or Player(
             on_state=lambda *a: self._bridge.state.emit(str(a[0]) if a else ""),
             on_end=lambda *a: self._bridge.ended.emit(),
             on_error=lambda *a: self._bridge.error.emit(str(a[0]) if a else "playback error"),
+            on_advance=lambda path: self._bridge.advanced.emit(str(path)),
         )
         self.queue = PlayQueue()
         self.current: NowPlaying | None = None
+        self._primed: tuple[object, NowPlaying | None] | None = None  # (queue item, resolved) told to the player
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
@@ -194,16 +202,53 @@ class PlaybackController(QObject):
         except Exception as e:
             self.error.emit(f"cannot play {item}: {e}")
             return
-        self.current = now
+        self.current, self._primed = now, None  # load() forgets what the player had readied
         try:
             self.player.load(now.path, now.gains)
             if position > 0:
                 self.player.seek(position)
+            self._prime_next()  # before play(): a short track must not end before its follower is known
             if autoplay:
                 self.player.play()
         except Exception as e:
             self.error.emit(str(e))
         self.current_changed.emit(now)
+        self._sync()
+
+    def _prime_next(self) -> None:
+        """Tell the player what follows, so it plays on without a gap (again whenever the queue changed)."""
+        if self.current is None:
+            return
+        item = self.queue.peek_next()
+        if self._primed is not None and self._primed[0] == item:
+            return
+        now = None
+        if item is not None:
+            try:
+                now = self.resolver(item)
+            except Exception:  # noqa: BLE001 - reported when it is started the usual way
+                log.debug("cannot ready %r to play next", item, exc_info=True)
+        self._primed = (item, now)
+        self.player.queue_next(now.path if now else None, now.gains if now else None)
+
+    def _on_advance(self, path: str) -> None:
+        """The player went on into the track it was readied with: advance the queue to it."""
+        if self.current is not None:
+            self.track_ended.emit(self.current)
+        primed, self._primed = self._primed, None
+        item = self.queue.next()
+        if item is None:
+            self._sync()
+            return
+        if primed is None or primed[0] != item or primed[1] is None or primed[1].path != path:
+            self._start(item, autoplay=True)  # the queue changed at the very end: play what it says now
+            return
+        try:
+            self.current = self.resolver(item)  # afresh: a file outside the library asks for its tags again
+        except Exception:  # noqa: BLE001
+            self.current = primed[1]
+        self.current_changed.emit(self.current)
+        self._prime_next()
         self._sync()
 
     def _sync(self) -> None:
@@ -217,6 +262,7 @@ class PlaybackController(QObject):
 
     def _poll(self) -> None:
         self.position_changed.emit(self.position, self.duration)
+        self._prime_next()
 
     def _on_state(self, _state: str) -> None:
         self._sync()

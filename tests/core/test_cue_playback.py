@@ -13,6 +13,7 @@ from tests.core.test_playback import (  # noqa: F401 (events, null_alsa, player_
     player_factory,
     signal,
     tap,
+    wait_until,
     write,
 )
 
@@ -41,3 +42,76 @@ def test_last_cue_track_runs_to_the_end_and_seeks_inside_the_track(tmp_path, tap
     assert events.ended.wait(10)
     time.sleep(0.2)
     np.testing.assert_allclose(tap.audio, x[4 * SR :], atol=1e-6)
+
+
+def gapless_player(player_factory, events, advances):  # noqa: F811
+    """A player that decodes the whole test album before its output starts: the null ALSA device runs
+    thousands of times real time, so only then does silence in the capture mean a gap in the stream."""
+    p = player_factory(**events.kwargs(), on_advance=advances.append)
+    p.BUFFER_SECONDS = p.PREFILL_SECONDS = 30.0
+    return p
+
+
+def stream_of(capture) -> np.ndarray:
+    """What the output played, from its first audible frame to its last, silence inside included."""
+    raw = np.concatenate(capture.raw)
+    audible = np.flatnonzero(np.any(raw != 0, axis=1))
+    return raw[audible[0] : audible[-1] + 1]
+
+
+def test_next_cue_track_of_the_same_file_follows_without_a_gap(tmp_path, tap, events, player_factory):  # noqa: F811
+    x = signal(5.0)
+    album = write(tmp_path / "album.wav", x)
+    first, second = track_path(album, 0.0, 1.733), track_path(album, 1.733, None)
+    boundary = round(1.733 * SR)
+    advances = []
+    p = gapless_player(player_factory, events, advances)
+    seen = []  # (frames played, the player's path and position) after each output block
+    for n in range(500, len(x), 500):
+        tap.at(n, lambda: seen.append((tap.count, p.path, p.position)))
+    p.load(first)
+    p.queue_next(second)
+    p.play()
+    assert events.ended.wait(10)
+    time.sleep(0.2)
+    np.testing.assert_array_equal(stream_of(tap), x)  # every frame once, in order, no silence between
+    assert tap.rates == [SR]  # one output stream throughout: never stopped or re-opened
+    assert advances == [second] and events.ends == 1 and events.errors == []
+    assert events.states == ["playing", "stopped"]
+    assert seen and any(c < boundary for c, _, _ in seen) and any(c >= boundary for c, _, _ in seen)
+    for count, path, position in seen:  # the loaded track switches at the index, its clock restarts there
+        if count < boundary:
+            assert path == first and position == pytest.approx(count / SR)
+        elif count < len(x):
+            assert path == second and position == pytest.approx((count - boundary) / SR)
+    assert p.duration == pytest.approx(5.0 - 1.733)
+
+
+def test_next_file_follows_without_a_gap_and_a_changed_next_replaces_it(tmp_path, tap, events,  # noqa: F811
+                                                                       player_factory):  # noqa: F811
+    a, b, c = signal(1.2), signal(0.7)[::-1].copy(), signal(0.9) * 0.5
+    paths = [write(tmp_path / f"{n}.flac", x) for n, x in (("a", a), ("b", b), ("c", c))]
+    advances = []
+    p = gapless_player(player_factory, events, advances)
+    p.load(paths[0])
+    p.queue_next(paths[1])
+    assert wait_until(lambda: p._mark is not None)  # b is decoded into the buffer behind a...
+    p.queue_next(paths[2])  # ...when the queue changes: c plays after a instead, still without a gap
+    p.play()
+    assert events.ended.wait(10)
+    time.sleep(0.2)
+    np.testing.assert_allclose(stream_of(tap), np.concatenate([a, c]), atol=1e-4)  # FLAC is 16-bit
+    assert tap.rates == [SR] and advances == [paths[2]] and events.ends == 1
+
+
+def test_a_next_track_at_another_rate_starts_after_the_end_as_before(tmp_path, tap, events, player_factory):  # noqa: F811
+    a = write(tmp_path / "a.wav", signal(0.5))
+    b = write(tmp_path / "b.wav", signal(0.5, sr=44100), sr=44100)
+    advances = []
+    p = gapless_player(player_factory, events, advances)
+    p.load(a)
+    p.queue_next(b)  # the output runs at a's rate: b needs its own, so a just ends (the queue loads b)
+    p.play()
+    assert events.ended.wait(10)
+    time.sleep(0.2)
+    assert advances == [] and events.ends == 1 and len(tap.audio) == len(signal(0.5))

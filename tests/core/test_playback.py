@@ -78,6 +78,7 @@ class Tap:
 
     def __init__(self):
         self.frames: list[np.ndarray] = []
+        self.raw: list[np.ndarray] = []  # everything the callback wrote, silence included
         self.count = 0
         self.actions: list[tuple[int, object]] = []
         self.rates: list[int] = []
@@ -86,6 +87,7 @@ class Tap:
         self.actions.append((frames, action))
 
     def record(self, outdata: np.ndarray) -> None:
+        self.raw.append(outdata.copy())
         audible = outdata[np.any(outdata != 0, axis=1)]
         if len(audible):
             self.frames.append(audible.copy())

@@ -104,3 +104,30 @@ def test_a_file_outside_the_library_shows_its_name_then_its_tags(indexed_home, m
     assert w.playback.current.artist_generated and w.playback.current.track_id is None
     assert abs(w.playback.player.gain - 0.5) < 1e-3
     assert w.playback.current.artist in w.windowTitle()
+
+
+def test_cue_tracks_play_on_without_stopping_and_now_playing_follows(tmp_path, qtbot):
+    """The real player on its null output (no sound card here) plays a single-file album's tracks as one
+    stream: the now-playing track changes at each index and playback never stops in between."""
+    from desktop.core.cue import track_path
+    from desktop.ui.transport import NowPlaying, PlaybackController
+    from tests import audio
+
+    album = str(audio.write(tmp_path / "live.flac", audio.render("pad", 2.4, seed=3)))
+    items = [track_path(album, a, b) for a, b in ((0.0, 0.8), (0.8, 1.6), (1.6, None))]
+    pb = PlaybackController(lambda item: NowPlaying(item, item, f"track {items.index(item) + 1}", "Band"))
+    log = []
+    pb.current_changed.connect(lambda now: log.append(("now", now.title)))
+    pb.state_changed.connect(lambda state: log.append(("state", state)))
+    pb.track_ended.connect(lambda now: log.append(("ended", now.title)))
+    try:
+        pb.play_items(items)
+        qtbot.waitUntil(lambda: ("ended", "track 3") in log, timeout=20000)
+        qtbot.waitUntil(lambda: pb.state == "stopped", timeout=5000)
+    finally:
+        pb.close()
+    changes = [e for e in log if e[0] != "state"]
+    assert changes == [("now", "track 1"), ("ended", "track 1"), ("now", "track 2"), ("ended", "track 2"),
+                       ("now", "track 3"), ("ended", "track 3")]
+    assert ("state", "stopped") not in log[: log.index(("now", "track 3"))]  # never stopped between tracks
+    assert pb.queue.index == 2 and pb.current.title == "track 3"
