@@ -21,9 +21,20 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.ui.library_model import COLUMNS, LibraryModel
-from desktop.ui.similar_pane import local_paths
+from desktop.ui.similar_pane import accept_paths
 
 FILTER_DELAY_MS = 150
+
+
+def _accept_files(widget, event) -> None:
+    """dragEnterEvent/dragMoveEvent of a widget that takes dropped files and folders."""
+    accept_paths(event)
+
+
+def _drop_files(widget, event) -> None:
+    """dropEvent of a widget that takes dropped files: its `files_dropped(paths, modifiers)` says which."""
+    if paths := accept_paths(event):
+        widget.files_dropped.emit(paths, event.modifiers())
 
 
 class LibraryView(QTableView):
@@ -76,22 +87,8 @@ class LibraryView(QTableView):
         self.scrollTo(ix, QAbstractItemView.PositionAtCenter)
 
     # -- drops: files to add (or, with Ctrl/Alt, to search by) ---------------------------------------
-    def dragEnterEvent(self, event) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:
-        self.dragEnterEvent(event)
-
-    def dropEvent(self, event) -> None:
-        paths = local_paths(event.mimeData())
-        if not paths:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        self.files_dropped.emit(paths, event.modifiers())
+    dragEnterEvent = dragMoveEvent = _accept_files
+    dropEvent = _drop_files
 
 
 class EmptyLibrary(QWidget):
@@ -121,15 +118,8 @@ class EmptyLibrary(QWidget):
             lay.addWidget(w, 0, Qt.AlignHCenter)
         lay.addStretch(2)
 
-    def dragEnterEvent(self, event) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        paths = local_paths(event.mimeData())
-        if paths:
-            event.acceptProposedAction()
-            self.files_dropped.emit(paths, event.modifiers())
+    dragEnterEvent = dragMoveEvent = _accept_files
+    dropEvent = _drop_files
 
 
 class LibraryPanel(QWidget):

@@ -1,4 +1,5 @@
-"""The main window: layout, menus, shortcuts, status bar, and the wiring between the parts.
+"""The main window: layout and the wiring between the parts (menus and shortcuts: window_menus.py; the
+status bar: status.WindowStatusBar).
 
 Widgets render and forward; the core does the work in the session's worker threads. The logic lives
 in controllers with explicit dependencies: `SimilarController` (which track the Sounds-like pane
@@ -13,10 +14,8 @@ import logging
 import os
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -40,13 +39,12 @@ from desktop.ui.passage_view import SelectableWaveform
 from desktop.ui.session import LibrarySession
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.similar_controller import SimilarController
-from desktop.ui.similar_pane import SimilarPane, local_paths
-from desktop.ui.status import IndexStatus, MessageStatusBar, NoticeBar
+from desktop.ui.similar_pane import SimilarPane, accept_paths
+from desktop.ui.status import NoticeBar, WindowStatusBar
 from desktop.ui.transport import Transport
+from desktop.ui.window_menus import build_menus
 
 log = logging.getLogger(__name__)
-SEEK_STEP_S = 5.0
-VOLUME_STEP = 0.05
 
 
 def music_folder() -> str:
@@ -80,13 +78,18 @@ class MainWindow(QMainWindow):
         self.covers = CoverCache(library.settings.home / "cache" / "covers", self)
         self.similar.set_covers(self.covers)
         self._build_layout()
-        self._build_status_bar()
+        self.setStatusBar(WindowStatusBar(self.playback.unavailable_reason, self.playback.available))
+        sb = self.statusBar()
+        self.index_status, self.embedder_label = sb.index_status, sb.embedder_label
+        self.fallback_label, self.audio_label = sb.fallback_label, sb.audio_label
+        sb.settings_requested.connect(self.open_settings)
         self.library_controller = LibraryController(self.model, self.index_status, self.notices,
                                                     self.similar_controller, self.statusBar().showMessage, self)
         self.ask_store = ask_store  # (message) -> bool: use the embedded store when the server is unreachable
         self._files: list[str] = []
         self.exit_code = 0
-        self._build_menus()
+        self.menus = build_menus(self)
+        self.rescan_action, self.replaygain_actions = self.menus.rescan, self.menus.replaygain
         self._connect_widgets()
         self.passages = PassageController(self)
         self.bind_session(LibrarySession(library, self))
@@ -102,7 +105,7 @@ class MainWindow(QMainWindow):
         self.similar_controller.bind_session(session)
         self.now_playing.bind_session(session)
         self.passages.bind_session(session)
-        session.embedder_ready.connect(self.on_embedder)
+        session.embedder_ready.connect(self.statusBar().show_embedder)
         session.store_checked.connect(self._on_store_checked)
         self.embedder_label.setText(f"{session.library.settings.embedder} · loading…")
 
@@ -127,84 +130,6 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
-    def _build_status_bar(self) -> None:
-        sb = MessageStatusBar()
-        self.setStatusBar(sb)
-        self.index_status = IndexStatus()
-        sb.addWidget(self.index_status, 1)
-        sb.addWidget(sb.message_label, 1)
-        self.fallback_label = QLabel()
-        self.fallback_label.setObjectName("fallbackNotice")
-        self.fallback_label.linkActivated.connect(lambda _link: self.open_settings())
-        self.fallback_label.setVisible(False)
-        self.audio_label = QLabel("No audio output")
-        self.audio_label.setObjectName("noAudio")
-        self.audio_label.setToolTip(f"Playback is silent: {self.playback.unavailable_reason}. "
-                                    "Everything else works.")
-        self.embedder_label = QLabel()  # "spectral · loading…" once a session is bound
-        self.embedder_label.setObjectName("embedderLabel")
-        self.embedder_label.setToolTip("The embedder that analyses your music, and where it runs")
-        for w in (self.fallback_label, self.audio_label, self.embedder_label):
-            sb.addPermanentWidget(w)
-        self.audio_label.setVisible(not self.playback.available)  # after reparenting, which hides
-
-    def _action(self, menu, text: str, slot, shortcuts=(), tip: str = "") -> QAction:
-        a = QAction(text, self)
-        if shortcuts:
-            a.setShortcuts([QKeySequence(s) for s in shortcuts])
-            a.setShortcutContext(Qt.WindowShortcut)
-        if tip:
-            a.setStatusTip(tip)
-        a.triggered.connect(slot)
-        if menu is not None:
-            menu.addAction(a)
-        self.addAction(a)  # shortcuts work even when the menu bar is hidden
-        return a
-
-    def _build_menus(self) -> None:
-        mb = self.menuBar()
-        m = mb.addMenu("&File")
-        self._action(m, "Add &folder…", self.add_folder_dialog, ["Ctrl+O"])
-        self._action(m, "Add fi&les…", self.add_files_dialog, ["Ctrl+Shift+O"])
-        self.rescan_action = self._action(m, "&Rescan library", self.rescan, ["F5"])
-        m.addSeparator()
-        self._action(m, "&Settings…", self.open_settings, ["Ctrl+,"])
-        m.addSeparator()
-        self._action(m, "&Quit", self.close, ["Ctrl+Q"])
-        m = mb.addMenu("&Playback")
-        pb = self.playback
-        self._action(m, "Play / Pause", self.play_or_pause, [Qt.Key_Space, Qt.Key_MediaTogglePlayPause])
-        self._action(None, "Play", self._media_play, [Qt.Key_MediaPlay])
-        self._action(None, "Pause", self._media_pause, [Qt.Key_MediaPause])
-        self._action(m, "Stop", pb.stop, [Qt.Key_MediaStop])
-        self._action(m, "Previous", pb.previous, ["Ctrl+Left", Qt.Key_MediaPrevious])
-        self._action(m, "Next", pb.next, ["Ctrl+Right", Qt.Key_MediaNext])
-        m.addSeparator()
-        self._action(m, "Seek back 5 s", lambda: pb.seek_by(-SEEK_STEP_S), [Qt.Key_Left])
-        self._action(m, "Seek forward 5 s", lambda: pb.seek_by(SEEK_STEP_S), [Qt.Key_Right])
-        self._action(m, "Volume up", lambda: self.set_volume(pb.volume + VOLUME_STEP), ["Ctrl+Up", Qt.Key_VolumeUp])
-        self._action(m, "Volume down", lambda: self.set_volume(pb.volume - VOLUME_STEP),
-                     ["Ctrl+Down", Qt.Key_VolumeDown])
-        self._build_replaygain_menu(m.addMenu("&Loudness (ReplayGain)"))
-        m = mb.addMenu("&Library")
-        self._action(m, "&Find…", self.panel.focus_filter, ["Ctrl+F"], "Filter the library by title, artist, album, "
-                     "genre or folder")
-        self._action(m, "&Clear filter", self.panel.clear_filter, ["Esc"], "Show the whole library again")
-        m = mb.addMenu("&Help")
-        self._action(m, "&About Soundalike", self.about)
-
-    def _build_replaygain_menu(self, menu) -> None:
-        """Off / each track / each album: how the files' ReplayGain tags even out loudness (kept in window.ini)."""
-        group = QActionGroup(self)
-        self.replaygain_actions = {}
-        for mode, text in (("off", "Off: play files as they are"), ("track", "Even out every track"),
-                           ("album", "Even out albums, keep their own dynamics")):
-            a = QAction(text, self, checkable=True)
-            a.triggered.connect(lambda _c=False, m=mode: self.set_replaygain(m))
-            group.addAction(a)
-            menu.addAction(a)
-            self.replaygain_actions[mode] = a
-
     def set_replaygain(self, mode: str) -> None:
         """Apply a ReplayGain mode now (to the loaded track too) and remember it."""
         self.playback.player.replaygain = mode  # applies to the loaded track too
@@ -213,14 +138,11 @@ class MainWindow(QMainWindow):
 
     def _connect_widgets(self) -> None:
         t, pb = self.transport, self.playback
-        t.play_pause_clicked.connect(self.play_or_pause)
-        t.stop_clicked.connect(pb.stop)
-        t.previous_clicked.connect(pb.previous)
-        t.next_clicked.connect(pb.next)
-        t.seek_requested.connect(pb.seek)
-        t.volume_changed.connect(pb.set_volume)
-        self.waveform.seek_requested.connect(pb.seek)
-        pb.state_changed.connect(t.set_state)
+        for signal, slot in ((t.play_pause_clicked, self.play_or_pause), (t.stop_clicked, pb.stop),
+                             (t.previous_clicked, pb.previous), (t.next_clicked, pb.next), (t.seek_requested, pb.seek),
+                             (t.volume_changed, pb.set_volume), (self.waveform.seek_requested, pb.seek),
+                             (pb.state_changed, t.set_state)):
+            signal.connect(slot)
         pb.current_changed.connect(lambda now: t.set_cover(self.covers.pixmap(now.path) if now else None))
         self.covers.cover_ready.connect(self._cover_ready)
         pb.current_changed.connect(self.update_transport)
@@ -252,11 +174,11 @@ class MainWindow(QMainWindow):
     def update_transport(self, *_args) -> None:
         self.transport.set_available(self.playback.current is not None, self.model.rowCount() > 0)
 
-    def _media_play(self) -> None:
+    def media_play(self) -> None:
         if self.playback.state != "playing":
             self.play_or_pause()
 
-    def _media_pause(self) -> None:
+    def media_pause(self) -> None:
         if self.playback.state == "playing":
             self.playback.play_pause()
 
@@ -268,16 +190,6 @@ class MainWindow(QMainWindow):
     def set_volume(self, v: float) -> None:
         self.playback.set_volume(v)
         self.transport.set_volume(self.playback.volume)
-
-    # -- status bar ----------------------------------------------------------------------------------
-    def on_embedder(self, label: str, notice: str) -> None:
-        self.embedder_label.setText(label)
-        self.fallback_label.setVisible(bool(notice))
-        if notice:
-            text = ("Using the built-in sound analysis: the neural model is not on this computer."
-                    if "not downloaded" in notice else notice[:80])
-            self.fallback_label.setText(f'{text} <a href="settings" style="color:#ffb070">Model settings…</a>')
-            self.fallback_label.setToolTip(notice)
 
     # -- menus ----------------------------------------------------------------------------------------
     def add_folder_dialog(self) -> None:
@@ -324,13 +236,10 @@ class MainWindow(QMainWindow):
 
     # -- drops anywhere else in the window (Ctrl/Alt: search by example) ----------------------------------
     def dragEnterEvent(self, event) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
+        accept_paths(event)
 
     def dropEvent(self, event) -> None:
-        paths = local_paths(event.mimeData())
-        if paths:
-            event.acceptProposedAction()
+        if paths := accept_paths(event):
             self.library_controller.handle_drop(paths, event.modifiers(), "window")
 
     # -- startup -------------------------------------------------------------------------------------

@@ -40,6 +40,17 @@ def local_paths(mime) -> list[str]:
     return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
 
 
+def accept_paths(event) -> list[str]:
+    """For a drag or drop event: its local paths, accepting it when there are some and ignoring it otherwise
+    (every drop target's dragEnterEvent and dropEvent start so)."""
+    paths = local_paths(event.mimeData())
+    if paths:
+        event.acceptProposedAction()
+    else:
+        event.ignore()
+    return paths
+
+
 def similarity_percent(score: float) -> int:
     """Cosine similarity shown as 0-100 % (negative similarity shows as 0)."""
     return int(round(max(0.0, min(1.0, float(score))) * 100))
@@ -251,17 +262,10 @@ class SimilarPane(QWidget):
 
     # -- dropping a file here -------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
+        accept_paths(event)
 
     dragMoveEvent = dragEnterEvent
 
     def dropEvent(self, event) -> None:
-        paths = local_paths(event.mimeData())
-        if paths:
-            event.acceptProposedAction()
+        if paths := accept_paths(event):
             self.example_dropped.emit(paths)
-        else:
-            event.ignore()

@@ -1,4 +1,4 @@
-"""Status widgets: indexing progress with a cancel button, and a non-modal notice bar.
+"""Status widgets: indexing progress with a cancel button, a non-modal notice bar, the window's status bar.
 
 The notice bar collects problems (files that could not be added or analysed, a fallback embedder)
 as lines the user can read and dismiss; nothing here blocks the window.
@@ -190,3 +190,39 @@ class NoticeBar(QFrame):
     def text(self) -> str:
         """Plain text of what is shown (titles and lines), '' when dismissed."""
         return "\n".join(f"{t}\n" + "\n".join(lines) for t, lines in self.groups.items())
+
+
+class WindowStatusBar(MessageStatusBar):
+    """The window's status bar: indexing progress and messages, then (permanent, on the right) the fallback
+    notice with a link to the settings, "No audio output" when playback is silent, and the embedder in use."""
+
+    settings_requested = Signal()
+
+    def __init__(self, no_audio_reason: str, audio_available: bool, parent=None):
+        super().__init__(parent)
+        self.index_status = IndexStatus()
+        self.addWidget(self.index_status, 1)
+        self.addWidget(self.message_label, 1)
+        self.fallback_label = QLabel()
+        self.fallback_label.setObjectName("fallbackNotice")
+        self.fallback_label.linkActivated.connect(lambda _link: self.settings_requested.emit())
+        self.fallback_label.setVisible(False)
+        self.audio_label = QLabel("No audio output")
+        self.audio_label.setObjectName("noAudio")
+        self.audio_label.setToolTip(f"Playback is silent: {no_audio_reason}. Everything else works.")
+        self.embedder_label = QLabel()  # "spectral · loading…" once a session is bound
+        self.embedder_label.setObjectName("embedderLabel")
+        self.embedder_label.setToolTip("The embedder that analyses your music, and where it runs")
+        for w in (self.fallback_label, self.audio_label, self.embedder_label):
+            self.addPermanentWidget(w)
+        self.audio_label.setVisible(not audio_available)  # after reparenting, which hides
+
+    def show_embedder(self, label: str, notice: str) -> None:
+        """The embedder in use, and why it is not the configured one (`notice`, empty when it is)."""
+        self.embedder_label.setText(label)
+        self.fallback_label.setVisible(bool(notice))
+        if notice:
+            text = ("Using the built-in sound analysis: the neural model is not on this computer."
+                    if "not downloaded" in notice else notice[:80])
+            self.fallback_label.setText(f'{text} <a href="settings" style="color:#ffb070">Model settings…</a>')
+            self.fallback_label.setToolTip(notice)
