@@ -23,24 +23,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from desktop.core.decode import TARGET_SR
-from desktop.core.device import check_device_name, cpu_cores, pick_precision, resolve_device
 from desktop.core.embedders.base import Embedder, register
 from desktop.core.embedders.batching import WindowedModelEmbedder, run_with_fallback
+from desktop.core.embedders.model_files import import_torch, layer_text, locate_model, quiet, read_config
 from desktop.core.embedders.wav2vec2 import (
     DEFAULT_MODEL,
     DEFAULT_WINDOW_SECONDS,
     DEFAULT_WINDOWS,
     WAVEFORM_TYPES,
     Wav2Vec2Embedder,
-    _import_torch,
-    _layer_text,
-    _quiet,
-    locate_model,
-    model_revision,
-    parse_layers,
-    read_config,
-    slug,
-    space_key,
 )
 from desktop.core.errors import ModelUnavailable
 
@@ -77,9 +68,9 @@ class EncoderParts:
 
 def load_encoder_parts(source: str, **hub_kw) -> EncoderParts:
     """Config, model and feature extractor (and CLAP's processor) through transformers' Auto classes."""
-    torch, tr = _import_torch()
+    torch, tr = import_torch()
     try:
-        with _quiet(tr):
+        with quiet(tr):
             config = tr.AutoConfig.from_pretrained(source, **hub_kw)
             if config.model_type not in KNOWN:
                 raise ModelUnavailable(f"{config.model_type} is not an audio encoder Soundalike knows "
@@ -111,21 +102,8 @@ class SpectrogramEmbedder(WindowedModelEmbedder):
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "auto", windows: int = DEFAULT_WINDOWS,
                  window_seconds: float = DEFAULT_WINDOW_SECONDS, layer=None, batch_size: int | None = None,
                  precision: str = "auto", cache_dir: str | None = None, **ignored):
-        self.windows, self.window_seconds = int(windows), float(window_seconds)
-        self.batch_size = int(batch_size) if batch_size else 0
-        if self.windows < 1 or not 0.5 <= self.window_seconds <= 120 or self.batch_size < 0:
-            raise ValueError("need windows >= 1, 0.5 <= window_seconds <= 120 and batch_size >= 1")
-        layers = parse_layers(layer)
-        check_device_name(device)
-        self.model_id, self._cache_dir = str(model), str(cache_dir) if cache_dir else None
-        self._source, self.short_name, folder = locate_model(self.model_id, self._cache_dir)
-        self._slug = slug(self.short_name if folder else self.model_id)
-        self.revision = model_revision(self._source, folder, self._cache_dir)
-        torch, _ = _import_torch()
-        self.device = resolve_device(device)
-        self.precision = pick_precision(self.device, precision)
-        self.batch_size = self.batch_size or (1 if self.device == "cpu" else self.windows)
-        torch.set_num_threads(cpu_cores())
+        layers, self._source, _ = self._open_model(model, device, windows, window_seconds, layer, batch_size,
+                                                   precision, cache_dir)
         parts = load_encoder_parts(self._source, **self._hub_kw)
         self.model_type, self._fe, self.processor = parts.model_type, parts.extractor, parts.processor
         self.sampling_rate = parts.sampling_rate
@@ -142,7 +120,7 @@ class SpectrogramEmbedder(WindowedModelEmbedder):
             n = int(parts.config.num_hidden_layers)
             self.layers = layers or (n, n)
             if self.layers[1] > n:
-                raise ValueError(f"layer {_layer_text(self.layers)} does not exist: model {self.short_name!r} has "
+                raise ValueError(f"layer {layer_text(self.layers)} does not exist: model {self.short_name!r} has "
                                  f"{n} transformer layers (use 0-{n})")
             self.dim = int(parts.config.hidden_size)
             frames = int(getattr(self._fe, "max_length", 1024) or 1024)  # 10 ms hops: 1024 frames = 10.24 s
@@ -151,26 +129,7 @@ class SpectrogramEmbedder(WindowedModelEmbedder):
         self._model = parts.model.to(self.device)
         self._cpu_model = self._model if self.device == "cpu" else None
         self.cpu_fallbacks = 0
-        self.options = {"model": self.model_id, "device": device, "windows": self.windows,
-                        "window_seconds": self.window_seconds,
-                        "layer": _layer_text(self.layers) if self.layers else None,
-                        "batch_size": self.batch_size, "precision": precision, "cache_dir": self._cache_dir}
-
-    @property
-    def _hub_kw(self) -> dict:
-        from desktop.core.models import hub_cache_dir
-
-        return {"local_files_only": True, "cache_dir": self._cache_dir or str(hub_cache_dir())}
-
-    @property
-    def key(self) -> str:
-        return space_key(self.name, self._slug, self.revision, self.layers, self.windows, self.window_seconds,
-                         self.precision, self.dim, self.version)
-
-    @property
-    def label(self) -> str:
-        dev = self.device.split(":")[0].upper()
-        return f"{self.short_name} · {dev}" + ("" if self.precision == "fp32" else f" {self.precision}")
+        self.options = self._options(device, precision)
 
     def _load_model(self, device: str):
         return load_encoder_parts(self._source, **self._hub_kw).model.to(device)
@@ -189,7 +148,7 @@ class SpectrogramEmbedder(WindowedModelEmbedder):
         return parts.astype(np.float64).mean(0).astype(np.float32), parts
 
     def _forward(self, windows: list[np.ndarray], model, device: str, precision: str) -> np.ndarray:
-        torch, _ = _import_torch()
+        torch, _ = import_torch()
         out = np.zeros((len(windows), self.dim), np.float32)
         for b in range(0, len(windows), self.batch_size):
             batch = windows[b:b + self.batch_size]
@@ -214,7 +173,7 @@ class SpectrogramEmbedder(WindowedModelEmbedder):
         """CLAP only: normalised text vectors in the same joint space as the audio (len(texts) x dim)."""
         if not self.joint:
             raise ModelUnavailable(f"{self.short_name} has no text tower: text search needs a CLAP model")
-        torch, _ = _import_torch()
+        torch, _ = import_torch()
         tokens = self.processor(text=list(texts), return_tensors="pt", padding=True)
         model = self._model if self._model is not None else self._cpu_model
         with torch.inference_mode():
@@ -227,7 +186,7 @@ class SpectrogramEmbedder(WindowedModelEmbedder):
         cuda = self.device.startswith("cuda")
         self._model = self._cpu_model = None
         if cuda:
-            torch, _ = _import_torch()
+            torch, _ = import_torch()
             torch.cuda.empty_cache()
 
 

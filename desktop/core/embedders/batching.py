@@ -15,8 +15,17 @@ import logging
 import numpy as np
 
 from desktop.core.decode import TARGET_SR, AudioSource
-from desktop.core.device import pick_precision
+from desktop.core.device import check_device_name, cpu_cores, pick_precision, resolve_device
 from desktop.core.embedders.base import Embedder
+from desktop.core.embedders.model_files import (
+    import_torch,
+    layer_text,
+    locate_model,
+    model_revision,
+    parse_layers,
+    slug,
+)
+from desktop.core.model_cache import hub_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +82,14 @@ def run_with_fallback(embedder, windows: list, forward):
     return forward(windows, embedder._cpu_model, "cpu", pick_precision("cpu"))
 
 
+def space_key(name: str, slug_: str, rev: str, layers: tuple[int, int] | None, windows: int, seconds: float,
+              precision: str, dim: int, version: str) -> str:
+    """Everything that changes the vectors: model and revision, layer(s), windows, precision class."""
+    layer = f"-L{layer_text(layers)}" if layers else ""
+    half = "fp32" if precision == "fp32" else "half"
+    return f"{name}-{slug_}_r{rev}{layer}-w{windows}x{seconds:g}-{half}-v{version}-{dim}"
+
+
 class WindowedModelEmbedder(Embedder):
     """A model that reads `windows` windows of `window_seconds` at `sampling_rate`, spread over the track.
 
@@ -83,6 +100,53 @@ class WindowedModelEmbedder(Embedder):
     windows: int
     window_seconds: float
     sampling_rate: int
+
+    def _open_model(self, model, device: str, windows: int, window_seconds: float, layer, batch_size: int | None,
+                    precision: str, cache_dir: str | None, what: str = ""):
+        """What every model embedder's constructor starts with: check the window plan and the device name
+        (a typo fails before the slow imports), find the model's files (ModelUnavailable at once when they
+        are not here), import torch, then pick device, precision, batch size and threads.
+        Returns (the layers asked for or None, what to pass to from_pretrained, transformers)."""
+        self.windows, self.window_seconds = int(windows), float(window_seconds)
+        # 0/None: 1 window per forward on a CPU (batching only cost time and memory there), all on a GPU.
+        self.batch_size = int(batch_size) if batch_size else 0
+        if self.windows < 1 or not 0.5 <= self.window_seconds <= 120 or self.batch_size < 0:
+            raise ValueError(f"{what}need windows >= 1, 0.5 <= window_seconds <= 120 and batch_size >= 1")
+        layers = parse_layers(layer)
+        check_device_name(device)
+        self.model_id = str(model)
+        self._cache_dir = str(cache_dir) if cache_dir else None  # a hub cache other than HF_HOME's
+        source, self.short_name, folder = locate_model(self.model_id, self._cache_dir)
+        self._slug = slug(self.short_name if folder else self.model_id)  # folder name, or org-name
+        self.revision = model_revision(source, folder, self._cache_dir)
+        torch, transformers = import_torch()
+        self.device = resolve_device(device)
+        self.precision = pick_precision(self.device, precision)
+        self.batch_size = self.batch_size or (1 if self.device == "cpu" else self.windows)
+        torch.set_num_threads(cpu_cores())
+        return layers, source, transformers
+
+    # -- identity ---------------------------------------------------------------------------------
+    @property
+    def key(self) -> str:
+        return space_key(self.name, self._slug, self.revision, self.layers, self.windows, self.window_seconds,
+                         self.precision, self.dim, self.version)
+
+    @property
+    def label(self) -> str:
+        dev = self.device.split(":")[0].upper()
+        return f"{self.short_name} · {dev}" + ("" if self.precision == "fp32" else f" {self.precision}")
+
+    def _options(self, device: str, precision: str) -> dict:
+        """The constructor arguments that rebuild this embedder (in an analysis process, say)."""
+        return {"model": self.model_id, "device": device, "windows": self.windows,
+                "window_seconds": self.window_seconds, "layer": layer_text(self.layers) if self.layers else None,
+                "batch_size": self.batch_size, "precision": precision, "cache_dir": self._cache_dir}
+
+    @property
+    def _hub_kw(self) -> dict:
+        """from_pretrained's arguments: never the network, and the hub cache the model was found in."""
+        return {"local_files_only": True, "cache_dir": self._cache_dir or str(hub_cache_dir())}
 
     def read_windows(self, source: AudioSource) -> list[np.ndarray]:
         """The planned windows of `source` as float32 arrays at the model's sampling rate (I/O only)."""

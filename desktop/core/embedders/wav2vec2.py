@@ -45,19 +45,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import re
-import sys
 
 import numpy as np
 
 from desktop.core.decode import TARGET_SR
-from desktop.core.device import check_device_name, cpu_cores, pick_precision, resolve_device
 from desktop.core.embedders.batching import (  # noqa: F401  (plan_windows: re-exported for callers)
     WindowedModelEmbedder,
     plan_windows,
     run_with_fallback,
 )
+from desktop.core.embedders.model_files import import_torch, layer_text, quiet
 from desktop.core.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -67,123 +64,6 @@ DEFAULT_WINDOWS = 6
 DEFAULT_WINDOW_SECONDS = 10.0
 MIN_SAMPLES = TARGET_SR // 10  # 0.1 s: the conv front end needs >= 400 samples for one frame
 DITHER = 1e-5
-_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
-
-
-def parse_layers(layer) -> tuple[int, int] | None:
-    """None (middle layer) | 6 | "6" | "4-8" | (4, 8) -> (first, last) inclusive, or None."""
-    if layer is None or (isinstance(layer, str) and layer.strip().lower() in ("", "auto", "middle")):
-        return None
-    try:
-        if isinstance(layer, str):
-            parts = [int(p) for p in layer.replace(":", "-").split("-")]
-        elif isinstance(layer, (tuple, list)):
-            parts = [int(p) for p in layer]
-        else:
-            parts = [int(layer)]
-    except (TypeError, ValueError):
-        parts = []
-    if len(parts) == 1:
-        parts *= 2
-    if len(parts) != 2 or parts[0] < 0 or parts[1] < parts[0]:
-        raise ValueError(f"invalid layer {layer!r}: use a layer number like 6 or a range like '4-8'")
-    return parts[0], parts[1]
-
-
-def slug(text: str) -> str:
-    s = re.sub(r"[^a-z0-9.]+", "-", str(text).lower()).strip("-.")
-    return s[:60] or "model"
-
-
-def _offline_env() -> None:
-    """Make huggingface_hub/transformers offline before they are first imported (they read it once).
-    SOUNDALIKE_SET_HF_OFFLINE tells `models.pull` that the flag is ours, not the user's, to lift."""
-    fresh = "huggingface_hub" not in sys.modules and "transformers" not in sys.modules
-    if fresh and "HF_HUB_OFFLINE" not in os.environ:
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["SOUNDALIKE_SET_HF_OFFLINE"] = "1"
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-
-
-def locate_model(model: str, cache_dir: str | None = None) -> tuple[str, str, bool]:
-    """(what to pass to from_pretrained, short name, is a folder); ModelUnavailable fast when not here."""
-    m = os.path.expanduser(str(model).strip())
-    if os.path.isdir(m):
-        if not os.path.isfile(os.path.join(m, "config.json")):
-            raise ModelUnavailable(f"{m}: not a wav2vec2 model folder (no config.json in it)")
-        if not any(os.path.isfile(os.path.join(m, w)) for w in _WEIGHTS):
-            raise ModelUnavailable(f"{m}: the model folder has no weights (model.safetensors or pytorch_model.bin)")
-        return os.path.abspath(m), os.path.basename(os.path.normpath(os.path.abspath(m))), True
-    if not _HUB_ID.match(m) or m.startswith("."):
-        raise ModelUnavailable(f"wav2vec2 model folder {m} does not exist")
-    _offline_env()
-    from desktop.core.models import hub_cache_dir
-
-    cache = cache_dir or str(hub_cache_dir())
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        def cached(f: str) -> bool:
-            return isinstance(try_to_load_from_cache(m, f, cache_dir=cache), str)
-
-        ok = cached("config.json") and any(cached(w) for w in _WEIGHTS)
-    except ImportError:
-        ok = False
-    except Exception as e:  # an id the hub library refuses, an unreadable cache...
-        raise ModelUnavailable(f"model {m!r} is not available offline ({e})") from e
-    if not ok:
-        raise ModelUnavailable(f"model {m!r} is not downloaded yet (looked in {cache}): run "
-                               f"`soundalike model pull {m}` to get it, or choose a folder holding the model files")
-    return m, m.rsplit("/", 1)[-1], False
-
-
-def read_config(source: str, folder: bool, cache_dir: str | None = None) -> dict:
-    """config.json of a located model, read as JSON (which family it is decides the embedder)."""
-    import json
-
-    path = os.path.join(source, "config.json")
-    if not folder:
-        from huggingface_hub import try_to_load_from_cache
-
-        from desktop.core.models import hub_cache_dir
-
-        path = try_to_load_from_cache(source, "config.json", cache_dir=cache_dir or str(hub_cache_dir()))
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, TypeError, ValueError) as e:
-        raise ModelUnavailable(f"model {source!r}: cannot read its config.json ({e})") from e
-
-
-def model_revision(source: str, folder: bool, cache_dir: str | None = None) -> str:
-    """Short identity of the model's files: the hub commit, or a hash of a folder's config and weights."""
-    import hashlib
-
-    if folder:
-        h = hashlib.sha1()
-        for name in ("config.json", *_WEIGHTS):
-            p = os.path.join(source, name)
-            if os.path.isfile(p):
-                h.update(name.encode() + str(os.path.getsize(p)).encode())
-                if name == "config.json":
-                    with open(p, "rb") as f:
-                        h.update(f.read())
-        return h.hexdigest()[:8]
-    from huggingface_hub import try_to_load_from_cache
-
-    from desktop.core.models import hub_cache_dir
-
-    path = try_to_load_from_cache(source, "config.json", cache_dir=cache_dir or str(hub_cache_dir()))
-    return os.path.basename(os.path.dirname(path))[:8] if isinstance(path, str) else "local"
-
-
-def space_key(name: str, slug_: str, rev: str, layers: tuple[int, int] | None, windows: int, seconds: float,
-              precision: str, dim: int, version: str) -> str:
-    """Everything that changes the vectors: model and revision, layer(s), windows, precision class."""
-    layer = f"-L{_layer_text(layers)}" if layers else ""
-    half = "fp32" if precision == "fp32" else "half"
-    return f"{name}-{slug_}_r{rev}{layer}-w{windows}x{seconds:g}-{half}-v{version}-{dim}"
 
 
 WAVEFORM_TYPES = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "unispeech", "unispeech-sat", "wav2vec2-conformer")
@@ -198,25 +78,10 @@ class Wav2Vec2Embedder(WindowedModelEmbedder):
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "auto", windows: int = DEFAULT_WINDOWS,
                  window_seconds: float = DEFAULT_WINDOW_SECONDS, layer=None, batch_size: int | None = None,
                  precision: str = "auto", cache_dir: str | None = None, **ignored):
-        self.windows, self.window_seconds = int(windows), float(window_seconds)
-        # 0/None: 1 window per forward on a CPU (batching only cost time and memory there), all on a GPU.
-        self.batch_size = int(batch_size) if batch_size else 0
-        if self.windows < 1 or not 0.5 <= self.window_seconds <= 120 or self.batch_size < 0:
-            raise ValueError("wav2vec2: need windows >= 1, 0.5 <= window_seconds <= 120 and batch_size >= 1")
-        layers = parse_layers(layer)
-        check_device_name(device)  # a typo fails before the slow imports
-        self.model_id = str(model)
-        self._cache_dir = str(cache_dir) if cache_dir else None  # a hub cache other than HF_HOME's
-        source, self.short_name, folder = locate_model(self.model_id, self._cache_dir)
-        self._slug = slug(self.short_name if folder else self.model_id)  # folder name, or org-name
-        self.revision = model_revision(source, folder, self._cache_dir)
-        torch, transformers = _import_torch()
-        self.device = resolve_device(device)
-        self.precision = pick_precision(self.device, precision)
-        self.batch_size = self.batch_size or (1 if self.device == "cpu" else self.windows)
-        torch.set_num_threads(cpu_cores())
+        layers, source, transformers = self._open_model(model, device, windows, window_seconds, layer, batch_size,
+                                                        precision, cache_dir, what="wav2vec2: ")
         try:
-            with _quiet(transformers):
+            with quiet(transformers):
                 config = transformers.AutoConfig.from_pretrained(source, **self._hub_kw)
         except Exception as e:
             raise ModelUnavailable(f"wav2vec2 model {self.model_id!r} cannot be loaded: {e}") from e
@@ -226,7 +91,7 @@ class Wav2Vec2Embedder(WindowedModelEmbedder):
         n = int(config.num_hidden_layers)
         self.layers = layers or (n // 2, n // 2)
         if self.layers[1] > n:
-            raise ValueError(f"wav2vec2: layer {_layer_text(self.layers)} does not exist: model "
+            raise ValueError(f"wav2vec2: layer {layer_text(self.layers)} does not exist: model "
                              f"{self.short_name!r} has {n} transformer layers (use 0-{n}; 0 = before the first)")
         self.dim = int(config.hidden_size)
         self.groups = (("wav2vec2", 0, self.dim),)
@@ -241,40 +106,21 @@ class Wav2Vec2Embedder(WindowedModelEmbedder):
         self._dither = np.random.default_rng(0).standard_normal(int(self.window_seconds * self.sampling_rate) + 1)
         self._dither = (self._dither * DITHER).astype(np.float32)
         self.cpu_fallbacks = 0  # files retried on the CPU after a CUDA out-of-memory
-        self.options = {"model": self.model_id, "device": device, "windows": self.windows,
-                        "window_seconds": self.window_seconds, "layer": _layer_text(self.layers),
-                        "batch_size": self.batch_size, "precision": precision, "cache_dir": self._cache_dir}
-
-    # -- identity ---------------------------------------------------------------------------------
-    @property
-    def key(self) -> str:
-        return space_key(self.name, self._slug, self.revision, self.layers, self.windows, self.window_seconds,
-                         self.precision, self.dim, self.version)
-
-    @property
-    def label(self) -> str:
-        dev = self.device.split(":")[0].upper()
-        return f"{self.short_name} · {dev}" + ("" if self.precision == "fp32" else f" {self.precision}")
+        self.options = self._options(device, precision)
 
     # -- loading ----------------------------------------------------------------------------------
-    @property
-    def _hub_kw(self) -> dict:
-        from desktop.core.models import hub_cache_dir
-
-        return {"local_files_only": True, "cache_dir": self._cache_dir or str(hub_cache_dir())}
-
     def _load_fe(self, transformers):
         try:
-            with _quiet(transformers):
+            with quiet(transformers):
                 return transformers.AutoFeatureExtractor.from_pretrained(self._source, **self._hub_kw)
         except Exception:  # some checkpoints ship no preprocessor_config.json: use wav2vec2's standard one
             return transformers.Wav2Vec2FeatureExtractor(sampling_rate=TARGET_SR, do_normalize=True,
                                                          return_attention_mask=self._pass_mask)
 
     def _load_model(self, device: str):
-        torch, transformers = _import_torch()
+        torch, transformers = import_torch()
         try:
-            with _quiet(transformers):
+            with quiet(transformers):
                 model = transformers.AutoModel.from_pretrained(
                     self._source, dtype=torch.float32, **self._hub_kw)
         except Exception as e:
@@ -318,7 +164,7 @@ class Wav2Vec2Embedder(WindowedModelEmbedder):
 
     def _pool(self, windows: list[np.ndarray], model, device: str, precision: str) -> np.ndarray:
         """One pooled vector per window (len(windows) x dim), in the windows' order."""
-        torch, _ = _import_torch()
+        torch, _ = import_torch()
         order = sorted(range(len(windows)), key=lambda i: -len(windows[i]))
         out = np.zeros((len(windows), self.dim), np.float32)
         taps = model._soundalike_taps
@@ -351,7 +197,7 @@ class Wav2Vec2Embedder(WindowedModelEmbedder):
         cuda = self.device.startswith("cuda")
         self._model = self._cpu_model = self._fe = None  # the last references: freed right away
         if cuda:
-            torch, _ = _import_torch()
+            torch, _ = import_torch()
             torch.cuda.empty_cache()
 
 
@@ -361,31 +207,3 @@ def _frame_counts(model, samples):
         return model._get_feat_extract_output_lengths(samples, add_adapter=False)
     except TypeError:
         return model._get_feat_extract_output_lengths(samples)
-
-
-def _layer_text(layers: tuple[int, int]) -> str:
-    return str(layers[0]) if layers[0] == layers[1] else f"{layers[0]}-{layers[1]}"
-
-
-def _import_torch():
-    """torch and transformers, imported on first use with the hub offline and progress bars off."""
-    _offline_env()
-    try:
-        import torch
-        import transformers
-    except ImportError as e:
-        raise ModelUnavailable(f"wav2vec2 needs torch and transformers, which are not installed ({e})") from e
-    transformers.utils.logging.disable_progress_bar()
-    return torch, transformers
-
-
-@contextlib.contextmanager
-def _quiet(transformers):
-    """Hide transformers' load-time chatter (e.g. unused pretraining heads of wav2vec2-base)."""
-    hf_log = transformers.utils.logging
-    level = hf_log.get_verbosity()
-    hf_log.set_verbosity_error()
-    try:
-        yield
-    finally:
-        hf_log.set_verbosity(level)
