@@ -19,7 +19,25 @@ def add_parsers(sub) -> None:
     sp.add_argument("--include-self", action="store_true",
                     help="also other places inside the query track (a chorus that comes back)")
     sp.add_argument("--json", action="store_true", help="machine-readable output")
-    sp.add_argument("--m3u", metavar="OUT", help="write a playlist whose entries start at the passages")
+    sp.add_argument("--m3u", metavar="OUT",
+                    help="write a playlist (.m3u8 or .xspf) whose entries play just the passages")
+
+
+def passage_entries(hits) -> list:
+    """Playlist entries that play just the passages: each a stretch of its file, which the playlist writer
+    (playlists.py) turns into VLC's start/stop options like any CUE track. A passage's times count from
+    its track's start, which for a CUE track is a point inside the album file."""
+    from desktop.core.cue import split_track_path, track_path
+    from desktop.core.passage_search import fmt_time
+    from desktop.core.playlists import Entry
+
+    entries = []
+    for h in hits:
+        file, offset, _ = split_track_path(h.path) or (h.path, 0.0, None)
+        entries.append(Entry(track_path(file, offset + h.start, offset + h.end),
+                             f"{h.label} ({fmt_time(h.start)}-{fmt_time(h.end)})", "", "", h.end - h.start,
+                             h.track_id))
+    return entries
 
 
 def add_index_flags(sp) -> None:
@@ -41,9 +59,9 @@ def cmd_passages(args) -> int:
         query = passage_query(lib, args.query, args.start, args.end)
         hits = find_passages(lib, query, args.k, include_self=args.include_self)
     if args.m3u:
-        from desktop.core.passage_playlist import write_m3u
+        from desktop.core.playlists import write_playlist
 
-        out = write_m3u(hits, args.m3u, title=f"passages like {query.label}")
+        out = write_playlist(args.m3u, passage_entries(hits), title=f"passages like {query.label}")
         print(f"wrote {len(hits)} passages to {out}", file=sys.stderr)
     if args.json:
         keys = ("track_id", "path", "start", "end", "score")

@@ -6,6 +6,13 @@ as bytes; Python holds the odd bytes as surrogates) cannot be written as UTF-8 t
 percent-encoded `file://` URI, which VLC, mpv and Soundalike read back to the same bytes.
 Import resolves relative paths and file URIs, reads legacy .m3u as UTF-8 or else as the system's
 bytes, and reports the entries the library does not hold.
+
+A stretch of a file (a CUE track, whose library path is `Album.flac#t=245.200,512.867`, or a passage
+found by `soundalike passages`) is written as the file itself plus VLC's start/stop options:
+`#EXTVLCOPT:start-time=` / `stop-time=` lines before the entry in M3U8, `<vlc:option>` in VLC's
+`<extension>` in XSPF. Why these: a Media Fragments path is a file no player finds, and a `.cue`
+reference means the whole album; VLC plays exactly the stretch, players that ignore the options (mpv,
+Audacious) still open the file, and Soundalike reads the options back to the same library tracks.
 """
 
 from __future__ import annotations
@@ -16,10 +23,13 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from desktop.core.cue import split_track_path, track_path
 from desktop.core.errors import SoundalikeError
 from desktop.core.paths import NOT_REGULAR, path_problem, shown
 
 XSPF_NS = "http://xspf.org/ns/0/"
+VLC_APP = "http://www.videolan.org/vlc/playlist/0"  # the <extension application=...> VLC writes and reads
+VLC_NS = "http://www.videolan.org/vlc/playlist/ns/0/"
 FORMATS = (".m3u8", ".m3u", ".xspf")
 
 
@@ -73,14 +83,25 @@ def _location(path: str, folder: str, relative: bool) -> str:
     return path if _utf8_ok(path) else file_uri(path)
 
 
-def write_m3u8(target: str | os.PathLike, entries, *, relative: bool = False) -> Path:
+def _range(path: str) -> tuple[str, list[str]]:
+    """(the file, VLC options "start-time=…"/"stop-time=…") for a library path; no options for a whole file."""
+    parts = split_track_path(path)
+    if parts is None:
+        return path, []
+    file, start, end = parts
+    return file, [f"start-time={start:.3f}"] + ([f"stop-time={end:.3f}"] if end is not None else [])
+
+
+def write_m3u8(target: str | os.PathLike, entries, *, relative: bool = False, title: str = "") -> Path:
     target = Path(target)
     folder = str(target.parent.resolve())
-    lines = ["#EXTM3U"]
+    lines = ["#EXTM3U"] + ([f"#PLAYLIST:{_safe(title)}"] if title else [])
     for e in map(_entry, entries):
-        name = f"{e.artist} - {e.title}" if e.artist else (e.title or os.path.basename(e.path))
+        file, options = _range(e.path)
+        name = f"{e.artist} - {e.title}" if e.artist else (e.title or os.path.basename(file))
         lines.append(f"#EXTINF:{round(e.duration) if e.duration else -1},{_safe(name)}")
-        lines.append(_location(e.path, folder, relative))
+        lines += [f"#EXTVLCOPT:{option}" for option in options]
+        lines.append(_location(file, folder, relative))
     _write(target, "\n".join(lines) + "\n")
     return target
 
@@ -89,15 +110,17 @@ def write_xspf(target: str | os.PathLike, entries, *, relative: bool = False, ti
     target = Path(target)
     folder = str(target.parent.resolve())
     ET.register_namespace("", XSPF_NS)
+    ET.register_namespace("vlc", VLC_NS)
     root = ET.Element(f"{{{XSPF_NS}}}playlist", version="1")
     if title:
         ET.SubElement(root, f"{{{XSPF_NS}}}title").text = _safe(title)
     tracks = ET.SubElement(root, f"{{{XSPF_NS}}}trackList")
     for e in map(_entry, entries):
+        file, options = _range(e.path)
         t = ET.SubElement(tracks, f"{{{XSPF_NS}}}track")
-        loc = _location(e.path, folder, relative)
-        if loc == e.path or loc.startswith("file://"):
-            loc = loc if loc.startswith("file://") else file_uri(e.path)
+        loc = _location(file, folder, relative)
+        if loc == file or loc.startswith("file://"):
+            loc = loc if loc.startswith("file://") else file_uri(file)
         else:
             loc = urllib.parse.quote(os.fsencode(loc))
         ET.SubElement(t, f"{{{XSPF_NS}}}location").text = loc
@@ -106,19 +129,38 @@ def write_xspf(target: str | os.PathLike, entries, *, relative: bool = False, ti
                 ET.SubElement(t, f"{{{XSPF_NS}}}{tag}").text = _safe(value)
         if e.duration:
             ET.SubElement(t, f"{{{XSPF_NS}}}duration").text = str(int(e.duration * 1000))
+        if options:
+            ext = ET.SubElement(t, f"{{{XSPF_NS}}}extension", application=VLC_APP)
+            for option in options:
+                ET.SubElement(ext, f"{{{VLC_NS}}}option").text = option
     ET.indent(root)
     _write(target, '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
     return target
 
 
-def write_playlist(target: str | os.PathLike, entries, *, relative: bool = False) -> Path:
+def write_playlist(target: str | os.PathLike, entries, *, relative: bool = False, title: str = "") -> Path:
     """M3U8 or XSPF by the file's extension."""
     ext = Path(target).suffix.lower()
     if ext == ".xspf":
-        return write_xspf(target, entries, relative=relative)
+        return write_xspf(target, entries, relative=relative, title=title)
     if ext in (".m3u8", ".m3u"):
-        return write_m3u8(target, entries, relative=relative)
+        return write_m3u8(target, entries, relative=relative, title=title)
     raise PlaylistError(f"{target}: unknown playlist type {ext or '(none)'}: use .m3u8 or .xspf")
+
+
+def _ranged(path: str, options: list[str]) -> str:
+    """The library path for a file and the VLC start/stop options read with it (other options ignored)."""
+    times = {}
+    for option in options:
+        key, _, value = option.partition("=")
+        if key.strip() in ("start-time", "stop-time"):
+            try:
+                times[key.strip()] = max(0.0, float(value))
+            except ValueError:
+                continue
+    if not times:
+        return path
+    return track_path(path, times.get("start-time", 0.0), times.get("stop-time"))
 
 
 def read_playlist(source: str | os.PathLike) -> list[Entry]:
@@ -142,7 +184,7 @@ def read_playlist(source: str | os.PathLike) -> list[Entry]:
         if ext == ".m3u8":
             raise PlaylistError(f"{source}: an M3U8 playlist must be UTF-8 text") from None
         text = os.fsdecode(data)  # legacy .m3u: the system's bytes, odd ones kept as surrogates
-    entries, info = [], None
+    entries, info, options = [], None, []
     for raw in text.splitlines():
         line = raw.strip()
         if not line:
@@ -150,9 +192,13 @@ def read_playlist(source: str | os.PathLike) -> list[Entry]:
         if line.startswith("#EXTINF:"):
             info = line[len("#EXTINF:") :]
             continue
+        if line.startswith("#EXTVLCOPT:"):
+            options.append(line[len("#EXTVLCOPT:") :])
+            continue
         if line.startswith("#"):
             continue
-        e = Entry(_resolve(line, folder))
+        e = Entry(_ranged(_resolve(line, folder), options))
+        options = []
         if info is not None:
             seconds, _, name = info.partition(",")
             try:
@@ -171,14 +217,16 @@ def _read_xspf(source: Path, data: bytes, folder: str) -> list[Entry]:
         root = ET.fromstring(data)
     except ET.ParseError as e:
         raise PlaylistError(f"{source}: not a valid XSPF playlist ({e})") from e
-    ns = {"x": XSPF_NS}
+    ns = {"x": XSPF_NS, "vlc": VLC_NS}
     entries = []
     for t in root.iterfind(".//x:trackList/x:track", ns):
         loc = (t.findtext("x:location", "", ns) or "").strip()
         if not loc:
             continue
         text = {k: t.findtext(f"x:{k}", "", ns) or "" for k in ("title", "creator", "album")}
-        e = Entry(_resolve(loc, folder, uri=True), text["title"], text["creator"], text["album"])
+        options = [(o.text or "").strip() for ext in t.iterfind("x:extension", ns)
+                   if ext.get("application") == VLC_APP for o in ext.iterfind("vlc:option", ns)]
+        e = Entry(_ranged(_resolve(loc, folder, uri=True), options), text["title"], text["creator"], text["album"])
         try:
             e.duration = int(t.findtext("x:duration", "0", ns) or 0) / 1000
         except ValueError:

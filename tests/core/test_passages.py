@@ -17,12 +17,14 @@ import numpy as np
 import pytest
 
 from desktop.core.config import load_settings
+from desktop.core.cue import track_path
 from desktop.core.indexer import scan_and_index
 from desktop.core.library import Library
 from desktop.core.passage_catalog import PassageRows
 from desktop.core.passage_search import find_passages, passage_query
 from desktop.core.passage_windows import HOP_SECONDS, embed_windows, fixed_blocks, window_groups
 from desktop.core.passages import PassageSummary, index_passages
+from desktop.core.playlists import read_playlist
 from tests import audio
 from tests.motif import write_motif_library
 
@@ -206,8 +208,10 @@ def test_cli_passages_json_and_m3u(lib_home, motif_lib, tmp_path):
     assert {h["path"] for h in hits} == set(motif_lib.truth)
     text = out.read_text()
     assert text.startswith("#EXTM3U")
-    for h in hits:
-        assert f"#EXTVLCOPT:start-time={h['start']:.1f}\n#EXTVLCOPT:stop-time={h['end']:.1f}\n{h['path']}\n" in text
+    for h in hits:  # the one playlist writer (playlists.py): VLC's start/stop options before the file
+        assert f"#EXTVLCOPT:start-time={h['start']:.3f}\n#EXTVLCOPT:stop-time={h['end']:.3f}\n{h['path']}\n" in text
+    back = read_playlist(out)  # and read back as the same stretches
+    assert [e.path for e in back] == [track_path(h["path"], h["start"], h["end"]) for h in hits]
     source = list(motif_lib.truth)[0]
     r = subprocess.run([sys.executable, "-m", "desktop", "passages", source, "--start", "6.3", "--end", "14.3",
                         "--include-self", "-k", "3"], capture_output=True, text=True, env=env, timeout=120)

@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from desktop.core.catalog import Catalog, Track
+from desktop.core.cue import track_path
 from desktop.core.playlists import Entry, PlaylistError, match_library, read_playlist, write_playlist
 
 ODD = os.fsdecode(b"caf\xe9 latin1.flac")  # a Latin-1 file name: not valid UTF-8
@@ -80,3 +82,45 @@ def test_import_matches_the_library_and_reports_the_rest(listening, tmp_path):
     found, missing = match_library(lib.catalog, read_playlist(lst))
     assert found == [t.id for t in tracks]
     assert [e.path for e in missing] == ["/nowhere/gone.flac"]
+
+
+@pytest.mark.parametrize("ext", [".m3u8", ".xspf"])
+@pytest.mark.parametrize("relative", [False, True])
+def test_cue_tracks_export_as_vlc_ranges_and_import_as_the_same_tracks(tmp_path, ext, relative):
+    album = tmp_path / "music" / "Live at the Roxy.flac"
+    album.parent.mkdir()
+    album.write_bytes(b"not really audio")
+    other = tmp_path / "music" / "single.flac"
+    other.write_bytes(b"not really audio")
+    cat = Catalog(tmp_path / "lib.sqlite3")
+    spans = ((0.0, 245.2), (245.2, 512.867), (512.867, None))
+    ids = [cat.add_track(Track(id=0, path=track_path(str(album), a, b), title=f"Song {i}", artist="Band",
+                               duration=(b or 600.0) - a)) for i, (a, b) in enumerate(spans, 1)]
+    ids.append(cat.add_track(Track(id=0, path=str(other), title="Single", artist="Band", duration=200.0)))
+    target = write_playlist(tmp_path / "lists" / f"live{ext}", cat.many(ids).values(), relative=relative)
+    text = target.read_text("utf-8")
+    assert "#t=" not in text  # no made-up file names: the album file, and where to start and stop in it
+    if ext == ".m3u8":
+        first = text.splitlines()[1:5]
+        assert first[0] == "#EXTINF:245,Band - Song 1" and first[1:3] == ["#EXTVLCOPT:start-time=0.000",
+                                                                       "#EXTVLCOPT:stop-time=245.200"]
+        assert first[3] == ("../music/Live at the Roxy.flac" if relative else str(album))
+        assert "#EXTVLCOPT:start-time=512.867\n" + first[3] + "\n" in text  # the last track: no stop
+    else:
+        assert 'xmlns:vlc="http://www.videolan.org/vlc/playlist/ns/0/"' in text
+        assert '<extension application="http://www.videolan.org/vlc/playlist/0">' in text
+        assert "<vlc:option>start-time=245.200</vlc:option>" in text
+        assert "<vlc:option>stop-time=512.867</vlc:option>" in text
+    back = read_playlist(target)
+    assert [e.path for e in back] == [cat.get(i).path for i in ids]
+    assert match_library(cat, back) == (ids, [])
+    cat.close()
+
+
+def test_vlc_ranges_written_by_hand_read_as_ranges(tmp_path):
+    (tmp_path / "a.flac").write_bytes(b"x")
+    lst = tmp_path / "hand.m3u"
+    lst.write_text("#EXTM3U\n#EXTVLCOPT:network-caching=1000\n#EXTVLCOPT:start-time=14\na.flac\na.flac\n"
+                   "#EXTVLCOPT:stop-time=30.5\n#EXTVLCOPT:start-time=bad\na.flac\n")
+    a = str(tmp_path / "a.flac")
+    assert [e.path for e in read_playlist(lst)] == [track_path(a, 14.0, None), a, track_path(a, 0.0, 30.5)]
