@@ -1,7 +1,7 @@
 """The `AudioSource` interface every decoder backend implements, and the signal helpers they share.
 
 One file gives the same signal whichever backend opened it (a test checks this) because both mix down
-with `to_mono` and resample with soxr here; `damaged`/`check_*` turn a short or broken decode into a
+with `to_mono` and resample with soxr here; `_damaged`/`_check_*` turn a short or broken decode into a
 `DecodeError` naming the file and the cause. The backends are decode_soundfile.py and decode_pyav.py;
 decode.py picks one (`open_audio`).
 """
@@ -86,6 +86,28 @@ class AudioSource:
     def close(self) -> None:
         pass
 
+    # -- for the backends: a short or broken decode as a DecodeError naming the file ---------------------
+    def _damaged(self, at: float, error: Exception) -> DecodeError:
+        """A decoder error: at the very start the data is corrupt; later on, the file ends early or is damaged."""
+        if at >= 0.5:
+            return DecodeError(self.path, "truncated or damaged", f"cannot decode past {at:.1f} s: {error}",
+                               playable=at)
+        return DecodeError(self.path, "corrupt data", str(error))
+
+    def _check_excerpt(self, start: float, seconds: float, got_frames: int) -> None:
+        """An excerpt inside the declared length that comes back short means the file ends early."""
+        expected = min(seconds, self.duration - start)
+        if expected > 1.0 and got_frames / self.sample_rate < expected * TRUNCATION_TOLERANCE:
+            decoded = start + got_frames / self.sample_rate
+            raise DecodeError(self.path, "truncated", f"audio ends at {decoded:.1f} s of {self.duration:.1f} s",
+                              playable=decoded)
+
+    def _check_length(self, decoded: float) -> None:
+        """The whole track decoded to `decoded` seconds: far short of the header's length is a truncated file."""
+        if self.duration > 1.0 and decoded < self.duration * TRUNCATION_TOLERANCE:
+            raise DecodeError(self.path, "truncated", f"decoded {decoded:.1f} s of {self.duration:.1f} s",
+                              playable=decoded)
+
     def __enter__(self) -> AudioSource:
         return self
 
@@ -131,24 +153,3 @@ def resample_once(mono: np.ndarray, rate: int, to: int = TARGET_SR) -> np.ndarra
     if rate == to or len(mono) == 0:
         return mono
     return soxr.resample(mono, rate, to).astype(np.float32, copy=False)
-
-
-def damaged(path: str, at: float, error: Exception) -> DecodeError:
-    """A decoder error: at the very start the data is corrupt; later on, the file ends early or is damaged."""
-    if at >= 0.5:
-        return DecodeError(path, "truncated or damaged", f"cannot decode past {at:.1f} s: {error}", playable=at)
-    return DecodeError(path, "corrupt data", str(error))
-
-
-def check_excerpt(src: AudioSource, start: float, seconds: float, got_frames: int) -> None:
-    """An excerpt inside the declared length that comes back short means the file ends early."""
-    expected = min(seconds, src.duration - start)
-    if expected > 1.0 and got_frames / src.sample_rate < expected * TRUNCATION_TOLERANCE:
-        decoded = start + got_frames / src.sample_rate
-        raise DecodeError(src.path, "truncated", f"audio ends at {decoded:.1f} s of {src.duration:.1f} s",
-                          playable=decoded)
-
-
-def check_length(path: str, decoded: float, declared: float) -> None:
-    if declared > 1.0 and decoded < declared * TRUNCATION_TOLERANCE:
-        raise DecodeError(path, "truncated", f"decoded {decoded:.1f} s of {declared:.1f} s", playable=decoded)

@@ -12,10 +12,7 @@ from desktop.core.audio_source import (
     TRUNCATION_TOLERANCE,
     AudioSource,
     Resampler,
-    check_excerpt,
-    check_length,
     clean,
-    damaged,
     resample_once,
     to_mono,
 )
@@ -91,7 +88,7 @@ class PyAVSource(AudioSource):
             at = start + done / self.sample_rate
             if self.duration and at >= self.duration * TRUNCATION_TOLERANCE:
                 return  # a bad last packet (seen in real Ogg files): the music itself is all there
-            raise damaged(self.path, at, e) from e
+            raise self._damaged(at, e) from e
 
     def _mono_of(self, frame, fast: bool, gain: np.float32) -> np.ndarray:
         arr = frame.to_ndarray()
@@ -114,7 +111,7 @@ class PyAVSource(AudioSource):
         tail = resample(np.concatenate(pending) if pending else np.zeros(0, np.float32), last=True)
         if len(tail):
             yield tail
-        check_length(self.path, got / self.sample_rate, self.duration)
+        self._check_length(got / self.sample_rate)
 
     def read(self, start: float, seconds: float, rate: int = TARGET_SR) -> np.ndarray:
         start = min(max(0.0, start), max(0.0, self.duration - 0.01))
@@ -128,7 +125,7 @@ class PyAVSource(AudioSource):
             if have >= need:
                 break
         native = np.concatenate(parts)[:need] if parts else np.zeros(0, np.float32)
-        check_excerpt(self, start, seconds, len(native))
+        self._check_excerpt(start, seconds, len(native))
         return resample_once(native, self.sample_rate, rate)
 
     def _native_blocks(self, start: float, block_frames: int) -> Iterator[np.ndarray]:

@@ -7,18 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from desktop.core.audio_source import (
-    TARGET_SR,
-    AudioSource,
-    Resampler,
-    check_excerpt,
-    check_length,
-    clean,
-    damaged,
-    resample_once,
-    to_mono,
-    to_stereo,
-)
+from desktop.core.audio_source import TARGET_SR, AudioSource, Resampler, clean, resample_once, to_mono, to_stereo
 from desktop.core.errors import DecodeError
 
 
@@ -51,8 +40,8 @@ class SoundFileSource(AudioSource):
                 if last:
                     break
         except (sf.LibsndfileError, RuntimeError) as e:
-            raise damaged(self.path, max(got, self._f.tell()) / self.sample_rate, e) from e
-        check_length(self.path, got / self.sample_rate, self.duration)
+            raise self._damaged(max(got, self._f.tell()) / self.sample_rate, e) from e
+        self._check_length(got / self.sample_rate)
 
     def read(self, start: float, seconds: float, rate: int = TARGET_SR) -> np.ndarray:
         import soundfile as sf
@@ -62,8 +51,8 @@ class SoundFileSource(AudioSource):
             self._f.seek(first)
             block = self._f.read(int(seconds * self.sample_rate), dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as e:
-            raise damaged(self.path, max(first, self._f.tell()) / self.sample_rate, e) from e
-        check_excerpt(self, first / self.sample_rate, seconds, len(block))
+            raise self._damaged(max(first, self._f.tell()) / self.sample_rate, e) from e
+        self._check_excerpt(first / self.sample_rate, seconds, len(block))
         return resample_once(clean(to_mono(block)), self.sample_rate, rate)
 
     def _native_blocks(self, start: float, block_frames: int) -> Iterator[np.ndarray]:
