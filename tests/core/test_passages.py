@@ -252,3 +252,31 @@ def test_a_library_on_a_qdrant_server_keeps_and_searches_its_windows_there(tmp_p
         assert len(passages) == 1 and server.engine.count(passages[0]).count == windows
         assert not (home / "vectors").exists() or not any((home / "vectors").glob("passages-*"))
     assert_motif_tracks_first(hits, motif_lib.truth, list(motif_lib.truth))
+
+
+def test_model_embedder_windows_are_indexed_and_searched(tmp_path, motif_lib, tiny_model_dir):
+    """The passage pass for a transformers model: each 4 s window embedded alone, in the model's space."""
+    home = tmp_path / "library"
+    with Library.open(home, embedder="wav2vec2", model=str(tiny_model_dir), device="cpu") as lib:
+        list(scan_and_index(lib, [str(motif_lib.folder)], workers=1))
+        summary = list(index_passages(lib, in_process=True))[-1]
+        key = lib.active_key
+        rows = PassageRows(lib.catalog)
+        counts = rows.counts(key)
+        source = list(motif_lib.truth)[1]  # drums, motif at 14.0 s
+        track = lib.catalog.by_path(source)
+        hits = find_passages(lib, passage_query(lib, source, 14.0, 22.0), k=5)
+        clip_hits = find_passages(lib, passage_query(lib, str(motif_lib.clip)), k=8)
+    assert key.startswith("wav2vec2") and not summary.failed and summary.tracks == 11
+    assert counts["windows"] == summary.windows and counts["tracks"] == 11
+    starts, ends, raws = next((s, e, r) for t, s, e, r in rows_of(home, key) if t == track.id)
+    assert raws.shape[1] == int(key.rsplit("-", 1)[1]) and len(raws) == round(track.duration / HOP_SECONDS) - 1
+    assert np.allclose(np.diff(starts), HOP_SECONDS) and np.allclose(ends - starts, 2 * HOP_SECONDS)
+    # even a tiny random model's windows find the motif: the other four tracks first, where it is
+    assert_motif_tracks_first(hits, motif_lib.truth, [p for p in motif_lib.truth if p != source])
+    assert_motif_tracks_first(clip_hits, motif_lib.truth, list(motif_lib.truth))
+
+
+def rows_of(home, key):
+    with Library.open(home) as lib:
+        return list(PassageRows(lib.catalog).windows(key))
