@@ -80,8 +80,11 @@ class TrackStream:
         self.close()
         self.gen, self.chained, self.out = gen, None, (rate, channels)
         self._open(src, base)
-        self.rs = None if src.sample_rate == rate else soxr.ResampleStream(src.sample_rate, rate, channels,
-                                                                          dtype="float32")
+        self.rs = self._resampler()
+
+    def _resampler(self):
+        rate, channels = self.out
+        return None if self.rate == rate else soxr.ResampleStream(self.rate, rate, channels, dtype="float32")
 
     def _open(self, src: AudioSource, base: float) -> None:
         if isinstance(src, RangedSource):
@@ -162,8 +165,9 @@ class TrackStream:
                 step.mark, step.next = frames, nxt
             else:
                 step.eof = True
-                if self.rs is not None:
+                if self.rs is not None:  # its last samples, then a fresh one should a next track come
                     self._emit(step, np.zeros((0, self.out[1]), np.float32), last=True)
+                    self.rs = self._resampler()
         return step
 
     def _emit(self, step: Step, block: np.ndarray, last: bool = False) -> int:
