@@ -143,22 +143,21 @@ class PlayQueue:
         With repeat "one" the current item comes again."""
         if self._repeat == "one" and self.current is not None:
             return self.current
-        i = self._next_index()
-        if i is None:
+        return self._move_to(self._next_index())
+
+    def _move_to(self, index: int | None) -> Any | None:
+        """Make `index` current and return its item; None (no such item) leaves the cursor where it is."""
+        if index is None:
             return None
-        self._index, self._detached = i, False
-        return self._items[i]
+        self._index, self._detached = index, False
+        return self._items[index]
 
     def previous(self, position: float = 0.0) -> Any | None:
         """The item to play for "Previous": the current one again when `position` > 3 s (or at the
         start with repeat off), else the one before it, which becomes current."""
         if self.current is not None and (position > RESTART_AFTER or self._previous_index() is None):
             return self.current
-        i = self._previous_index()
-        if i is None:
-            return None
-        self._index, self._detached = i, False
-        return self._items[i]
+        return self._move_to(self._previous_index())
 
     # --- editing -------------------------------------------------------------------------------------
 
@@ -189,24 +188,10 @@ class PlayQueue:
         source, target = source % n, target % n
         if source == target:
             return
-        current = None if self._index is None or self._detached else self._index
         self._items.insert(target, self._items.pop(source))
         self._reasons.insert(target, self._reasons.pop(source))
-        if current is not None:
-            if current == source:
-                self._index = target
-            elif source < current <= target:
-                self._index = current - 1
-            elif target <= current < source:
-                self._index = current + 1
-        elif self._detached and self._index is not None:
-            nxt = self._index  # the item that followed the removed current one keeps that role
-            if nxt == source:
-                self._index = target
-            elif source < nxt <= target:
-                self._index = nxt - 1
-            elif target <= nxt < source:
-                self._index = nxt + 1
+        if self._index is not None:  # the current item (or, detached, the one that followed it) moves along
+            self._index = _after_move(self._index, source, target)
 
     def shuffle(self, rng: random.Random | None = None) -> None:
         """Shuffle what has not played yet; the current item and those before it stay."""
@@ -271,3 +256,14 @@ def load_state(path: str | os.PathLike) -> dict | None:
     except (OSError, ValueError):
         return None
     return state if isinstance(state, dict) else None
+
+
+def _after_move(i: int, source: int, target: int) -> int:
+    """Where the item at `i` is once the item at `source` has moved to `target`."""
+    if i == source:
+        return target
+    if source < i <= target:
+        return i - 1
+    if target <= i < source:
+        return i + 1
+    return i

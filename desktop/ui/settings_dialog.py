@@ -87,25 +87,28 @@ def _error_label() -> QLabel:
     return label
 
 
+def _choices(names, labels: dict[str, str], current: str) -> QComboBox:
+    """A drop-down of `names` shown by their `labels` (the name itself when it has none), `current` chosen."""
+    box = QComboBox()
+    for name in names:
+        box.addItem(labels.get(name, name), name)
+    box.setCurrentIndex(max(0, box.findData(current)))
+    return box
+
+
 class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.settings = settings
         self.result_settings: Settings | None = None
-        self.embedder = QComboBox()
-        for name in EMBEDDERS:
-            self.embedder.addItem(ANALYSIS_NAMES.get(name, name), name)
-        self.embedder.setCurrentIndex(max(0, self.embedder.findData(settings.embedder)))
+        self.embedder = _choices(EMBEDDERS, ANALYSIS_NAMES, settings.embedder)
         self.model = QLineEdit(settings.model)
         self.model.setPlaceholderText("facebook/wav2vec2-base, or a folder")
         self.model.setMinimumWidth(self.fontMetrics().horizontalAdvance("x" * 44))
         model_row, self.browse = _with_button(self.model, "Choose folder…", self._browse)
         self.model_error = _error_label()
-        self.device = QComboBox()
-        for name in DEVICES:
-            self.device.addItem(DEVICE_NAMES.get(name, name), name)
-        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        self.device = _choices(DEVICES, DEVICE_NAMES, settings.device)
         self.qdrant_url = QLineEdit(settings.qdrant_url)
         self.qdrant_url.setPlaceholderText("Leave empty to keep the library on this computer")
         self.url_error = _error_label()
