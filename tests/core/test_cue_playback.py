@@ -115,3 +115,22 @@ def test_a_next_track_at_another_rate_starts_after_the_end_as_before(tmp_path, t
     assert events.ended.wait(10)
     time.sleep(0.2)
     assert advances == [] and events.ends == 1 and len(tap.audio) == len(signal(0.5))
+
+
+def test_seeking_in_the_track_it_went_on_into_stays_in_that_track(tmp_path, tap, events, player_factory):  # noqa: F811
+    x = signal(4.0)
+    album = write(tmp_path / "album.wav", x)
+    second = track_path(album, 1.5, 3.0)
+    advances = []
+    p = gapless_player(player_factory, events, advances)
+    p.load(track_path(album, 0.0, 1.5))
+    p.queue_next(second)
+    tap.at(int(1.8 * SR), lambda: p.seek(1.0))  # 0.3 s into the second track: on to 1.0 s into it
+    p.play()
+    assert events.ended.wait(10)
+    time.sleep(0.2)
+    assert advances == [second] and p.path == second and events.errors == []
+    heard = tap.audio
+    tail = x[int(2.5 * SR) : 3 * SR]  # after the seek: 2.5 s into the file up to the track's end, then nothing
+    np.testing.assert_array_equal(heard[-len(tail) :], tail)
+    np.testing.assert_array_equal(heard[: int(1.8 * SR)], x[: int(1.8 * SR)])
