@@ -19,9 +19,12 @@ KEY, DIM = "synthetic-v1-32", 32
 GENRES = ("rock", "jazz", "folk")
 
 
-def make_library(home: Path, n: int, *, seed: int = 0, keys=(KEY,), fill_store: bool = True, **settings) -> None:
-    """`n` tracks (ids 1..n) with a raw vector per key in `keys`; the first key is the active one."""
+def make_library(home: Path, n: int, *, seed: int = 0, keys=(KEY,), fill_store: bool = True,
+                 **settings) -> np.ndarray:
+    """`n` tracks (ids 1..n) with a raw vector per key in `keys`; the first key is the active one.
+    Each vector lies around one of 8 centres (its family); returns the first key's family per track."""
     rng = np.random.default_rng(seed)
+    families = []
     cat = Catalog(Path(home) / "catalog.sqlite3")
     for i in range(n):
         cat.add_track(Track(id=0, path=f"/music/{home.name}/{i}.flac", title=f"{home.name} {i}",
@@ -29,7 +32,9 @@ def make_library(home: Path, n: int, *, seed: int = 0, keys=(KEY,), fill_store: 
     for key in keys:
         dim = int(key.rsplit("-", 1)[1])
         centers = rng.standard_normal((8, dim)) * 3 + 5
-        raws = (centers[rng.integers(0, 8, n)] + rng.standard_normal((n, dim))).astype(np.float32)
+        family = rng.integers(0, 8, n)
+        families.append(family)
+        raws = (centers[family] + rng.standard_normal((n, dim))).astype(np.float32)
         for tid in range(1, n + 1):
             cat.set_indexed(tid, key, raws[tid - 1])
         fit = Standardizer.fit(raws)
@@ -47,6 +52,7 @@ def make_library(home: Path, n: int, *, seed: int = 0, keys=(KEY,), fill_store: 
             units = lib.to_unit(np.stack([r for _, r in lib.catalog.raw_vectors(keys[0])]))
             tracks = lib.catalog.many(range(1, n + 1))
             lib.store().upsert([(tid, units[tid - 1], tracks[tid].payload()) for tid in range(1, n + 1)])
+    return families[0]
 
 
 def top_ids(home: Path, queries: list[int], k: int = 10) -> list[list[tuple[int, float]]]:

@@ -33,6 +33,7 @@ from desktop.ui.library_controller import LibraryController, drop_problem
 from desktop.ui.library_model import LibraryModel
 from desktop.ui.library_view import LibraryPanel
 from desktop.ui.listening import install as install_listening
+from desktop.ui.map_controller import install as install_map
 from desktop.ui.now_playing import NowPlayingController
 from desktop.ui.passage_controller import PassageController
 from desktop.ui.passage_view import SelectableWaveform
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self.passages = PassageController(self)
         self.bind_session(LibrarySession(library, self))
         install_listening(self)
+        install_map(self)
         self.restore_ui_state()
         self.table.setFocus(Qt.OtherFocusReason)  # keys drive the player, not the filter box
         self._closed = False
