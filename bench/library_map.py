@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from desktop.core.library_map import compute, nearest, update  # noqa: E402
+from desktop.core.library_map import compute, update  # noqa: E402
 
 
 def agreement(xy: np.ndarray, family: np.ndarray, k: int = 10, sample: int = 2000) -> float:
