@@ -46,6 +46,11 @@ def add_parsers(sub) -> None:
 
     sp = sub.add_parser("duplicates", help="groups of files that hold the same recording (nothing is deleted)")
     sp.add_argument("--json", action="store_true")
+    hide = sp.add_mutually_exclusive_group()
+    hide.add_argument("--show-copies", dest="hide", action="store_false", default=None,
+                      help="from now on list the extra copies in similar lists and stations again")
+    hide.add_argument("--hide-copies", dest="hide", action="store_true",
+                      help="from now on leave the extra copies out of similar lists and stations (the default)")
 
 
 def _open(args):
@@ -174,10 +179,13 @@ def cmd_playlist(args) -> int:
 
 
 def cmd_duplicates(args) -> int:
-    from desktop.core.duplicates import find_duplicates
+    from desktop.core.duplicates import KnownCopies, find_duplicates
 
     with _open(args) as lib:
+        if args.hide is not None:
+            KnownCopies.set_hidden(lib.catalog, args.hide)
         groups = find_duplicates(lib)
+        hidden = KnownCopies.load(lib.catalog).hide
     if args.json:
         print(json.dumps([g.to_dict() for g in groups], indent=2, ensure_ascii=False))
         return 0
@@ -191,6 +199,9 @@ def cmd_duplicates(args) -> int:
             print(f"  {mark} [{c.track_id}] {c.format:4s} {rate:>9s} {c.sample_rate} Hz {c.size / 1e6:6.1f} MB "
                   f"{c.tags} tags  {c.score:.3f}  {c.path}")
     print(f"{len(groups)} groups, {sum(len(g.extras) for g in groups)} extra copies (nothing was deleted)")
+    if groups:
+        print("the extra copies are left out of similar lists and stations (--show-copies lists them)" if hidden
+              else "the extra copies are listed in similar lists and stations (--hide-copies leaves them out)")
     return 0
 
 

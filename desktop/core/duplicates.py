@@ -9,10 +9,16 @@ tracks of one family up to 0.993), so no vector threshold separates them; the wa
 `DUPLICATE_SCORE` is what a station and a similar list use without decoding: at or above it (and the
 same duration) two vectors are taken for one recording. Nothing is ever deleted: the result is a
 report, and `CopyGuard` lets similar lists and stations leave the extra copies out.
+
+The groups of the last search are remembered in the catalog (`KnownCopies`): from then on similar lists,
+stations and paths leave every extra copy out (a setting, on by default, that the window's Duplicates
+dialog and `soundalike duplicates --show-copies/--hide-copies` change), and a station never plays another
+copy of a track it played, even one whose vectors differ too much for `CopyGuard` (an Opus copy at 0.9).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable
@@ -27,6 +33,8 @@ CANDIDATE_SCORE = 0.6  # measured: 95 % of copy pairs score above it (5th percen
 DURATION_TOLERANCE = 1.0  # seconds
 SAME_SONG_SECONDS = 3.0  # same artist + title within this many seconds: the same song filed twice
 NEIGHBOURS = 16  # nearest neighbours (of about the same duration) examined per track
+GROUPS_KEY = "duplicate_groups"  # catalog meta: JSON [[best id, extra id, ...], ...] of the last search
+HIDE_KEY = "hide_duplicate_copies"  # catalog meta: "1" (the default) or "0"
 LOSSLESS = {".flac", ".wav", ".aif", ".aiff", ".ape", ".wv", ".tta", ".alac"}
 
 
@@ -76,6 +84,46 @@ class CopyGuard:
         return any(same_recording(float(s), d, sd, self.threshold) for s, sd in zip(scores, self._durations))
 
 
+class KnownCopies:
+    """The duplicate groups the last search found, and whether their extra copies are hidden."""
+
+    def __init__(self, groups: list[list[int]] = (), hide: bool = True):
+        self.groups = [list(g) for g in groups if len(g) > 1]
+        self.hide = hide
+        self._group_of = {tid: g for g in self.groups for tid in g}
+        self.extras = {tid for g in self.groups for tid in g[1:]}  # each group's first id is its best copy
+
+    @classmethod
+    def load(cls, catalog) -> KnownCopies:
+        try:
+            groups = json.loads(catalog.meta(GROUPS_KEY) or "[]")
+        except ValueError:  # written by us; unreadable means nothing is known (a fresh search fixes it)
+            groups = []
+        return cls([[int(i) for i in g] for g in groups if isinstance(g, list)], catalog.meta(HIDE_KEY) != "0")
+
+    @staticmethod
+    def remember(catalog, groups: list[DuplicateGroup]) -> None:
+        ids = [[g.best.track_id] + [c.track_id for c in g.extras] for g in groups]
+        catalog.set_meta(GROUPS_KEY, json.dumps(ids))
+
+    @staticmethod
+    def set_hidden(catalog, hide: bool) -> None:
+        catalog.set_meta(HIDE_KEY, "1" if hide else "0")
+
+    def copies_of(self, track_id: int | None) -> set[int]:
+        """The other files holding the recording of `track_id` (empty when it has none known)."""
+        return set(self._group_of.get(track_id, ())) - {track_id} if track_id is not None else set()
+
+    def excluded(self, track_ids=(), copies_of_these: bool | None = None) -> set[int]:
+        """Ids to leave out of a list around `track_ids`: every extra copy (when hidden), and the other
+        copies of `track_ids` themselves (when hidden, or always with copies_of_these=True: a station)."""
+        out = set(self.extras) if self.hide else set()
+        if self.hide if copies_of_these is None else copies_of_these:
+            for tid in track_ids:
+                out |= self.copies_of(tid)
+        return out - set(track_ids)
+
+
 @dataclass
 class Copy:
     track_id: int
@@ -117,8 +165,9 @@ class DuplicateGroup:
 
 
 def find_duplicates(library: Library, *, candidate_score: float = CANDIDATE_SCORE, neighbours: int = NEIGHBOURS,
-                    progress: Callable[[int, int], None] | None = None) -> list[DuplicateGroup]:
-    """Every group of two or more tracks holding one recording, biggest groups first."""
+                    progress: Callable[[int, int], None] | None = None, remember: bool = True) -> list[DuplicateGroup]:
+    """Every group of two or more tracks holding one recording, biggest groups first; `remember` keeps
+    them in the catalog for similar lists and stations (KnownCopies)."""
     from desktop.core.fingerprint import SAME_RECORDING, excerpt, match
 
     catalog, store = library.catalog, library.store()
@@ -189,6 +238,8 @@ def find_duplicates(library: Library, *, candidate_score: float = CANDIDATE_SCOR
         copies.sort(key=lambda c: (not c.best, c.path))
         groups.append(DuplicateGroup(copies))
     groups.sort(key=lambda g: (-len(g.copies), g.best.path))
+    if remember:
+        KnownCopies.remember(catalog, groups)
     return groups
 
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from desktop.core.catalog import Track
-from desktop.core.duplicates import CopyGuard
+from desktop.core.duplicates import CopyGuard, KnownCopies
 from desktop.core.errors import SoundalikeError
 from desktop.core.library import Library
 from desktop.core.similarity import Query, resolve
@@ -172,6 +172,8 @@ class Station:
             excluded = {p.track_id for p in recent}
             excluded |= {s.track_id for s in self.seeds if s.track_id is not None}
             excluded |= {n.track_id for n in self.negatives if n.track_id is not None}
+            # Copies duplicates.py found: hidden extras, and other files of what is playing (whatever their score).
+            excluded |= KnownCopies.load(self.library.catalog).excluded(excluded, copies_of_these=True)
             k = self.rules.refill * 4
             while True:
                 hits = store.recommend(self._positives(), [n.vector for n in self.negatives], k,

@@ -15,7 +15,7 @@ from dataclasses import field as dc_field
 import numpy as np
 
 from desktop.core.analysis import analyze_file
-from desktop.core.duplicates import DUPLICATE_SCORE, CopyGuard
+from desktop.core.duplicates import DUPLICATE_SCORE, CopyGuard, KnownCopies
 from desktop.core.errors import SoundalikeError, StoreUnavailable, TrackNotFound
 from desktop.core.library import Library
 from desktop.core.scan import file_hash
@@ -131,6 +131,7 @@ def similar(library: Library, query: int | str | Query, k: int = 10, *, per_arti
     q = query if isinstance(query, Query) else resolve(library, query)
     store = library.store()
     exclude = [q.track_id] if q.track_id is not None else []
+    exclude += sorted(KnownCopies.load(library.catalog).excluded(exclude))  # copies found by duplicates.py
     fetch = k * 3 + 10
     while True:
         found = store.search(q.vector, fetch, exclude_ids=exclude, genre=genre or None)

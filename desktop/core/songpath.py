@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from desktop.core.duplicates import CopyGuard
+from desktop.core.duplicates import CopyGuard, KnownCopies
 from desktop.core.errors import SoundalikeError
 from desktop.core.library import Library
 from desktop.core.radio import Pick, label_of, playable
@@ -56,6 +56,8 @@ def song_path(library: Library, start: int | str, end: int | str, steps: int = 1
     for q in (qa, qb):
         guard.add(q.vector, {"file_hash": q.file_hash, "artist": q.artist, "title": q.title, "duration": q.duration})
     used = {qa.track_id, qb.track_id}
+    known = KnownCopies.load(library.catalog)
+    used |= known.excluded(used, copies_of_these=True)  # extra copies duplicates.py found, and the ends' copies
     per: dict[str, int] = {}
     for t in ends.values():
         per[t.artist.casefold()] = per.get(t.artist.casefold(), 0) + 1
@@ -68,6 +70,7 @@ def song_path(library: Library, start: int | str, end: int | str, steps: int = 1
             break  # the library has no more allowed tracks: a shorter path
         t, v, score = chosen
         used.add(t.id)
+        used |= known.copies_of(t.id)
         guard.add(v, {"file_hash": t.file_hash, "artist": t.artist, "title": t.title, "duration": t.duration})
         per[t.artist.casefold()] = per.get(t.artist.casefold(), 0) + 1
         picks.append(_pick(t, score, f"step {i} of {steps - 1}, {score:.2f} to the line"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -81,7 +82,7 @@ class TrackMenus:
 class DuplicatesDialog(QDialog):
     """The groups of copies, the best one marked; double-click reveals a file. Nothing is deleted."""
 
-    def __init__(self, groups, listening, parent=None):
+    def __init__(self, groups, listening, parent=None, hidden: bool = True):
         super().__init__(parent)
         self.setWindowTitle("Duplicates")
         self.resize(900, 480)
@@ -94,15 +95,22 @@ class DuplicatesDialog(QDialog):
                                        f"{c.bitrate} kbps" if c.bitrate else "?", f"{c.sample_rate} Hz",
                                        f"{c.size / 1e6:.1f} MB", str(c.tags), c.path])
                 row.setData(0, Qt.UserRole, c.path)
+                if not c.best:
+                    row.setToolTip(0, "An extra copy: left out of Sounds like and radio while the box below is on")
                 top.addChild(row)
             self.tree.addTopLevelItem(top)
         self.tree.expandAll()
         self.tree.itemDoubleClicked.connect(lambda item, _c: item.data(0, Qt.UserRole)
                                             and listening.reveal(item.data(0, Qt.UserRole)))
+        self.hide_copies = QCheckBox("Hide the extra copies from Sounds like, radio and paths (the best copy stays)")
+        self.hide_copies.setObjectName("hideCopies")
+        self.hide_copies.setChecked(hidden)
+        self.hide_copies.toggled.connect(listening.set_copies_hidden)
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
         lay.addWidget(self.tree)
+        lay.addWidget(self.hide_copies)
         lay.addWidget(buttons)
         if not groups:
             self.tree.addTopLevelItem(QTreeWidgetItem(["No duplicates found"]))

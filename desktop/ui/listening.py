@@ -248,10 +248,18 @@ class ListeningController(QObject):
         self._request("path", lambda: song_path(self.session.library, start, end, steps))
 
     def find_duplicates(self) -> None:
-        from desktop.core.duplicates import find_duplicates
+        from desktop.core.duplicates import KnownCopies, find_duplicates
 
         self.status.emit("Looking for duplicates…")
-        self._request("duplicates", lambda: find_duplicates(self.session.library))
+        lib = self.session.library
+        self._request("duplicates", lambda: (find_duplicates(lib), KnownCopies.load(lib.catalog).hide))
+
+    def set_copies_hidden(self, hide: bool) -> None:
+        """Leave the extra copies out of similar lists, stations and paths (or list them again); the
+        Sounds-like pane is asked again so it shows the change."""
+        from desktop.core.duplicates import KnownCopies
+
+        self._request("hide-copies", lambda: KnownCopies.set_hidden(self.session.catalog, hide))
 
     def export(self, target: str, items) -> None:
         from desktop.core.playlists import write_playlist
@@ -302,6 +310,8 @@ class ListeningController(QObject):
                              "Double-click in Up next to play.")
         elif kind == "duplicates":
             self.duplicates_ready.emit(result)
+        elif kind == "hide-copies" and self.w.similar_controller.target is not None:
+            self.w.similar_controller.show(self.w.similar_controller.target, force=True)
 
     def _failed(self, kind: str, token: int, exc) -> None:
         mine = ("radio-start", "radio-restore", "radio", "path", "duplicates")
@@ -337,8 +347,9 @@ def install(window) -> ListeningController:
     window.playback.current_changed.connect(lambda now: window.model.set_playing(now.track_id if now else None))
     window.playback.track_ended.connect(lambda now: now.track_id is not None and listening.track_finished(now.track_id))
 
-    def show_duplicates(groups) -> None:
-        window.duplicates_dialog = DuplicatesDialog(groups, listening, window)
+    def show_duplicates(result) -> None:
+        groups, hidden = result
+        window.duplicates_dialog = DuplicatesDialog(groups, listening, window, hidden)
         window.duplicates_dialog.show()
 
     listening.duplicates_ready.connect(show_duplicates)

@@ -83,3 +83,12 @@ def test_duplicates_lists_the_copies(lhome):
         assert sorted([original, *copies]) in got
     text = cli("duplicates", home=home)
     assert "best" in text.stdout and "nothing was deleted" in text.stdout
+    assert "left out of similar lists and stations" in text.stdout
+    extras = {c["track_id"] for g in groups for c in g["copies"] if c["track_id"] != g["best"]}
+    for g in groups:  # no list holds an extra copy, nor another copy of its own query
+        hits = json.loads(cli("similar", str(g["best"]), "--json", home=home).stdout)
+        assert not {h["track_id"] for h in hits} & ({c["track_id"] for c in g["copies"]} | extras)
+    picks = json.loads(cli("radio", str(groups[0]["best"]), "-n", "20", "--json", home=home).stdout)
+    assert not {p["track_id"] for p in picks} & extras
+    shown = cli("duplicates", "--show-copies", home=home)
+    assert shown.returncode == 0 and "listed in similar lists" in shown.stdout

@@ -77,3 +77,36 @@ def test_copy_guard_rules():
     assert g.is_copy(np.array([0, 1, 0, 0], np.float32), {"artist": "a", "title": "song live", "duration": 201})
     assert not g.is_copy(np.array([0, 1, 0, 0], np.float32), {"artist": "a", "title": "song live", "duration": 230})
     assert g.is_copy(v, {"duration": 200.5}) and not g.is_copy(v, {"duration": 215})
+
+
+def test_found_copies_are_left_out_of_similar_lists_stations_and_paths_until_shown(reencoded, tmp_path):
+    import shutil
+
+    from desktop.core.duplicates import KnownCopies
+    from desktop.core.radio import Station
+    from desktop.core.similarity import similar
+    from desktop.core.songpath import song_path
+
+    src, recording = reencoded
+    home = tmp_path / "home"
+    shutil.copytree(src, home)
+    with Library.open(home) as lib:
+        ids = {lib.catalog.by_path(p).id: r for p, r in recording.items()}
+        KnownCopies.remember(lib.catalog, [])  # forget what the tests above found in the shared home
+        before = {tid: [h.track_id for h in similar(lib, tid, 12)] for tid in ids}
+        # Without a search nothing is known: other encodings of the query's own recording show up.
+        assert any(ids[h] == ids[tid] for tid, hits in before.items() for h in hits)
+        groups = find_duplicates(lib)
+        extras, best = extra_copy_ids(groups), {g.best.track_id for g in groups}
+        assert KnownCopies.load(lib.catalog).extras == extras and KnownCopies.load(lib.catalog).hide
+        for tid in ids:
+            hits = [h.track_id for h in similar(lib, tid, 12)]
+            assert not set(hits) & extras, tid  # no extra copy anywhere
+            assert all(ids[h] != ids[tid] for h in hits), tid  # not even the best copy of the query's recording
+        for seed in sorted(best):
+            picks = [p.track_id for p in Station(lib, [seed]).take(3)]
+            assert not set(picks) & extras and all(ids[p] != ids[seed] for p in picks)
+        a, b = sorted(best)[:2]
+        assert not {p.track_id for p in song_path(lib, a, b, 4).steps} & extras
+        KnownCopies.set_hidden(lib.catalog, False)  # "show the copies" again: lists are as before
+        assert {tid: [h.track_id for h in similar(lib, tid, 12)] for tid in ids} == before

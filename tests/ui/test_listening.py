@@ -128,6 +128,20 @@ def test_duplicates_dialog_lists_groups_with_the_best_marked(lhome, make_window,
     for g in groups:
         texts = [g.child(j).text(0) for j in range(g.childCount())]
         assert sum(t.startswith("★ best") for t in texts) == 1
+    # The extra copies are hidden from Sounds like (and radio) by default; the dialog's box shows them again.
+    from desktop.core.duplicates import KnownCopies
+
+    box = w.duplicates_dialog.hide_copies
+    assert box.isChecked() and "Sounds like" in box.text()
+    extras = KnownCopies.load(w.session.catalog).extras
+    for original, copies in info["copies"].items():
+        group = {w.session.catalog.by_path(p).id for p in [original, *copies]}
+        assert len(group & extras) == len(copies)  # all but the best copy
+    w.table.select_row(w.model.row_of(w.session.catalog.by_path(next(iter(info["copies"]))).id))
+    qtbot.waitUntil(lambda: bool(w.similar.hits), timeout=20000)
+    assert not {h.track_id for h in w.similar.hits} & extras
+    box.setChecked(False)
+    qtbot.waitUntil(lambda: not KnownCopies.load(w.session.catalog).hide, timeout=20000)
 
 
 def test_pinning_keeps_the_pane_while_playing_a_hit(lhome, make_window, qtbot):
