@@ -22,6 +22,17 @@ def test_dropping_a_folder_adds_and_indexes_it(spectral_empty_home, family_dir, 
     qtbot.waitUntil(lambda: not w.index_status.isVisible(), timeout=30000)
 
 
+def test_a_file_dropped_on_the_library_is_added_not_played(spectral_empty_home, tmp_path, make_window, qtbot):
+    clip = audio.write(tmp_path / "in" / "one.flac", audio.render("plucked", 3.0, seed=11))
+    w = make_window(spectral_empty_home)
+    with qtbot.waitSignal(w.session.idle, timeout=30000):
+        w.table.dropEvent(drop_event([clip]))
+    assert w.model.rowCount() == 1 and w.session.catalog.counts()["indexed"] == 1
+    assert w.playback.current is None  # README: a drop adds; double-click plays
+    w.play_row(0)
+    assert w.playback.current.path == str(clip)
+
+
 def test_unsupported_and_broken_files_are_named_with_the_reason(spectral_empty_home, tmp_path, make_window, qtbot):
     good = audio.write(tmp_path / "in" / "good.wav", audio.render("pad", 2.0, seed=5))
     notes = tmp_path / "in" / "notes.txt"
@@ -61,6 +72,7 @@ def test_dropping_a_file_on_the_similar_pane_searches_by_it_without_adding(index
     assert w.session.catalog.counts()["total"] == 12  # not added
     assert "not in the library" in w.similar.query_label.text()
     assert w.similar.play_example_button.isVisible()
+    assert w.playback.current is None  # a drop searches; the pane's button plays (README says so)
     w.similar.play_example_button.click()
     assert w.playback.current.path == str(clip) and w.playback.current.track_id is None
     assert w.playback.state == "playing"
