@@ -10,8 +10,8 @@ marked, and the score.
 from __future__ import annotations
 
 from PySide6.QtCore import QLineF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtWidgets import QStyleOptionViewItem
 
 from desktop.core.passage_search import fmt_time
 from desktop.ui.similar_pane import BAR, BAR_BACK, HIT_ROLE, MUTED, HitDelegate, similarity_percent
@@ -122,18 +122,9 @@ class PassageDelegate(HitDelegate):
         hit = index.data(HIT_ROLE)
         if hit is None or not hasattr(hit, "start"):
             return super().paint(p, option, index)
-        p.save()
         r = option.rect
-        selected = bool(option.state & QStyle.State_Selected)
-        if selected:
-            p.fillRect(r, option.palette.color(QPalette.Highlight))
-        fm = QFontMetrics(option.font)
+        selected, fm, text_col, rank_w = self.begin_row(p, option, index, hover=False)
         line_h = fm.height()
-        text_col = option.palette.color(QPalette.HighlightedText if selected else QPalette.Text)
-        rank_w = fm.horizontalAdvance("00") + 12
-        p.setPen(MUTED)
-        p.drawText(QRect(r.left() + 4, r.top(), rank_w - 6, r.height()), Qt.AlignRight | Qt.AlignVCenter,
-                   str(index.row() + 1))
         left = r.left() + rank_w + 4
         text_w = r.width() - rank_w - self.BAR_W - 20
         bold = QFont(option.font)
@@ -150,12 +141,7 @@ class PassageDelegate(HitDelegate):
                    fm.elidedText(line2, Qt.ElideRight, text_w))
         self._timeline(p, QRect(left, r.top() + 8 + 2 * line_h, text_w, 5), hit)
         pct = similarity_percent(hit.score)
-        bx = r.right() - self.BAR_W - 8
-        bar = QRect(bx, r.top() + r.height() // 2 + 2, self.BAR_W, 6)
-        p.fillRect(bar, BAR_BACK)
-        p.fillRect(QRect(bar.left(), bar.top(), int(bar.width() * pct / 100), bar.height()), BAR)
-        p.setPen(text_col)
-        p.drawText(QRect(bx, r.top() + 3, self.BAR_W, r.height() // 2 - 2), Qt.AlignRight | Qt.AlignBottom, f"{pct}%")
+        self.score_bar(p, option, self.BAR_W, pct, f"{pct}%", text_col)
         p.restore()
 
     @staticmethod

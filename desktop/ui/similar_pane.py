@@ -105,21 +105,9 @@ class HitDelegate(QStyledItemDelegate):
         hit = index.data(HIT_ROLE)
         if hit is None:
             return super().paint(p, option, index)
-        p.save()
         r = option.rect
-        selected = bool(option.state & QStyle.State_Selected)
-        if selected:
-            p.fillRect(r, option.palette.color(QPalette.Highlight))
-        elif option.state & QStyle.State_MouseOver:
-            p.fillRect(r, QColor(255, 255, 255, 14))
-        fm = QFontMetrics(option.font)
+        selected, fm, text_col, rank_w = self.begin_row(p, option, index)
         line_h = fm.height()
-        text_col = option.palette.color(QPalette.HighlightedText if selected else QPalette.Text)
-        # rank
-        rank_w = fm.horizontalAdvance("00") + 12
-        p.setPen(MUTED)
-        p.drawText(QRect(r.left() + 4, r.top(), rank_w - 6, r.height()), Qt.AlignRight | Qt.AlignVCenter,
-                   str(index.row() + 1))
         bar_w = min(self.BAR_W, max(56, r.width() // 5))  # a narrow pane keeps room for the titles
         left = r.left() + rank_w + 4
         cover_px = r.height() - 8
@@ -148,18 +136,41 @@ class HitDelegate(QStyledItemDelegate):
         line2 = hit.artist + (f"  ·  {extra}" if extra else "")
         line2 = QFontMetrics(small).elidedText(line2, Qt.ElideRight, text_w)
         p.drawText(QRect(left, r.top() + 7 + line_h, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter, line2)
-        # similarity bar
         pct = closeness_of(hit)
+        label = getattr(hit, "words", "") or (f"{pct}%" if pct > 0 else "–")  # cosine <= 0: nothing in common
+        self.score_bar(p, option, bar_w, pct, label, text_col)
+        p.restore()
+
+    @staticmethod
+    def begin_row(p: QPainter, option: QStyleOptionViewItem, index, hover: bool = True):
+        """Save the painter, paint the row's background (selected, or hovered) and its rank number.
+        Returns (selected, font metrics, text colour, the rank column's width)."""
+        p.save()
+        r = option.rect
+        selected = bool(option.state & QStyle.State_Selected)
+        if selected:
+            p.fillRect(r, option.palette.color(QPalette.Highlight))
+        elif hover and option.state & QStyle.State_MouseOver:
+            p.fillRect(r, QColor(255, 255, 255, 14))
+        fm = QFontMetrics(option.font)
+        text_col = option.palette.color(QPalette.HighlightedText if selected else QPalette.Text)
+        rank_w = fm.horizontalAdvance("00") + 12
+        p.setPen(MUTED)
+        p.drawText(QRect(r.left() + 4, r.top(), rank_w - 6, r.height()), Qt.AlignRight | Qt.AlignVCenter,
+                   str(index.row() + 1))
+        return selected, fm, text_col, rank_w
+
+    @staticmethod
+    def score_bar(p: QPainter, option: QStyleOptionViewItem, bar_w: int, pct: int, label: str, text_col) -> None:
+        """The similarity bar at the row's right end, `pct` of it filled, with `label` above it."""
+        r = option.rect
         bx = r.right() - bar_w - 8
         bar = QRect(bx, r.top() + r.height() // 2 + 2, bar_w, 6)
         p.fillRect(bar, BAR_BACK)
         p.fillRect(QRect(bar.left(), bar.top(), int(bar.width() * pct / 100), bar.height()), BAR)
         p.setFont(option.font)
         p.setPen(text_col)
-        label = getattr(hit, "words", "") or (f"{pct}%" if pct > 0 else "–")  # cosine <= 0: nothing in common
-        p.drawText(QRect(bx, r.top() + 3, bar_w, r.height() // 2 - 2), Qt.AlignRight | Qt.AlignBottom,
-                   label)
-        p.restore()
+        p.drawText(QRect(bx, r.top() + 3, bar_w, r.height() // 2 - 2), Qt.AlignRight | Qt.AlignBottom, label)
 
 
 class SimilarPane(QWidget):
