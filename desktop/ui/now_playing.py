@@ -40,16 +40,15 @@ class NowPlayingController(QObject):
         else:  # a file outside the library: its name now, its tags from the waveform thread
             t = Track(id=0, path=item, title=title_from_filename(item))
             self.session.request_tags(item)
-        return NowPlaying(item, t.path, t.title, t.artist, t.id or None, t.duration, t.artist_generated,
-                          Gains.of(t) if t.id else None)
+        return NowPlaying(item, t, Gains.of(t) if t.id else None)
 
     def on_tags(self, path: str, tags: dict) -> None:
         now = self.playback.current
         if now is None or now.track_id is not None or now.path != path:
             return
         t = Track(id=0, path=path, **tags)
-        now = NowPlaying(now.item, path, t.title, t.artist, None, t.duration or now.duration, t.artist_generated,
-                         Gains.of(t))
+        t.duration = t.duration or now.duration
+        now = NowPlaying(now.item, t, Gains.of(t))
         self.playback.current = now
         if self.playback.player.path == path:  # its ReplayGain, read with the tags off the GUI thread
             self.playback.player.set_gains(now.gains)

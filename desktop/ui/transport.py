@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QToolButton, QVBoxLayout, QWidget
 
 from desktop.core.paths import shown
+from desktop.core.track import Track
 from desktop.ui.icons import ON_ACCENT, transport_icon
 from desktop.ui.library_model import format_time
 
@@ -57,14 +58,23 @@ class ElidedLabel(QLabel):
 
 @dataclass
 class NowPlaying:
+    """The queue item that plays and its track: a catalog row, or for a file outside the library a `Track`
+    with id 0 made from its name, then its tags. Every field of the field table (desktop/core/track.py)
+    reads straight through: `now.title`, `now.album`, `now.year`..."""
+
     item: object  # the queue item: track id (int) or path (str)
-    path: str
-    title: str
-    artist: str
-    track_id: int | None = None
-    duration: float = 0.0
-    artist_generated: bool = False
+    track: Track
     gains: object = None  # desktop.core.replaygain.Gains from the catalog (None: not known yet)
+
+    @property
+    def track_id(self) -> int | None:
+        """The catalog id; None for a file outside the library."""
+        return self.track.id or None
+
+    def __getattr__(self, name: str):
+        if name == "track":  # not set yet (copy, unpickling): no field to read through
+            raise AttributeError(name)
+        return getattr(self.track, name)
 
 
 class _Bridge(QObject):

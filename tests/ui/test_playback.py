@@ -110,12 +110,14 @@ def test_cue_tracks_play_on_without_stopping_and_now_playing_follows(tmp_path, q
     """The real player on its null output (no sound card here) plays a single-file album's tracks as one
     stream: the now-playing track changes at each index and playback never stops in between."""
     from desktop.core.cue import track_path
+    from desktop.core.track import Track
     from desktop.ui.transport import NowPlaying, PlaybackController
     from tests import audio
 
     album = str(audio.write(tmp_path / "live.flac", audio.render("pad", 2.4, seed=3)))
     items = [track_path(album, a, b) for a, b in ((0.0, 0.8), (0.8, 1.6), (1.6, None))]
-    pb = PlaybackController(lambda item: NowPlaying(item, item, f"track {items.index(item) + 1}", "Band"))
+    pb = PlaybackController(lambda item: NowPlaying(item, Track(id=0, path=item, title=f"track {items.index(item) + 1}",
+                                                                 artist="Band")))
     log = []
     pb.current_changed.connect(lambda now: log.append(("now", now.title)))
     pb.state_changed.connect(lambda state: log.append(("state", state)))
