@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject
 from desktop.core.replaygain import Gains
 from desktop.core.tags import title_from_filename
 from desktop.core.track import Track
-from desktop.ui.transport import NowPlaying, PlaybackController
+from desktop.ui.playback_controller import NowPlaying, PlaybackController
 
 
 class NowPlayingController(QObject):

@@ -111,7 +111,7 @@ def test_cue_tracks_play_on_without_stopping_and_now_playing_follows(tmp_path, q
     stream: the now-playing track changes at each index and playback never stops in between."""
     from desktop.core.cue import track_path
     from desktop.core.track import Track
-    from desktop.ui.transport import NowPlaying, PlaybackController
+    from desktop.ui.playback_controller import NowPlaying, PlaybackController
     from tests import audio
 
     album = str(audio.write(tmp_path / "live.flac", audio.render("pad", 2.4, seed=3)))
