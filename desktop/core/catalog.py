@@ -193,6 +193,13 @@ class Catalog(VectorTables):
         return {from_db_path(r[0]): FileState(*r[1:])
                 for r in self._rows("SELECT path, id, size, mtime, missing_since FROM tracks")}
 
+    def tracks_in_file(self, path: str) -> list[Track]:
+        """The CUE tracks cut from the audio file at `path` (library paths `path#t=...`), by path."""
+        low = to_db_path(path + "#t=")
+        high = low[:-1] + b">"  # every byte string that starts with low sorts below this one
+        return [self._track(r) for r in self._rows("SELECT * FROM tracks WHERE path >= ? AND path < ? ORDER BY path",
+                                                   (low, high))]
+
     def lost_by_hash(self, file_hash: str, size: int) -> list[Track]:
         """Tracks with this content fingerprint whose file is gone: where a moved or renamed file came from."""
         rows = self._rows("SELECT * FROM tracks WHERE file_hash=? AND size=? ORDER BY id", (file_hash, size))

@@ -270,11 +270,29 @@ def _write(target: Path, text: str) -> None:
         raise PlaylistError(f"{target}: cannot write the playlist ({e.strerror or e})") from e
 
 
+# A stretch of a file written by hand or by another program ("start-time=245" for a track at 245.213 s)
+# is the CUE track of that file starting this close to it.
+RANGE_TOLERANCE = 1.0
+
+
+def _cue_track_near(catalog, path: str):
+    parts = split_track_path(path)
+    if parts is None:
+        return None
+    file, start, _ = parts
+    best, gap = None, RANGE_TOLERANCE
+    for t in catalog.tracks_in_file(file) or catalog.tracks_in_file(os.path.realpath(file)):
+        other = split_track_path(t.path)
+        if other is not None and abs(other[1] - start) <= gap:
+            best, gap = t, abs(other[1] - start)
+    return best
+
+
 def match_library(catalog, entries: list[Entry]) -> tuple[list[int], list[Entry]]:
     """(track ids of the entries the library holds, in order; the entries it does not hold)."""
     found, missing = [], []
     for e in entries:
-        t = catalog.by_path(e.path) or catalog.by_path(os.path.realpath(e.path))
+        t = catalog.by_path(e.path) or catalog.by_path(os.path.realpath(e.path)) or _cue_track_near(catalog, e.path)
         if t is None:
             missing.append(e)
         else:

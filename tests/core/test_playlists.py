@@ -124,3 +124,18 @@ def test_vlc_ranges_written_by_hand_read_as_ranges(tmp_path):
                    "#EXTVLCOPT:stop-time=30.5\n#EXTVLCOPT:start-time=bad\na.flac\n")
     a = str(tmp_path / "a.flac")
     assert [e.path for e in read_playlist(lst)] == [track_path(a, 14.0, None), a, track_path(a, 0.0, 30.5)]
+
+
+def test_a_range_close_to_a_cue_tracks_start_finds_that_track(tmp_path):
+    album = tmp_path / "Album.flac"
+    album.write_bytes(b"x")
+    cat = Catalog(tmp_path / "lib.sqlite3")
+    ids = [cat.add_track(Track(id=0, path=track_path(str(album), a, b))) for a, b in ((0.0, 245.213),
+                                                                                    (245.213, None))]
+    cat.add_track(Track(id=0, path=track_path(str(album) + ".bak", 245.0, None)))  # another file's track
+    lst = tmp_path / "vlc.m3u"  # as written by hand (or by VLC) with whole seconds
+    lst.write_text(f"#EXTVLCOPT:start-time=245\n{album}\n#EXTVLCOPT:start-time=0\n#EXTVLCOPT:stop-time=245\n"
+                   f"{album}\n#EXTVLCOPT:start-time=120\n{album}\n")
+    found, missing = match_library(cat, read_playlist(lst))
+    assert found == [ids[1], ids[0]] and [e.path for e in missing] == [track_path(str(album), 120.0, None)]
+    cat.close()
