@@ -291,7 +291,8 @@ class Player(OutputSide):
     def _callback(self, outdata, frames, time_info, status) -> None:
         try:
             self._last_cb = time.monotonic()
-            n = 0
+            n, gain = 0, self.gain
+            split = None  # where in this block the next track began (its gain applies from there)
             with self._cond:
                 if self._state == PLAYING and self._out_fmt == (self._rate, self._channels):
                     while n < frames and self._chunks:
@@ -305,6 +306,7 @@ class Player(OutputSide):
                     self._buffered -= n
                     self._consumed += n
                     if self._mark is not None and self._consumed >= self._mark[0]:
+                        split = n - (self._consumed - self._mark[0])
                         self._advance()
                     if self._eof and not self._buffered and not self._drained:
                         self._drained = True
@@ -313,9 +315,9 @@ class Player(OutputSide):
                         self._cond.notify_all()
             if n < frames:
                 outdata[n:] = 0
-            volume = self._volume * self.gain
-            if n and volume != 1.0:
-                outdata[:n] *= volume
+            for lo, hi, factor in ((0, n, gain),) if split is None else ((0, split, gain), (split, n, self.gain)):
+                if hi > lo and self._volume * factor != 1.0:
+                    outdata[lo:hi] *= self._volume * factor
         except Exception as e:
             self._out_lost = f"{type(e).__name__}: {e}"
             raise CallbackAbort from e

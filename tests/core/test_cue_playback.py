@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from desktop.core.cue import track_path
+from desktop.core.replaygain import Gains
 from tests.core.test_playback import (  # noqa: F401 (events, null_alsa, player_factory, tap: fixtures)
     SR,
     events,
@@ -96,12 +97,13 @@ def test_next_file_follows_without_a_gap_and_a_changed_next_replaces_it(tmp_path
     p.load(paths[0])
     p.queue_next(paths[1])
     assert wait_until(lambda: p._mark is not None)  # b is decoded into the buffer behind a...
-    p.queue_next(paths[2])  # ...when the queue changes: c plays after a instead, still without a gap
-    p.play()
+    p.queue_next(paths[2], Gains(track_gain=-6.02))  # ...when the queue changes: c plays after a instead,
+    p.play()  # still without a gap, at its own ReplayGain from its first frame
     assert events.ended.wait(10)
     time.sleep(0.2)
-    np.testing.assert_allclose(stream_of(tap), np.concatenate([a, c]), atol=1e-4)  # FLAC is 16-bit
+    np.testing.assert_allclose(stream_of(tap), np.concatenate([a, c * 0.5]), atol=1e-3)  # FLAC is 16-bit
     assert tap.rates == [SR] and advances == [paths[2]] and events.ends == 1
+    assert p.path == paths[2] and p.gain == pytest.approx(0.5, rel=1e-3)
 
 
 def test_a_next_track_at_another_rate_starts_after_the_end_as_before(tmp_path, tap, events, player_factory):  # noqa: F811
