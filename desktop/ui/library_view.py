@@ -37,6 +37,13 @@ def _drop_files(widget, event) -> None:
         widget.files_dropped.emit(paths, event.modifiers())
 
 
+COLUMN_WIDTHS = {"track_number": 36, "artist": 110, "album_artist": 100, "album": 110, "genre": 72, "year": 52,
+                 "duration": 56, "status": 70}
+# Shown first when the table is narrow (Title always): who and how long before where from and when.
+COLUMN_PRIORITY = ("artist", "duration", "track_number", "album", "year", "genre", "album_artist", "status")
+TITLE_MIN = 130
+
+
 class LibraryView(QTableView):
     files_dropped = Signal(list, object)  # paths, keyboard modifiers
     track_activated = Signal(int)  # row (double-click or Enter)
@@ -64,13 +71,39 @@ class LibraryView(QTableView):
         header.setDefaultAlignment(Qt.AlignLeft | Qt.AlignVCenter)
         header.setStretchLastSection(False)
         header.setSectionsMovable(True)
-        # Title stretches; the rest start narrow enough that Title stays the widest at 800 px and up.
-        widths = {"track_number": 36, "title": 260, "artist": 110, "album_artist": 100, "album": 110, "genre": 72,
-                  "year": 52, "duration": 56, "status": 70}
+        # Title stretches; the rest keep their widths and, where the table is too narrow for all of them,
+        # the least important are hidden (fit_columns): never a horizontal scroll bar.
+        self.widths = dict(COLUMN_WIDTHS)
         for i, (name, _) in enumerate(COLUMNS):
-            self.setColumnWidth(i, widths.get(name, 100))
+            self.setColumnWidth(i, self.widths.get(name, 100))
         header.setSectionResizeMode([name for name, _ in COLUMNS].index("title"), QHeaderView.Stretch)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        header.sectionResized.connect(self._section_resized)
         self.doubleClicked.connect(self._double_clicked)
+
+    def _section_resized(self, index: int, _old: int, new: int) -> None:
+        name = COLUMNS[index][0]
+        if new > 0 and name != "title" and not self.horizontalHeader().isSectionHidden(index):
+            self.widths[name] = new  # the user's width is kept for when it is shown again
+
+    def fit_columns(self) -> None:
+        """Show the columns by priority while they fit beside a Title of at least TITLE_MIN px."""
+        header, names = self.horizontalHeader(), [name for name, _ in COLUMNS]
+        room = self.viewport().width() - TITLE_MIN
+        for name in COLUMN_PRIORITY:
+            i = names.index(name)
+            width = self.widths.get(name, 100)
+            fits = width <= room
+            if fits:
+                room -= width
+            if header.isSectionHidden(i) == fits:
+                header.setSectionHidden(i, not fits)
+                if fits:
+                    self.setColumnWidth(i, width)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.fit_columns()
 
     def _double_clicked(self, index) -> None:
         self.track_activated.emit(index.row())

@@ -62,6 +62,16 @@ def closeness_of(hit) -> int:
     return int(round(c)) if c is not None else similarity_percent(hit.score)
 
 
+def detail_line(hit, fm: QFontMetrics, width: int) -> tuple[str, str]:
+    """A hit's second line as (artist · album, · time): the time always shows, the rest gives way to it."""
+    time = f"  ·  {format_time(hit.duration)}" if hit.duration else ""
+    where = hit.album or hit.genre
+    head = (hit.artist + (f"  ·  {where}" if where else "")) if hit.artist else (where or "")
+    if not head:
+        time = time.lstrip(" ·")
+    return fm.elidedText(head, Qt.ElideRight, max(width - fm.horizontalAdvance(time), 0)), time
+
+
 class HitsModel(QAbstractListModel):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -132,10 +142,11 @@ class HitDelegate(QStyledItemDelegate):
         small.setItalic(bool(hit.artist_generated))
         p.setFont(small)
         p.setPen(MUTED if hit.artist_generated or not selected else text_col)
-        extra = " · ".join(x for x in (hit.album or hit.genre, format_time(hit.duration) if hit.duration else "") if x)
-        line2 = hit.artist + (f"  ·  {extra}" if extra else "")
-        line2 = QFontMetrics(small).elidedText(line2, Qt.ElideRight, text_w)
-        p.drawText(QRect(left, r.top() + 7 + line_h, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter, line2)
+        sfm = QFontMetrics(small)
+        head, time = detail_line(hit, sfm, text_w)
+        line2 = QRect(left, r.top() + 7 + line_h, text_w, line_h)
+        p.drawText(line2, Qt.AlignLeft | Qt.AlignVCenter, head)
+        p.drawText(line2.adjusted(sfm.horizontalAdvance(head), 0, 0, 0), Qt.AlignLeft | Qt.AlignVCenter, time)
         pct = closeness_of(hit)
         label = getattr(hit, "words", "") or (f"{pct}%" if pct > 0 else "–")  # cosine <= 0: nothing in common
         self.score_bar(p, option, bar_w, pct, label, text_col)

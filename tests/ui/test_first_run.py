@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from PySide6.QtGui import QColor
 
-from desktop.ui.library_model import COLUMNS
+from desktop.ui.library_model import COLUMNS, format_time
 from desktop.ui.waveform_view import BACKGROUND, WaveformView
 
 
@@ -139,3 +139,31 @@ def test_replaygain_setting_applies_and_comes_back(indexed_home, make_window, qt
     w.shutdown()
     again = make_window(indexed_home)
     assert again.playback.player.replaygain == "album" and again.replaygain_actions["album"].isChecked()
+
+
+def test_at_800_by_500_the_table_fits_without_scrolling_and_hits_show_their_times(indexed_home, make_window, qtbot):
+    from PySide6.QtGui import QFontMetrics
+
+    from desktop.ui.similar_pane import detail_line
+
+    w = make_window(indexed_home)
+    w.resize(800, 500)
+    w.play_row(0)
+    qtbot.waitUntil(lambda: len(w.similar.hits) > 0, timeout=15000)
+    qtbot.wait(50)
+    table, header = w.table, w.table.horizontalHeader()
+    names = [name for name, _ in COLUMNS]
+    shown = [names[c] for c in range(len(names)) if not header.isSectionHidden(c)]
+    assert sum(table.columnWidth(names.index(n)) for n in shown) <= table.viewport().width()
+    assert not table.horizontalScrollBar().isVisible()
+    assert {"title", "artist", "duration"} <= set(shown) and len(shown) < len(names)  # the rest gave way
+    title_w = table.columnWidth(names.index("title"))
+    assert all(title_w >= table.columnWidth(names.index(n)) for n in shown)
+    w.resize(1280, 800)
+    qtbot.waitUntil(lambda: all(not header.isSectionHidden(c) for c in range(len(names))), timeout=3000)
+    assert sum(table.columnWidth(c) for c in range(len(names))) <= table.viewport().width()
+    hit = w.similar.hits[0]
+    fm = QFontMetrics(w.similar.list.font())
+    for width in (140, 200, 400):  # a narrow pane elides artist and album, never the time
+        head, time = detail_line(hit, fm, width)
+        assert time.endswith(format_time(hit.duration)) and fm.horizontalAdvance(head + time) <= width + 2
