@@ -1,7 +1,8 @@
 """One file's analysis: decode it, embed it, check the result. Never raises for a bad file.
 
-The indexer schedules these (worker processes, decode-ahead thread); `similar` uses them for a file
-dropped from outside the library. Both must refuse the same bad vectors and give the same reasons.
+The indexer schedules these (worker processes; for a model, a decode process feeding it); `similar` uses
+them for a file dropped from outside the library. Both must refuse the same bad vectors and give the same
+reasons.
 """
 
 from __future__ import annotations
@@ -34,6 +35,36 @@ def analyze_file(embedder: Embedder, path: str) -> Analysis:
         return Analysis(None, failure_reason(e))
     result = checked(embedder, raw, parts, seconds)
     return result._replace(error=note) if result.raw is not None else result
+
+
+class Decoded(NamedTuple):
+    """A model's input read from one file: its windows, or None and the reason (`error` of a file that
+    decoded is the damaged-file note). Made in a decode process, sent back to the one holding the model."""
+
+    windows: list | None
+    error: str = ""
+    seconds: float = 0.0
+
+
+def decode_windows(reader, path: str) -> Decoded:
+    """`reader(source)` (a model's planned windows) of the file; never raises for a bad file."""
+    try:
+        windows, seconds, note = use_audio(path, reader)
+    except Exception as e:
+        return Decoded(None, failure_reason(e))
+    return Decoded(windows, note, seconds)
+
+
+def embed_decoded(embedder: Embedder, decoded: Decoded) -> Analysis:
+    """The model's analysis of windows decoded elsewhere; the same checks and reasons as `analyze_file`."""
+    windows, error, seconds = decoded
+    if windows is None:
+        return Analysis(None, error)
+    try:
+        result = checked(embedder, *embedder.embed_window_parts(windows), seconds)
+    except Exception as e:  # a model bug must cost one file, not the run
+        return Analysis(None, failure_reason(e))
+    return result._replace(error=error) if result.raw is not None else result
 
 
 def failure_reason(e: Exception) -> str:

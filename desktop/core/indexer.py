@@ -9,167 +9,40 @@ track id). A broken file becomes a failed row with its cause, and the run goes o
 
 Feature embedders (spectral) run in worker processes, one per core: decode dominates and is
 CPU-bound. Model embedders (wav2vec2) run in this process: torch already uses every core, and a
-thread decodes the next files' windows while the model works on this one. Cancel is checked between
-tracks.
+child process decodes the next files' windows while the model works on this one (so a decoder's
+native crash costs that file only, see workers.py). Cancel is checked between tracks.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing
 import os
-import queue
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures.process import BrokenProcessPool
 
-from desktop.core.analysis import Analysis, analyze_file, checked, failure_reason
+from desktop.core.analysis import analyze_file, embed_decoded
 from desktop.core.backup import backup_path, make_backup
 from desktop.core.diskspace import MIN_FREE_MB, ensure_space, free_mb
-from desktop.core.embedders import create
 from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
-from desktop.core.faults import crash_on_file, crash_point
+from desktop.core.faults import crash_point
 from desktop.core.library import Library
-from desktop.core.ranged import use_audio
 from desktop.core.scan import scan
+from desktop.core.workers import CRASHED, _results_in_pool, analyze_isolated, decoded_ahead
 
-# -- worker processes (spectral) ------------------------------------------------------------------
-_worker_embedder = None
-
-
-def _worker_init(name: str, options: dict, parent: int) -> None:
-    global _worker_embedder
-
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
-    _worker_embedder = create(name, **options)
-
-
-def _exit_with_parent(parent: int) -> None:
-    """A worker whose app was killed (SIGKILL, crash) must not go on decoding as an orphan."""
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(1)
-
-
-def _worker_analyze(path: str):
-    crash_on_file(path)
-    return analyze_file(_worker_embedder, path)
-
-
-CRASHED = "the decoder crashed on this file"
-
-
-def _pool(name: str, options: dict, workers: int) -> cf.ProcessPoolExecutor:
-    # spawn, not fork: forking a process that runs Qt or torch threads can deadlock the child.
-    ctx = multiprocessing.get_context("spawn")
-    return cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
-                                  initargs=(name, options, os.getpid()))
-
-
-def _results_in_pool(embedder, jobs: list[tuple[int, str]], workers: int, cancel, task=_worker_analyze) -> Iterator:
-    """(track_id, path, task(path)) in completion order, `2 * workers` files in flight. `task` is a
-    module-level function run in the workers (default: the track's Analysis; the passage pass reads windows)."""
-    options = embedder.options
-    todo = list(reversed(jobs))
-    while todo:
-        pool = _pool(embedder.name, options, workers)
-        inflight: dict[cf.Future, tuple[int, str]] = {}
-        try:
-            while todo or inflight:
-                while todo and len(inflight) < 2 * workers and not cancel.is_set():
-                    tid, path = todo[-1]
-                    future = pool.submit(task, path)  # raises BrokenProcessPool once a worker died
-                    inflight[future] = todo.pop()  # so a file leaves `todo` only when it is in flight
-                if not inflight:
-                    return
-                done, _ = cf.wait(inflight, timeout=0.25, return_when=cf.FIRST_COMPLETED)
-                for fut in done:
-                    result = fut.result()  # raises BrokenProcessPool while the file is still in `inflight`
-                    tid, path = inflight.pop(fut)
-                    yield tid, path, result
-                if cancel.is_set():
-                    return
-        except BrokenProcessPool:
-            # A worker died (a decoder's native crash, the OOM killer): we cannot tell which in-flight
-            # file did it, so each of them is retried alone in a fresh process; the one that crashes
-            # twice is recorded as failed. Every file that was in flight is accounted for.
-            suspects = list(inflight.values())
-            pool.shutdown(wait=True, cancel_futures=True)
-            for tid, path in suspects:
-                if cancel.is_set():
-                    return
-                yield tid, path, analyze_isolated(embedder, path, task)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def analyze_isolated(embedder, path: str, task=_worker_analyze, attempts: int = 2) -> Analysis:
-    """Analyse one file in a fresh child process: a native crash costs this file, never the caller; a file
-    that crashes its process `attempts` times is failed."""
-    options = getattr(embedder, "options", {})
-    for _ in range(attempts):
-        pool = _pool(embedder.name, options, 1)
-        try:
-            return pool.submit(task, path).result()
-        except BrokenProcessPool:
-            continue
-        finally:
-            pool.shutdown(wait=True)
-    return Analysis(None, CRASHED)
+__all__ = ["CRASHED", "analyze_isolated", "index", "scan_and_index"]
 
 
 def _results_in_process(embedder, jobs: list[tuple[int, str]], cancel) -> Iterator:
-    """Model embedders: analyse here, one file at a time (the model keeps every core busy). One that
-    reads its input separately (wav2vec2's windows) gets the next files decoded in a thread meanwhile."""
+    """Model embedders: the model runs here, one file at a time (it keeps every core or the GPU busy). One
+    that reads windows has them decoded by a child process, which stays ahead of the model (see workers)."""
     if not embedder.reads_windows:
         for tid, path in jobs:
             if cancel.is_set():
                 return
             yield tid, path, analyze_file(embedder, path)
         return
-    decoded: queue.Queue = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                decoded.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                pass
-        return False
-
-    def decode() -> None:  # PyAV and libsndfile release the GIL while they decode
-        for tid, path in jobs:
-            if stop.is_set() or cancel.is_set():
-                break
-            try:
-                windows, seconds, note = use_audio(path, embedder.read_windows)
-                item = (tid, path, windows, seconds, note)
-            except Exception as e:
-                item = (tid, path, None, 0.0, failure_reason(e))
-            if not put(item):
-                return
-        put(None)
-
-    reader = threading.Thread(target=decode, daemon=True, name="decode-ahead")
-    reader.start()
-    try:
-        while (item := decoded.get()) is not None and not cancel.is_set():
-            tid, path, windows, seconds, error = item
-            if windows is None:
-                yield tid, path, Analysis(None, error)
-                continue
-            try:
-                result = checked(embedder, *embedder.embed_window_parts(windows), seconds)
-                result = result._replace(error=error) if result.raw is not None else result
-            except Exception as e:
-                result = Analysis(None, failure_reason(e))
-            yield tid, path, result
-    finally:
-        stop.set()
-        reader.join()
+    for tid, path, decoded in decoded_ahead(embedder.window_reader(), jobs, cancel):
+        yield tid, path, embed_decoded(embedder, decoded)
 
 
 def index(library: Library, *, retry_failed: bool = False, cancel: threading.Event | None = None,

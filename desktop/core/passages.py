@@ -29,9 +29,10 @@ import numpy as np
 from desktop.core.analysis import failure_reason
 from desktop.core.decode import open_audio
 from desktop.core.events import Progress
-from desktop.core.indexer import _results_in_pool, crash_point
+from desktop.core.faults import crash_point
 from desktop.core.passage_catalog import PassageRows
 from desktop.core.passage_windows import embed_source
+from desktop.core.workers import _results_in_pool
 
 STAMP = "passage_stats:"  # meta key: the fit (standardizer fitted_at) the passage index was written with
 NICE = 10  # worker processes' priority: below the first pass and the player
@@ -77,7 +78,7 @@ _niced = False
 def _windows_in_worker(path: str) -> WindowsResult:
     """Runs in an indexer worker process (its embedder built by the pool's initializer)."""
     global _niced
-    from desktop.core import indexer
+    from desktop.core import workers
 
     if not _niced:
         try:
@@ -85,7 +86,7 @@ def _windows_in_worker(path: str) -> WindowsResult:
         except OSError:
             pass
         _niced = True
-    return analyze_windows(indexer._worker_embedder, path)
+    return analyze_windows(workers._worker_embedder, path)
 
 
 def _results_here(embedder, jobs, cancel) -> Iterator:
@@ -134,7 +135,8 @@ def index_passages(library, *, cancel: threading.Event | None = None, workers: i
     written = rows.written(key)
     total = len(jobs)
     yield Progress("passages", 0, total, message="passage index")
-    workers = workers or library.settings.workers or (os.cpu_count() or 1)
+    cores = os.cpu_count() or 1
+    workers = min(workers or library.settings.workers or cores, cores)  # more processes than cores only thrash
     if getattr(embedder, "parallel", False) and total > 1 and not in_process:
         results = _results_in_pool(embedder, jobs, min(workers, total), cancel, task=_windows_in_worker)
     else:

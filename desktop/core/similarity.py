@@ -14,7 +14,7 @@ from dataclasses import field as dc_field
 
 import numpy as np
 
-from desktop.core.analysis import analyze_file
+from desktop.core.analysis import analyze_file, embed_decoded
 from desktop.core.duplicates import DUPLICATE_SCORE, CopyGuard, KnownCopies
 from desktop.core.errors import SoundalikeError, StoreUnavailable, TrackNotFound
 from desktop.core.library import Library
@@ -111,11 +111,16 @@ def embed_file(library: Library, path: str) -> Query:
     if not os.path.exists(path):
         raise TrackNotFound(f"{path}: no such file and no track with that id")
     embedder = library.query_embedder()  # the library's own vector space, whatever the settings say now
-    from desktop.core.indexer import analyze_isolated
+    from desktop.core.workers import analyze_isolated, decode_isolated
 
-    # In a child process where the embedder allows it: a decoder's native crash costs the query, not the app.
-    analyze = analyze_isolated if embedder.parallel else analyze_file
-    raw, error, seconds, _ = analyze(embedder, path)
+    # Decoded in a child process: a decoder's native crash costs the query, not the app. A model embeds
+    # here what its child decoded (one copy of the weights).
+    if embedder.parallel:
+        raw, error, seconds, _ = analyze_isolated(embedder, path)
+    elif embedder.reads_windows:
+        raw, error, seconds, _ = embed_decoded(embedder, decode_isolated(embedder.window_reader(), path))
+    else:
+        raw, error, seconds, _ = analyze_file(embedder, path)
     if raw is None:
         raise SoundalikeError(f"{path}: {error}")
     tags = read_tags(path)

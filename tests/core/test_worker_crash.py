@@ -1,5 +1,6 @@
 """Crashing workers and decoders: every file in flight is accounted for, a native crash costs one file only."""
 
+import json
 import signal
 
 import numpy as np
@@ -51,6 +52,27 @@ def test_last_file_and_similar_file_crash_in_a_child_only(home, music, tmp_path)
     assert cli("similar", outside, "-k", "3", home=home, env=crash).returncode == 0
 
 
+def test_a_file_that_segfaults_the_decoder_of_a_model_fails_alone(home, music, tiny_model_dir, tmp_path):
+    """wav2vec2 (a tiny random one): the model runs in the main process, the decoding in a child, so a
+    decoder's segfault costs that file only; in the middle of a run, as the only file, and for `similar FILE`."""
+    crash = {"SOUNDALIKE_CRASH_ON": "bad.flac"}
+    model = ["--embedder", "wav2vec2", "--model", tiny_model_dir, "--device", "cpu", "--no-passages"]
+    out = cli("index", music / "bad.flac", *model, home=home, env=crash)  # the only file, and the first
+    assert out.returncode == 0 and "0 indexed" in out.stdout and "1 failed" in out.stdout, out.stderr
+    assert "bad.flac: the decoder crashed on this file" in out.stdout
+    out = cli("index", music, *model, "--retry-failed", home=home, env=crash)  # in the middle of the run
+    assert out.returncode == 0, out.stderr
+    assert "11 indexed" in out.stdout and "1 failed" in out.stdout and "pending" not in out.stdout, out.stdout
+    assert "bad.flac: the decoder crashed on this file" in cli("tracks", "--failed", home=home).stdout
+    assert cli("check", home=home).returncode == 0
+    out = cli("similar", music / "bad.flac", home=home, env=crash)  # a failed track: analysed on the fly
+    assert out.returncode == 1 and "bad.flac: the decoder crashed on this file" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+    outside = audio.write(tmp_path / "outside.flac", audio.render("drums", 2.0, seed=5))
+    out = cli("similar", outside, "-k", "3", "--json", home=home, env=crash)
+    assert out.returncode == 0 and len(json.loads(out.stdout)) == 3, out.stderr
+
+
 def test_similar_file_searches_the_librarys_own_vector_space(home, music, tiny_model_dir, tmp_path):
     """Item 7: the settings now name a wav2vec2 model, the library holds spectral vectors."""
     assert cli("index", music, "--embedder", "spectral", home=home).returncode == 0
@@ -58,7 +80,7 @@ def test_similar_file_searches_the_librarys_own_vector_space(home, music, tiny_m
     outside = audio.write(tmp_path / "outside.flac", audio.render("drums", 2.0, seed=5))
     out = cli("similar", outside, "-k", "3", "--json", home=home)
     assert out.returncode == 0, out.stderr
-    assert len(__import__("json").loads(out.stdout)) == 3
+    assert len(json.loads(out.stdout)) == 3
 
 
 def test_kill_between_statistics_and_refit_marker_leaves_no_half_state(home, music):

@@ -36,8 +36,9 @@ class Embedder:
     # True: the indexer runs it in worker processes, one per core (a feature extractor whose cost is the
     # decode). False: in the indexing process, one file at a time (a model that keeps every core busy).
     parallel: bool = False
-    # True: `read_windows` + `embed_windows` split decoding from the model, and the indexer decodes the next
-    # files in a thread while the model embeds this one. Such an embedder implements both methods.
+    # True: `window_reader()` + `embed_window_parts` split decoding from the model: a child process decodes
+    # (a decoder's native crash costs that file only), and the next files while the model embeds this one.
+    # Such an embedder implements `window_reader` (a picklable callable(source) -> windows) and the model side.
     reads_windows: bool = False
     # The keyword arguments that make `create(name, **options)` build an equal embedder: how a worker
     # process (parallel=True) gets its own copy. An embedder with options sets its own dict in __init__.
@@ -61,9 +62,14 @@ class Embedder:
         (k x dim): the library learns from them what varies inside tracks (within-track whitening)."""
         return self.embed(source), None
 
-    def read_windows(self, source: AudioSource) -> list[np.ndarray]:
-        """Decode what `embed_windows` needs from `source` (reads_windows=True; runs in a decode thread)."""
+    def window_reader(self):
+        """A picklable callable(source) -> what `embed_window_parts` needs (reads_windows=True); it runs in
+        a decode process, so it holds no model."""
         raise NotImplementedError(f"{self.name} does not read windows (reads_windows is False)")
+
+    def read_windows(self, source: AudioSource) -> list[np.ndarray]:
+        """Decode what `embed_windows` needs from `source`, here (reads_windows=True)."""
+        return self.window_reader()(source)
 
     def embed_windows(self, windows: list[np.ndarray]) -> np.ndarray:
         """The raw vector from what `read_windows` returned (reads_windows=True)."""

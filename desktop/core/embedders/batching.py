@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -90,13 +91,25 @@ def space_key(name: str, slug_: str, rev: str, layers: tuple[int, int] | None, w
     return f"{name}-{slug_}_r{rev}{layer}-w{windows}x{seconds:g}-{half}-v{version}-{dim}"
 
 
+@dataclass(frozen=True)
+class WindowReader:
+    """What a decode process needs to read a model's windows: the plan, no model (cheap to pickle)."""
+
+    windows: int
+    window_seconds: float
+    rate: int
+
+    def __call__(self, source: AudioSource) -> list[np.ndarray]:
+        return read_planned_windows(source, self.windows, self.window_seconds, self.rate)
+
+
 class WindowedModelEmbedder(Embedder):
     """A model that reads `windows` windows of `window_seconds` at `sampling_rate`, spread over the track.
 
-    Decoding (`read_windows`, run by the indexer in a decode thread) is kept apart from the model
+    Decoding (`window_reader`, run by the indexer in a decode process) is kept apart from the model
     (`embed_window_parts`, which a subclass implements: the mean vector and one vector per window)."""
 
-    reads_windows = True  # the indexer decodes the next files in a thread while the model embeds
+    reads_windows = True  # a child process decodes the next files while the model embeds this one
     windows: int
     window_seconds: float
     sampling_rate: int
@@ -148,9 +161,12 @@ class WindowedModelEmbedder(Embedder):
         """from_pretrained's arguments: never the network, and the hub cache the model was found in."""
         return {"local_files_only": True, "cache_dir": self._cache_dir or str(hub_cache_dir())}
 
+    def window_reader(self) -> WindowReader:
+        return WindowReader(self.windows, self.window_seconds, self.sampling_rate)
+
     def read_windows(self, source: AudioSource) -> list[np.ndarray]:
         """The planned windows of `source` as float32 arrays at the model's sampling rate (I/O only)."""
-        return read_planned_windows(source, self.windows, self.window_seconds, self.sampling_rate)
+        return self.window_reader()(source)
 
     def embed(self, source: AudioSource) -> np.ndarray:
         return self.embed_windows(self.read_windows(source))
