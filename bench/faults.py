@@ -1,7 +1,8 @@
 """Inject real accidents into a real library and print: fault | detected | data lost | recovered without decoding.
 
 Each fault starts from a copy of one clean library (spectral, N synthesized tracks), is applied for real
-(SIGKILL, a segfaulting decoder, renamed folders, garbled files, a full tmpfs), then the user's commands
+(SIGKILL, a segfaulting decoder (spectral and wav2vec2), links out of the music folder, a device
+given as a file, renamed folders, garbled files, a full tmpfs), then the user's commands
 run as a user would. "data lost" compares every track's id, raw vector and indexed_at with the clean
 library; "recovered without decoding" means no track that was indexed before was analysed again and
 `similar` answers exactly as on the clean library.
@@ -105,6 +106,35 @@ def run(b: Bench) -> None:
     b.rows.append(("decoder segfault on one file", "yes" if ok else "NO",
                    "nothing" if len(snapshot(home)) == len(b.snap) - 1 else "more than that file",
                    "n/a (that file fails with its reason)"))
+
+    home = b.copy("segv-model")  # the same, with a model embedder: the model runs here, the decoding in a child
+    shutil.rmtree(home)
+    from tests.tiny_model import build_tiny_model
+
+    model = build_tiny_model(b.work / "tiny-wav2vec2")
+    out = cli(home, "index", b.music, "--embedder", "wav2vec2", "--model", model, "--device", "cpu", "--no-passages",
+              env={"SOUNDALIKE_CRASH_ON": "t03.flac"})
+    ok = out.returncode == 0 and "the decoder crashed on this file" in out.stdout
+    b.rows.append(("decoder segfault on one file (wav2vec2: model here, decoding in a child)", "yes" if ok else "NO",
+                   "nothing" if len(snapshot(home)) == len(b.snap) - 1 else "more than that file",
+                   "n/a (that file fails with its reason)"))
+
+    home = b.copy("link-up")  # a link to `..` inside the music folder: the scan must not walk out of it
+    beside = b.music.parent / "not-music"
+    audio.write(beside / "stranger.flac", audio.render("drums", 3.0, seed=77))
+    (b.music / "up").symlink_to("..")
+    out = cli(home, "index", b.music)
+    detected = "a link out of the scanned folders" in out.stderr and "0 new" in out.stdout
+    (b.music / "up").unlink()
+    shutil.rmtree(beside)
+    b.verdict(home, "a link to .. inside the music folder", detected)
+
+    home = b.copy("dev-zero")  # a link to /dev/zero given as a file: named, not read forever
+    zero = b.work / "zero.mp3"
+    zero.symlink_to("/dev/zero")
+    out = cli(home, "index", zero)
+    detected = out.returncode == 1 and "not a regular file" in out.stderr
+    b.verdict(home, "a link to /dev/zero given as a file", detected)
 
     home = b.copy("unplugged")
     away = b.work / "music-away"

@@ -56,7 +56,7 @@ def add_parsers(sub) -> None:
 def _open(args):
     from desktop.cli import open_library
 
-    return open_library(args)
+    return open_library(args, must_exist=True)  # read-only: a mistyped --home is an error, not a new library
 
 
 def _track_ref(lib, ref: str):

@@ -55,7 +55,7 @@ def cmd_passages(args) -> int:
         raise ValueError("--start must not be negative")
     if args.end is not None and args.end <= (args.start or 0):
         raise ValueError("--end must be after --start")
-    with open_library(args) as lib:
+    with open_library(args, must_exist=True) as lib:
         query = passage_query(lib, args.query, args.start, args.end)
         hits = find_passages(lib, query, args.k, include_self=args.include_self)
     if args.m3u:

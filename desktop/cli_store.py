@@ -30,7 +30,7 @@ def cmd_store(args) -> int:
     from desktop.cli import open_library
 
     if args.store_command == "status":
-        with open_library(args, lock=False) as lib:
+        with open_library(args, lock=False, must_exist=True) as lib:
             print("\n".join(store_status_lines(lib)))
         return 0
     return _migrate(args)
@@ -44,7 +44,7 @@ def _migrate(args) -> int:
     if args.batch < 1:
         raise ValueError("--batch must be at least 1")
     bar, report = ProgressPrinter(), None
-    with open_library(args) as lib:
+    with open_library(args, must_exist=True) as lib:
         for ev in migrate(lib, args.to, batch=args.batch):
             if isinstance(ev, Progress):
                 bar.update(ev)

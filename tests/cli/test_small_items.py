@@ -83,7 +83,8 @@ def test_per_artist_and_genre_values_are_checked(library):
     assert out.returncode == 0 and {h["genre"] for h in json.loads(out.stdout)} == {"jazz"}
 
 
-@pytest.mark.parametrize("command", [["status"], ["tracks"], ["similar", "1"], ["check"], ["prune"]])
+@pytest.mark.parametrize("command", [["status"], ["tracks"], ["similar", "1"], ["check"], ["prune"], ["radio", "1"],
+                                     ["path", "1", "2"], ["duplicates"], ["passages", "1"], ["store", "status"]])
 def test_read_only_commands_never_create_a_library(tmp_path, command):
     typo = tmp_path / "no-such-library"
     err = one_line_error(cli(*command, "--home", typo, home=typo), 1)

@@ -280,3 +280,18 @@ def test_model_embedder_windows_are_indexed_and_searched(tmp_path, motif_lib, ti
 def rows_of(home, key):
     with Library.open(home) as lib:
         return list(PassageRows(lib.catalog).windows(key))
+
+
+def test_the_passage_pass_starts_no_more_processes_than_cores(tmp_path):
+    """`index --workers 30` on a small machine: the passage pass, too, runs at most one process per core."""
+    import multiprocessing
+
+    for i in range(min(os.cpu_count(), 4) + 2):  # more tracks than cores (up to a point)
+        audio.write(tmp_path / "music" / f"t{i}.flac", audio.render("pad", 2.0, seed=i))
+    home = spectral(tmp_path / "home")
+    most = 0
+    with Library.open(home) as lib:
+        list(scan_and_index(lib, [str(tmp_path / "music")], workers=30))
+        for _ in index_passages(lib, workers=30):
+            most = max(most, len(multiprocessing.active_children()))
+    assert 1 <= most <= os.cpu_count()
