@@ -141,11 +141,11 @@ class Wav2Vec2Embedder(WindowedModelEmbedder):
 
     # -- embedding --------------------------------------------------------------------------------
     def embed_window_parts(self, windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """(raw vector, one vector per window) from windows returned by `read_windows`; the raw vector
+        """(raw vector, one vector per window) from windows read by `window_reader()`; the raw vector
         is the windows' mean, the per-window vectors feed the library's within-track whitening.
 
-        One thread at a time per instance (the layer taps live on the model); `read_windows` for the
-        next file may run meanwhile in another thread, which is how decoding overlaps the model."""
+        One thread at a time per instance (the layer taps live on the model); the indexer's decode process
+        reads the next files' windows meanwhile, which is how decoding overlaps the model."""
         if self._model is None:
             raise RuntimeError("wav2vec2 embedder is closed")
         windows = [np.pad(w, (0, max(0, MIN_SAMPLES - len(w)))) + self._dither_for(len(w)) for w in windows]
