@@ -7,7 +7,8 @@ Without DIR it synthesises --files music-like tracks of 3-5 min (flac and ogg, 4
 bench/out/synth (kept for the next run). wav2vec2 runs a base-size model (`Wav2Vec2Config()` defaults:
 94M parameters, random weights, the same compute as facebook/wav2vec2-base) unless --model names a
 real folder. Each configuration runs in its own process so its peak RSS (ru_maxrss) is its own, and
-like the app it decodes in a thread that feeds a bounded queue, so decoding overlaps the model.
+it decodes in a thread that feeds a bounded queue, so decoding overlaps the model (the app does the same
+with a decode process: see desktop/core/workers.py).
 
 x realtime = seconds of audio indexed / wall seconds (model loading excluded, reported apart).
 On a shared machine wall time depends on the load, so the load average is printed alongside, and
