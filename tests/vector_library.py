@@ -49,7 +49,7 @@ def make_library(home: Path, n: int, *, seed: int = 0, keys=(KEY,), fill_store: 
         replace(load_settings(home), **settings).save()
     if fill_store:
         with Library.open(home) as lib:
-            units = lib.to_unit(np.stack([r for _, r in lib.catalog.raw_vectors(keys[0])]))
+            units = lib.space().to_unit(np.stack([r for _, r in lib.catalog.raw_vectors(keys[0])]))
             tracks = lib.catalog.many(range(1, n + 1))
             lib.store().upsert([(tid, units[tid - 1], tracks[tid].payload()) for tid in range(1, n + 1)])
     return families[0]
@@ -81,7 +81,7 @@ def add_passage_windows(home: Path, *, seed: int = 1, key: str = KEY) -> int:
             starts, ends = np.arange(n) * 2.0, np.arange(n) * 2.0 + 4.0
             rows.save(tid, key, tracks[tid].size, tracks[tid].mtime, starts, ends, raws)
             stored = next(rows.windows(key, ids=[tid]))[3]  # as the catalog keeps them (float16)
-            store.replace_track(tid, starts, ends, lib.to_unit(stored), had_windows=False)
+            store.replace_track(tid, starts, ends, lib.space().to_unit(stored), had_windows=False)
             total += n
         lib.catalog.set_meta(STAMP + key, stats_stamp(lib, key))
     return total
@@ -93,5 +93,5 @@ def passage_top(home: Path, queries: list[int], k: int = 8) -> list[list[tuple[i
 
     with Library.open(home) as lib:
         firsts = [raws[0] for _, _, _, raws in PassageRows(lib.catalog).windows(lib.active_key, ids=queries)]
-        found = lib.passages().search_many(lib.to_unit(np.stack(firsts)), k)
+        found = lib.passages().search_many(lib.space().to_unit(np.stack(firsts)), k)
         return [[(h.track_id, h.start, round(h.score, 4)) for h in hits] for hits in found]

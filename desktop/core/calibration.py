@@ -68,7 +68,7 @@ def fit(library) -> Calibration | None:
     key = library.active_key
     if not key:
         return None
-    catalog, store, std = library.catalog, library.store(), library.standardizer()
+    catalog, store, std = library.catalog, library.store(), library.space().standardizer()
     sample = sample_ids(catalog.indexed_ids(key))
     vectors = store.get_vectors(sample)
     tracks = catalog.many(sample)
@@ -98,7 +98,7 @@ def calibration(library) -> Calibration | None:
     key = library.active_key
     if not key:
         return None
-    fitted_n = library.standardizer().n
+    fitted_n = library.space().standardizer().n
     text = library.catalog.meta(META + key)
     if text:
         try:
@@ -123,7 +123,7 @@ def best_scores(library, track_id: int, vector: np.ndarray | None = None, n: int
     from desktop.core.similarity import Query, shape
 
     key = library.active_key
-    cache = _LOCAL.setdefault((str(library.catalog.path), key, library.standardizer().n), {})
+    cache = _LOCAL.setdefault((str(library.catalog.path), key, library.space().standardizer().n), {})
     if track_id not in cache:
         store = library.store()
         if vector is None:
@@ -183,7 +183,7 @@ def annotate(library, q, hits: list) -> list:
     key = library.active_key
     groups = explain.groups_for(key)
     raws = dict(library.catalog.raw_vectors(key, [h.track_id for h in hits])) if groups and q.raw is not None else {}
-    std = library.standardizer()
+    std = library.space().standardizer()
     for h in hits:
         h.closeness = closeness(h.score, typical)
         h.words = words(h.closeness)

@@ -116,7 +116,7 @@ def damaged_points(library: Library, ids: list[int], batch: int = 1000) -> list[
             got = stored.get(tid)
             if got is None:
                 continue
-            want = library.to_unit(raw)
+            want = library.space().to_unit(raw)
             norm = float(np.linalg.norm(got)) * float(np.linalg.norm(want))
             if not np.isfinite(got).all() or not norm or float(np.dot(got, want)) / norm < 0.999:
                 bad.append(tid)

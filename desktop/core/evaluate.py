@@ -145,7 +145,7 @@ def run_eval(source: str, *, base_home: Path, k: int = 10, embedder: str | None 
         paths = [p for p, _ in pairs if p in by_path and by_path[p] in raws]
         if len(paths) < 2:
             raise SoundalikeError(f"{source}: fewer than two tracks could be analysed")
-        units = lib.to_unit(np.stack([raws[by_path[p]] for p in paths]))
+        units = lib.space().to_unit(np.stack([raws[by_path[p]] for p in paths]))
         report = evaluate_rankings([label_of[p] for p in paths], rank_by_cosine(units), k)
         report.failed = failed
         report.embedder = lib.embedder.label + (f" ({notice})" if notice else "")

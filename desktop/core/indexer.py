@@ -94,7 +94,7 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
                 track.duration = seconds
             ensure_space(library.settings.home)  # a full disk stops here cleanly, never with SIGBUS
             crash_point("before-store")
-            store.upsert([(tid, library.to_unit(raw), track.payload())])
+            store.upsert([(tid, library.space().to_unit(raw), track.payload())])
             crash_point("after-store")
             catalog.set_indexed(tid, key, raw, parts, note=error)
             crash_point("after-commit")

@@ -13,8 +13,6 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
 from desktop.core.catalog import Catalog
 from desktop.core.config import Settings, load_settings
 from desktop.core.diskspace import ensure_space
@@ -25,7 +23,6 @@ from desktop.core.lock import LibraryLock
 from desktop.core.passage_catalog import PassageRows
 from desktop.core.passage_store import index_exists
 from desktop.core.space import REFIT_PENDING, VectorSpace, key_dim
-from desktop.core.standardize import Standardizer
 from desktop.core.store import open_library_passages, open_library_store
 
 __all__ = ["ACTIVE_KEY", "REFIT_PENDING", "Library", "key_dim", "make_embedder"]
@@ -204,24 +201,11 @@ class Library:
             return PassageRows(self.catalog).counts(self.active_key)["tracks"] > 0
         return index_exists(str(self.settings.vectors_dir), self.active_key)
 
-    def standardizer(self) -> Standardizer | None:
-        return self.space().standardizer() if self.active_key else None
-
-    def standardizer_for(self, key: str) -> Standardizer:
-        """The statistics vector space `key` was standardised with (before the first fit: its shipped prior or
-        the identity)."""
-        return self.space(key).standardizer()
-
-    def to_unit(self, raw: np.ndarray) -> np.ndarray:
-        return self.space().to_unit(raw)
-
+    # Standardisation lives in the space: `library.space().to_unit(raw)`, `.standardizer()`, `.refit()`.
     def maybe_refit(self, final: bool) -> Iterator[Progress]:
+        """Refit the active space's statistics when enough new vectors came (no space yet: nothing to do)."""
         if self.active_key:
             yield from self.space().maybe_refit(final)
-
-    def refit(self) -> Iterator[Progress]:
-        """Refit the active space's statistics on all raw vectors and rewrite its store."""
-        yield from self.space().refit()
 
     # -- housekeeping ------------------------------------------------------------------------------
     def refresh_payloads(self, ids) -> None:

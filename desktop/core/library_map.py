@@ -280,7 +280,7 @@ def plan(library) -> LibraryMap | MapWork | None:
     ids = [i for i in ids if i in raws]
     if not ids:
         return None
-    return MapWork(path, space, ids, library.to_unit(np.stack([raws[i] for i in ids])), old)
+    return MapWork(path, space, ids, library.space().to_unit(np.stack([raws[i] for i in ids])), old)
 
 
 def library_map(library) -> LibraryMap | None:

@@ -121,7 +121,7 @@ def _copy_space(library, key, store, state, batch, sample, report) -> Iterator[P
     """Copy one vector space into `store` (resuming after the last committed batch), verify it, close it."""
     catalog = library.catalog
     ids = sorted(catalog.indexed_ids(key))
-    standardizer = library.standardizer_for(key)
+    standardizer = library.space(key).standardizer()
     try:
         last = int(state["done"].get(key, -1))
         todo = [i for i in ids if i > last]
@@ -152,7 +152,7 @@ def _copy_passages(library, key, rows, store, state, batch, sample, report) -> I
     """Copy the passage index of `key` from the catalog's raw windows (resuming after the last committed
     track), verify it, close it. Returns the number of windows."""
     catalog, entry = library.catalog, PASSAGES + key
-    standardizer = library.standardizer_for(key)
+    standardizer = library.space(key).standardizer()
     try:
         counts = rows.counts(key)
         total, tracks = counts["windows"], counts["tracks"]

@@ -169,7 +169,8 @@ def passage_query(library, source: int | str, start: float | None = None, end: f
     if not len(cut[0][2]):
         raise SoundalikeError(f"{path}: no audio between {start:g} and {start + seconds:g} s")
     length = float(cut[0][1][-1] - start)
-    phases = [(library.to_unit(raws), [float(s - start) for s in starts]) for starts, _, raws in cut if len(raws)]
+    space = library.space()
+    phases = [(space.to_unit(raws), [float(s - start) for s in starts]) for starts, _, raws in cut if len(raws)]
     label = f"{fmt_time(start)}-{fmt_time(start + length)} of {track_label(track) if track else os.path.basename(path)}"
     song = (_norm(track.artist), _norm(track.title), track.duration) if track and track.title else ()
     return PassageQuery(phases, length, label,

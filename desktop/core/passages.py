@@ -146,7 +146,7 @@ def index_passages(library, *, cancel: threading.Event | None = None, workers: i
         done += 1
         track = tracks[tid]
         if result.raw is not None:
-            store.replace_track(tid, result.starts, result.ends, library.to_unit(result.raw),
+            store.replace_track(tid, result.starts, result.ends, library.space().to_unit(result.raw),
                                 had_windows=tid in written)
             crash_point("after-passage-store")
             rows.save(tid, key, track.size, track.mtime, result.starts, result.ends, result.raw)
@@ -175,7 +175,7 @@ def rebuild(library) -> Iterator:
     total = rows.counts(key)["tracks"]
     keep = set()
     for done, (tid, starts, ends, raws) in enumerate(rows.windows(key), 1):
-        store.replace_track(tid, starts, ends, library.to_unit(raws))
+        store.replace_track(tid, starts, ends, library.space().to_unit(raws))
         keep.add(tid)
         if done % 50 == 0 or done == total:
             yield Progress("passages", done, total, message="rewriting the passage index")

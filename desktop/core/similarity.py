@@ -94,7 +94,7 @@ def resolve(library: Library, query: int | str) -> Query:
     key = library.active_key
     vectors = library.store().get_vectors([track.id]) if key else {}
     if track.id not in vectors and key:  # a missing file's track is out of the store but keeps its vector
-        vectors = {tid: library.to_unit(raw) for tid, raw in library.catalog.raw_vectors(key, [track.id])}
+        vectors = {tid: library.space().to_unit(raw) for tid, raw in library.catalog.raw_vectors(key, [track.id])}
     if track.id in vectors and not np.isfinite(vectors[track.id]).all():
         raise StoreUnavailable("the vector store holds damaged vectors (NaN or infinity); run "
                                "`soundalike check --repair` to rebuild it from the catalog (no decoding)")
@@ -124,7 +124,7 @@ def embed_file(library: Library, path: str) -> Query:
     if raw is None:
         raise SoundalikeError(f"{path}: {error}")
     tags = read_tags(path)
-    return Query(library.to_unit(raw), None, file_hash(path, os.path.getsize(path)), tags["artist"],
+    return Query(library.space().to_unit(raw), None, file_hash(path, os.path.getsize(path)), tags["artist"],
                  tags["title"], seconds or tags["duration"], os.path.basename(path), raw, tags["mb_recording_id"])
 
 

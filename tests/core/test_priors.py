@@ -81,7 +81,7 @@ def test_an_empty_or_tiny_library_standardises_with_the_prior(tmp_path):
     with Library.open(tmp_path / "lib", embedder="spectral") as lib:
         list(scan_and_index(lib, [folder], workers=1))
         prior = load_prior(lib.active_key)
-        st = lib.standardizer()
+        st = lib.space().standardizer()
         assert np.allclose(st.mean, prior.mean, rtol=1e-5) and st.whitening is not None  # not the identity
         plain = Standardizer.fit(np.zeros((0, len(prior.mean))), SpectralEmbedder.groups, prior=prior)
         assert np.allclose(plain.whitening, st.whitening, atol=1e-5)

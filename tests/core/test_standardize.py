@@ -138,17 +138,17 @@ def test_library_learns_whitening_while_indexing_and_keeps_it(home, long_familie
     with Library.open(home, embedder="spectral") as lib:
         list(scan_and_index(lib, [str(long_families)]))
         key = lib.active_key
-        st = lib.standardizer()
+        st = lib.space().standardizer()
         assert key == "spectral-v2-260" and st.whitening is not None and st.n == 9
         assert sum(p.shape[0] for p in lib.catalog.part_vectors(key)) == 18
         tid, raw = next(lib.catalog.raw_vectors(key))
         stored = lib.store().get_vectors([tid])[tid]
-        unit = lib.to_unit(raw)
+        unit = lib.space().to_unit(raw)
         plain = Standardizer(st.mean, st.scale, st.weights, st.n).apply(raw)
         assert not np.allclose(unit, plain, atol=1e-3)  # whitening changes what the store compares
         assert np.allclose(stored, unit, atol=1e-2)  # and the store holds the whitened vectors
         hits = lib.store().search(unit, 3)
         assert hits[0].id == tid
     with Library.open(home, embedder="spectral") as lib:  # reopened: the same statistics, from the catalog
-        again = lib.standardizer()
-        assert np.array_equal(again.whitening, st.whitening) and np.allclose(lib.to_unit(raw), unit)
+        again = lib.space().standardizer()
+        assert np.array_equal(again.whitening, st.whitening) and np.allclose(lib.space().to_unit(raw), unit)

@@ -98,6 +98,6 @@ def test_kill_between_statistics_and_refit_marker_leaves_no_half_state(home, mus
         stored = lib.store().get_vectors(raws)
         assert set(stored) == set(raws)
         for tid, raw in raws.items():
-            want = lib.to_unit(raw)
+            want = lib.space().to_unit(raw)
             want = want / np.linalg.norm(want)
             assert np.allclose(stored[tid], want, atol=1e-4)  # the store is on the new statistics
