@@ -6,6 +6,8 @@ and then drops it, or only says it with `--dry-run`.
 
 from __future__ import annotations
 
+from desktop.cli_common import open_library
+
 
 def add_parsers(sub) -> None:
     sp = sub.add_parser("prune", help="forget tracks whose files are missing, with their vectors")
@@ -13,7 +15,6 @@ def add_parsers(sub) -> None:
 
 
 def cmd_prune(args) -> int:
-    from desktop.cli import open_library
     from desktop.core.check import describe_missing, prune_missing
 
     with open_library(args, must_exist=True) as lib:

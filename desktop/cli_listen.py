@@ -11,6 +11,7 @@ import json
 import os
 import sys
 
+from desktop.cli_common import open_library
 from desktop.core.errors import SoundalikeError
 
 PLAYLIST_EXTS = (".m3u", ".m3u8", ".xspf")
@@ -54,8 +55,6 @@ def add_parsers(sub) -> None:
 
 
 def _open(args):
-    from desktop.cli import open_library
-
     return open_library(args, must_exist=True)  # read-only: a mistyped --home is an error, not a new library
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import sys
 
+from desktop.cli_common import open_library
+
 
 def add_parsers(sub) -> None:
     sp = sub.add_parser("passages", help="passages (start-end) of tracks that sound like part of a track or a clip")
@@ -46,7 +48,6 @@ def add_index_flags(sp) -> None:
 
 
 def cmd_passages(args) -> int:
-    from desktop.cli import open_library
     from desktop.core.passage_search import find_passages, fmt_time, passage_query
 
     if args.k < 1:

@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 
+from desktop.cli_common import ProgressPrinter, open_library
 from desktop.core.errors import LibraryInUse, StoreUnavailable
 
 
@@ -27,8 +28,6 @@ def add_parser(sub) -> None:
 
 
 def cmd_store(args) -> int:
-    from desktop.cli import open_library
-
     if args.store_command == "status":
         with open_library(args, lock=False, must_exist=True) as lib:
             print("\n".join(store_status_lines(lib)))
@@ -37,7 +36,6 @@ def cmd_store(args) -> int:
 
 
 def _migrate(args) -> int:
-    from desktop.cli import ProgressPrinter, open_library
     from desktop.core.events import Progress
     from desktop.core.migrate import MigrationReport, migrate
 
