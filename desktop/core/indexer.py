@@ -26,7 +26,9 @@ from desktop.core.diskspace import MIN_FREE_MB, ensure_space, free_mb
 from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
 from desktop.core.faults import crash_point
 from desktop.core.library import Library
+from desktop.core.model_cache import record_use
 from desktop.core.scan import scan
+from desktop.core.text_search import remember_model
 from desktop.core.workers import CRASHED, _results_in_pool, analyze_isolated, decoded_ahead
 
 __all__ = ["CRASHED", "analyze_isolated", "index", "scan_and_index"]
@@ -59,9 +61,6 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
     restored_before = library.restored_points
     library.activate(embedder)
     if getattr(embedder, "model_id", None):  # `soundalike model list` says which libraries use a model
-        from desktop.core.models import record_use
-        from desktop.core.text_search import remember_model
-
         record_use(embedder.model_id, library.settings.home)
         remember_model(library, embedder)  # text queries need the model that made the space
     catalog = library.catalog

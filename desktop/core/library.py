@@ -20,6 +20,7 @@ from desktop.core.embedders import Embedder, create, groups_for
 from desktop.core.errors import LibraryInUse, ModelUnavailable, SoundalikeError, StoreUnavailable
 from desktop.core.events import Progress
 from desktop.core.lock import LibraryLock
+from desktop.core.model_cache import is_cached, is_hub_id
 from desktop.core.passage_catalog import PassageRows
 from desktop.core.passage_store import index_exists
 from desktop.core.space import REFIT_PENDING, VectorSpace, key_dim
@@ -45,8 +46,6 @@ def make_embedder(settings: Settings, strict: bool = False) -> tuple[Embedder, s
         except ModelUnavailable as e:
             if strict:
                 raise
-            from desktop.core.models import is_cached, is_hub_id
-
             if is_hub_id(settings.model) and not is_cached(settings.model):
                 why = (f"the neural model {settings.model} is not downloaded (`soundalike model pull "
                        f"{settings.model}` gets it)")
