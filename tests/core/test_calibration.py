@@ -125,7 +125,8 @@ def test_hits_carry_closeness_words_raw_score_and_album(note_library):
     d = hits[0].to_dict()
     assert 0 <= d["closeness"] <= 100 and d["words"] in ("very close", "close", "related", "distant")
     assert -1 <= d["score"] <= 1 and d["album"] is not None and d["why"]
-    assert [h.closeness for h in hits] == sorted((h.closeness for h in hits), reverse=True)
+    c = [h.closeness for h in hits]  # ranked by the library's space, measured in the fixed one: near-ties may swap
+    assert c[0] == max(c) and all(a >= b - 10 for a, b in zip(c, c[1:])), c
 
 
 def test_closeness_is_stable_when_fifty_unrelated_tracks_are_added(tmp_path, family_dir):
@@ -148,11 +149,9 @@ def test_closeness_is_stable_when_fifty_unrelated_tracks_are_added(tmp_path, fam
         after = {q: {h.track_id: (h.closeness, h.score) for h in similar(lib, q, k=30)} for q in queries}
     moved = [abs(after[q][t][0] - c) for q in queries for t, (c, _) in before[q].items()]
     raw_moved = [100 * abs(after[q][t][1] - s) for q in queries for t, (_, s) in before[q].items()]
-    # The library more than doubles with sounds unlike any of it: the refit reorders even the neighbours,
-    # so the issue's +-2 points is not reached (bench/README.md has the measured changes, raw and calibrated).
     print(f"closeness moved mean {np.mean(moved):.1f} max {max(moved):.1f}; "
           f"raw x100 mean {np.mean(raw_moved):.1f} max {max(raw_moved):.1f}")
-    assert np.mean(moved) <= 6.0 and max(moved) <= 15.0, (moved, raw_moved)
+    assert max(moved) <= 2.0, (moved, raw_moved)  # the issue's +-2 points, for every hit
 
 
 def test_percentiles_and_words():
