@@ -1,13 +1,14 @@
 """The longest GUI event-loop stall while the window indexes 200 tracks with spectral (target: <= 50 ms).
 
-    .venv/bin/python bench/ui_stall.py [--tracks 200] [--seconds 20] [--clicks] [--library-dir DIR]
+    .venv/bin/python bench/ui_stall.py [--tracks 200] [--seconds 20] [--clicks] [--play] [--library-dir DIR]
 
 Synthesises --tracks clips (kept in bench/out/stall-music for the next run), opens the real window
 on a fresh spectral library, drops the folder on it (scan + index in the library thread) and runs a
 5 ms QTimer on the GUI thread, recording the gap between ticks until indexing ends. With --clicks it
 also selects another row every 300 ms, like a user browsing, so similar-tracks queries, pane updates
-and table repaints happen during the run too. Prints the longest gap, its excess over the 5 ms
-period, and percentiles.
+and table repaints happen during the run too; --play also plays from the first indexed track (through the
+null output when there is no sound card), so decoding for playback competes too. Prints the longest gap,
+its excess over the 5 ms period, and percentiles.
 
 Known floor: Qdrant Edge holds the GIL inside its calls, including `flush()`, which fsyncs; on a
 disk with slow fsync that alone stalls every Python thread (try --library-dir /dev/shm to compare).
@@ -49,6 +50,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20.0, help="length of each synthetic clip")
     ap.add_argument("--clicks", action="store_true", help="also select another row every 300 ms, like a user "
                     "browsing (each click repaints the table and runs a similar-tracks query)")
+    ap.add_argument("--play", action="store_true", help="also play the library from its first indexed track "
+                    "(silently through the null output when there is no sound card)")
     ap.add_argument("--library-dir", help="where to create the library (default: a temp dir); e.g. /dev/shm to "
                     "take disk syncs out of the figure")
     args = ap.parse_args()
@@ -89,12 +92,18 @@ def main() -> int:
 
         def click():
             n = window.model.rowCount()
+            if n and args.play and window.playback.current is None:
+                window.play_row(0)
             if n:
                 row[0] = (row[0] + 7) % n
                 window.table.select_row(row[0])
 
         clicks.timeout.connect(click)
         done = {}
+
+        played = [""]
+        window.playback.current_changed.connect(lambda now: now and not played[0] and played.__setitem__(
+            0, f"{now.title} (state {window.playback.state})"))
 
         def finished(summary):
             done.update(summary=summary, counts=window.session.catalog.counts())
@@ -111,7 +120,7 @@ def main() -> int:
         def go():
             last[0] = time.perf_counter()
             timer.start()
-            if args.clicks:
+            if args.clicks or args.play:
                 clicks.start()
             window.library_controller.add_paths([str(music)])
 
@@ -122,6 +131,7 @@ def main() -> int:
         timer.stop()
         clicks.stop()
         summary = done.get("summary")
+        audio = "yes" if window.playback.available else f"none ({window.playback.unavailable_reason})"
         counts = done.get("counts") or {"indexed": 0, "total": 0}
         window.shutdown()
     if not gaps:
@@ -133,6 +143,7 @@ def main() -> int:
           + (f" ({summary.indexed / summary.seconds:.1f} tracks/s)" if summary and summary.seconds else ""))
     print(f"GUI ticks: {len(gaps)} (every {TICK_MS} ms), median gap {statistics.median(gaps):.1f} ms, "
           f"p99 {p(0.99):.1f} ms, p99.9 {p(0.999):.1f} ms")
+    print(f"playing: {played[0] or 'nothing'}; audio output: {audio}")
     print(f"longest GUI stall: {worst[0]:.1f} ms gap ({worst[0] - TICK_MS:.1f} ms over the {TICK_MS} ms period) "
           f"while: {worst[1] or 'starting'}  (target <= {TARGET_MS} ms)")
     return 0 if worst[0] <= TARGET_MS else 1

@@ -1,11 +1,15 @@
 """MPRIS2 on the D-Bus session bus: the desktop's media controls, lock screen and media keys drive
 Soundalike and show what it plays (Linux; elsewhere, or without a session bus, it simply stays off).
 
-One virtual object at /org/mpris/MediaPlayer2 answers the root interface (Raise, Quit, Identity, ...),
-the Player interface (PlayPause, Next, Seek, SetPosition, OpenUri, the playback status, metadata with
-the cover as a file URL, volume) and org.freedesktop.DBus.Properties (Get, GetAll, Set, and the
-PropertiesChanged signal whenever status, track or volume change). A QDBusVirtualObject rather than
-adaptors: PySide cannot declare D-Bus properties on adaptors, and here every reply's type is ours.
+One object at /org/mpris/MediaPlayer2 answers the root interface (Raise, Quit, Identity, ...), the
+Player interface (PlayPause, Next, Seek, SetPosition, OpenUri, the playback status, metadata with the
+cover as a file URL, volume), org.freedesktop.DBus.Properties (Get, GetAll, Set, and PropertiesChanged
+whenever status, track or volume change) and Introspectable.
+
+The messages are built with jeepney (pure Python) on a connection of our own, read on the GUI thread
+when its socket has data (a QSocketNotifier: no thread, and the handlers touch the window directly).
+Not QtDBus: from Python every int becomes a D-Bus int32 there when it fits (PySide picks the QVariant
+type), and MPRIS wants positions and lengths as int64 ('x'); here each value carries its D-Bus type.
 """
 
 from __future__ import annotations
@@ -14,18 +18,33 @@ import logging
 import os
 import sys
 
-from PySide6.QtCore import QObject, QUrl
-from PySide6.QtDBus import QDBusConnection, QDBusMessage, QDBusObjectPath, QDBusVariant, QDBusVirtualObject
+from jeepney import DBusAddress, HeaderFields, MessageType, new_error, new_method_return, new_signal
+from jeepney.bus_messages import DBusNameFlags, message_bus
+from jeepney.io.blocking import open_dbus_connection
+from PySide6.QtCore import QObject, QSocketNotifier, QUrl
 
 log = logging.getLogger(__name__)
 PATH = "/org/mpris/MediaPlayer2"
 ROOT = "org.mpris.MediaPlayer2"
 PLAYER = "org.mpris.MediaPlayer2.Player"
 PROPS = "org.freedesktop.DBus.Properties"
+INTROSPECTABLE = "org.freedesktop.DBus.Introspectable"
 NO_TRACK = "/org/mpris/MediaPlayer2/TrackList/NoTrack"
 STATUS = {"playing": "Playing", "paused": "Paused", "stopped": "Stopped"}
+PRIMARY_OWNER = 1  # RequestName's answer when the name is ours
 
-INTROSPECTION = f"""
+INTROSPECTION = f"""<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">
+<node>
+<interface name="{INTROSPECTABLE}"><method name="Introspect"><arg name="xml" type="s" direction="out"/></method>
+</interface>
+<interface name="{PROPS}">
+  <method name="Get"><arg type="s" direction="in"/><arg type="s" direction="in"/>
+    <arg type="v" direction="out"/></method>
+  <method name="GetAll"><arg type="s" direction="in"/><arg type="a{{sv}}" direction="out"/></method>
+  <method name="Set"><arg type="s" direction="in"/><arg type="s" direction="in"/><arg type="v" direction="in"/></method>
+  <signal name="PropertiesChanged"><arg type="s"/><arg type="a{{sv}}"/><arg type="as"/></signal>
+</interface>
 <interface name="{ROOT}">
   <method name="Raise"/><method name="Quit"/>
   <property name="CanQuit" type="b" access="read"/><property name="CanRaise" type="b" access="read"/>
@@ -50,6 +69,7 @@ INTROSPECTION = f"""
   <property name="CanPause" type="b" access="read"/><property name="CanSeek" type="b" access="read"/>
   <property name="CanControl" type="b" access="read"/>
 </interface>
+</node>
 """
 
 
@@ -57,15 +77,18 @@ def service_name(instance: str = "") -> str:
     return f"{ROOT}.soundalike" + (f".instance{instance}" if instance else "")
 
 
-class Mpris(QDBusVirtualObject):
+class Mpris(QObject):
     """Serves the window's playback on a bus. `window` needs: playback (PlaybackController),
-    play_or_pause(), set_volume(), covers (CoverCache), open_files(paths), model, and is a QMainWindow."""
+    play_or_pause(), set_volume(), covers (CoverCache), open_files(paths), model, and is a QMainWindow.
+    `bus`: a D-Bus address, or "SESSION" (the desktop's session bus)."""
 
-    def __init__(self, window, connection: QDBusConnection, parent: QObject | None = None):
+    def __init__(self, window, bus: str = "SESSION", parent: QObject | None = None):
         super().__init__(parent)
         self.window = window
-        self.bus = connection
+        self.bus = bus
         self.service = ""
+        self.conn = None
+        self._notifier: QSocketNotifier | None = None
         self._last: dict = {}
         pb = window.playback
         pb.state_changed.connect(self._changed)
@@ -74,96 +97,123 @@ class Mpris(QDBusVirtualObject):
 
     # -- registration --------------------------------------------------------------------------------
     def register(self) -> bool:
-        if not self.bus.isConnected():
-            log.info("MPRIS off: no D-Bus session bus")
-            return False
-        if not self.bus.registerVirtualObject(PATH, self):
-            log.info("MPRIS off: %s is taken on this bus", PATH)
+        try:
+            self.conn = open_dbus_connection(self.bus)
+        except (OSError, KeyError, ValueError, RuntimeError) as e:  # no bus (KeyError: no address in the env)
+            log.info("MPRIS off: no D-Bus session bus (%s)", e)
             return False
         for name in (service_name(), service_name(str(os.getpid()))):
-            if self.bus.registerService(name):
+            reply = self.conn.send_and_get_reply(message_bus.RequestName(name, DBusNameFlags.do_not_queue),
+                                                 timeout=5)
+            if reply.header.message_type == MessageType.method_return and reply.body[0] == PRIMARY_OWNER:
                 self.service = name
+                self._notifier = QSocketNotifier(self.conn.sock.fileno(), QSocketNotifier.Read, self)
+                self._notifier.activated.connect(self._readable)
                 return True
-        self.bus.unregisterObject(PATH)
         log.info("MPRIS off: cannot own %s", service_name())
+        self.conn.close()
+        self.conn = None
         return False
 
     def unregister(self) -> None:
-        if self.service:
-            self.bus.unregisterObject(PATH)
-            self.bus.unregisterService(self.service)
-            self.service = ""
+        if self.conn is None:
+            return
+        if self._notifier is not None:
+            self._notifier.setEnabled(False)
+            self._notifier.deleteLater()
+            self._notifier = None
+        try:
+            if self.service:
+                self.conn.send(message_bus.ReleaseName(self.service))
+        except OSError:
+            pass
+        self.conn.close()
+        self.conn, self.service = None, ""
 
-    # -- properties ------------------------------------------------------------------------------------
+    # -- properties (each value with its D-Bus type) ---------------------------------------------------
     def metadata(self) -> dict:
         now = self.window.playback.current
         if now is None:
-            return {"mpris:trackid": QDBusObjectPath(NO_TRACK)}
+            return {"mpris:trackid": ("o", NO_TRACK)}
         track = f"/org/soundalike/track/{now.track_id}" if now.track_id is not None else "/org/soundalike/file"
-        md = {"mpris:trackid": QDBusObjectPath(track), "xesam:title": now.title or os.path.basename(now.path),
-              "xesam:artist": [now.artist] if now.artist else [], "xesam:url": QUrl.fromLocalFile(now.path).toString()}
+        md = {"mpris:trackid": ("o", track), "xesam:title": ("s", now.title or os.path.basename(now.path)),
+              "xesam:artist": ("as", [now.artist] if now.artist else []),
+              "xesam:url": ("s", QUrl.fromLocalFile(now.path).toString())}
         if now.duration > 0:
-            md["mpris:length"] = _int64(now.duration * 1e6)
+            md["mpris:length"] = ("x", microseconds(now.duration))
         thumb = self.window.covers.thumbnail_path(now.path)
         if thumb:
-            md["mpris:artUrl"] = QUrl.fromLocalFile(thumb).toString()
+            md["mpris:artUrl"] = ("s", QUrl.fromLocalFile(thumb).toString())
         return md
 
     def properties(self, interface: str) -> dict:
         pb = self.window.playback
         if interface == ROOT:
-            return {"CanQuit": True, "CanRaise": True, "HasTrackList": False, "Identity": "Soundalike",
-                    "DesktopEntry": "soundalike", "SupportedUriSchemes": ["file"],
-                    "SupportedMimeTypes": ["audio/mpeg", "audio/flac", "audio/ogg", "audio/x-wav", "audio/mp4"]}
+            return {"CanQuit": ("b", True), "CanRaise": ("b", True), "HasTrackList": ("b", False),
+                    "Identity": ("s", "Soundalike"), "DesktopEntry": ("s", "soundalike"),
+                    "SupportedUriSchemes": ("as", ["file"]),
+                    "SupportedMimeTypes": ("as", ["audio/mpeg", "audio/flac", "audio/ogg", "audio/x-wav",
+                                                  "audio/mp4"])}
         if interface == PLAYER:
             has = pb.current is not None
-            return {"PlaybackStatus": STATUS.get(pb.state, "Stopped"), "Rate": 1.0, "MinimumRate": 1.0,
-                    "MaximumRate": 1.0, "Metadata": self.metadata(), "Volume": float(pb.volume),
-                    "Position": _int64(pb.position * 1e6), "CanGoNext": bool(pb.queue.has_next),
-                    "CanGoPrevious": has, "CanPlay": has or self.window.model.rowCount() > 0, "CanPause": has,
-                    "CanSeek": has, "CanControl": True}
+            return {"PlaybackStatus": ("s", STATUS.get(pb.state, "Stopped")), "Rate": ("d", 1.0),
+                    "MinimumRate": ("d", 1.0), "MaximumRate": ("d", 1.0), "Metadata": ("a{sv}", self.metadata()),
+                    "Volume": ("d", float(pb.volume)), "Position": ("x", microseconds(pb.position)),
+                    "CanGoNext": ("b", bool(pb.queue.has_next)), "CanGoPrevious": ("b", has),
+                    "CanPlay": ("b", has or self.window.model.rowCount() > 0), "CanPause": ("b", has),
+                    "CanSeek": ("b", has), "CanControl": ("b", True)}
         return {}
 
-    # -- QDBusVirtualObject ------------------------------------------------------------------------------
-    def introspect(self, path: str) -> str:
-        return INTROSPECTION if path == PATH else ""
+    # -- incoming messages -------------------------------------------------------------------------------
+    def _readable(self, *_args) -> None:
+        """Handle every message that has arrived (the socket is non-blocking to us: timeout 0)."""
+        while self.conn is not None:
+            try:
+                msg = self.conn.receive(timeout=0)
+            except TimeoutError:
+                return
+            except (OSError, ValueError) as e:  # the bus went away
+                log.info("MPRIS off: the D-Bus connection closed (%s)", e)
+                self.unregister()
+                return
+            if msg.header.message_type == MessageType.method_call:
+                self._call(msg)
 
-    def handleMessage(self, message: QDBusMessage, connection: QDBusConnection) -> bool:  # noqa: N802
-        iface, member, args = message.interface(), message.member(), message.arguments()
+    def _call(self, msg) -> None:
+        fields = msg.header.fields
+        path, iface = fields.get(HeaderFields.path), fields.get(HeaderFields.interface, "")
+        member, args = fields.get(HeaderFields.member), msg.body
         try:
-            if iface == PROPS:
-                return self._properties_call(message, connection, member, args)
-            if iface in (PLAYER, ROOT, ""):
-                done = self._method(member, args)
-                if done:
-                    connection.send(message.createReply())
-                    return True
+            if path != PATH:
+                reply = new_error(msg, "org.freedesktop.DBus.Error.UnknownObject", "s", (str(path),))
+            elif iface == INTROSPECTABLE and member == "Introspect":
+                reply = new_method_return(msg, "s", (INTROSPECTION,))
+            elif iface == PROPS:
+                reply = self._properties_call(msg, member, args)
+            elif iface in (PLAYER, ROOT, "") and self._method(member, args):
+                reply = new_method_return(msg)
+            else:
+                reply = new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod", "s", (f"{iface}.{member}",))
         except Exception as e:  # a bad call from another program must not take the player down
             log.warning("MPRIS %s.%s failed: %s", iface, member, e)
-            connection.send(message.createErrorReply("org.freedesktop.DBus.Error.Failed", str(e)))
-            return True
-        return False
+            reply = new_error(msg, "org.freedesktop.DBus.Error.Failed", "s", (str(e),))
+        self._send(reply)
 
-    def _properties_call(self, message, connection, member: str, args) -> bool:
+    def _properties_call(self, msg, member: str, args):
         if member == "GetAll":
-            connection.send(_reply(message, self.properties(args[0])))
-        elif member == "Get":
+            return new_method_return(msg, "a{sv}", (self.properties(args[0]),))
+        if member == "Get":
             props = self.properties(args[0])
             if args[1] not in props:
-                connection.send(message.createErrorReply("org.freedesktop.DBus.Error.UnknownProperty", args[1]))
-            else:
-                connection.send(_reply(message, QDBusVariant(props[args[1]])))
-        elif member == "Set":
-            value = args[2].variant() if isinstance(args[2], QDBusVariant) else args[2]
+                return new_error(msg, "org.freedesktop.DBus.Error.UnknownProperty", "s", (args[1],))
+            return new_method_return(msg, "v", (props[args[1]],))
+        if member == "Set":
             if args[0] == PLAYER and args[1] == "Volume":
-                self.window.set_volume(float(value))
-                connection.send(message.createReply())
+                self.window.set_volume(float(args[2][1]))
                 self._changed()
-            else:
-                connection.send(message.createErrorReply("org.freedesktop.DBus.Error.PropertyReadOnly", args[1]))
-        else:
-            return False
-        return True
+                return new_method_return(msg)
+            return new_error(msg, "org.freedesktop.DBus.Error.PropertyReadOnly", "s", (args[1],))
+        return new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod", "s", (f"{PROPS}.{member}",))
 
     def _method(self, member: str, args) -> bool:
         w, pb = self.window, self.window.playback
@@ -202,10 +252,18 @@ class Mpris(QDBusVirtualObject):
         return True
 
     # -- signals -------------------------------------------------------------------------------------------
+    def _send(self, message) -> None:
+        if self.conn is None:
+            return
+        try:
+            self.conn.send(message)
+        except OSError as e:
+            log.info("MPRIS off: cannot write to the D-Bus connection (%s)", e)
+            self.unregister()
+
     def _seeked(self) -> None:
-        sig = QDBusMessage.createSignal(PATH, PLAYER, "Seeked")
-        sig.setArguments([_int64(self.window.playback.position * 1e6)])
-        self.bus.send(sig)
+        self._send(new_signal(DBusAddress(PATH, interface=PLAYER), "Seeked", "x",
+                              (microseconds(self.window.playback.position),)))
 
     def _changed(self, *_args) -> None:
         """PropertiesChanged with the Player properties that differ from the last announcement."""
@@ -213,36 +271,21 @@ class Mpris(QDBusVirtualObject):
             return
         props = self.properties(PLAYER)
         props.pop("Position")  # clients interpolate it; Seeked says when it jumps
-        changed = {k: v for k, v in props.items() if _plain(self._last.get(k)) != _plain(v)}
+        changed = {k: v for k, v in props.items() if self._last.get(k) != v}
         self._last = props
         if changed:
-            sig = QDBusMessage.createSignal(PATH, PROPS, "PropertiesChanged")
-            sig.setArguments([PLAYER, changed, []])
-            self.bus.send(sig)
+            self._send(new_signal(DBusAddress(PATH, interface=PROPS), "PropertiesChanged", "sa{sv}as",
+                                  (PLAYER, changed, [])))
 
 
 def start_mpris(window) -> Mpris | None:
     """Serve MPRIS2 on the session bus for the app's window; None where there is no such bus."""
     if not sys.platform.startswith("linux"):
         return None
-    mpris = Mpris(window, QDBusConnection.sessionBus(), window)
+    mpris = Mpris(window, "SESSION", window)
     return mpris if mpris.register() else None
 
 
-def _reply(message: QDBusMessage, value) -> QDBusMessage:
-    """A reply carrying one value (createReply([x]) would send the list itself, as a variant array)."""
-    reply = message.createReply()
-    reply.setArguments([value])
-    return reply
-
-
-def _int64(value: float) -> int:
-    return int(value)
-
-
-def _plain(v):
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, QDBusObjectPath):
-        return v.path()
-    return v
+def microseconds(seconds: float) -> int:
+    """MPRIS times: int64 microseconds (sent as 'x' whatever their size)."""
+    return int(round(float(seconds) * 1e6))

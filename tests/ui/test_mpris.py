@@ -20,7 +20,8 @@ pytestmark = pytest.mark.skipif(not (shutil.which("dbus-daemon") and shutil.whic
 
 @pytest.fixture
 def private_bus():
-    """(address, client connection) of a dbus-daemon of our own: never the user's session bus."""
+    """(address, server and client QtDBus connections) of a dbus-daemon of our own: never the user's session
+    bus. The player serves on a jeepney connection of its own; the QtDBus client listens for its signals."""
     daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1"],
                               stdout=subprocess.PIPE, text=True)
     try:
@@ -55,8 +56,9 @@ def gvariant(text: str):
     return ast.literal_eval(text)
 
 
-def call(bus, qtbot, interface: str, member: str, *args):
-    """Call the player from another program (gdbus), pumping this thread's events until it answers."""
+def call(bus, qtbot, interface: str, member: str, *args, raw: bool = False):
+    """Call the player from another program (gdbus), pumping this thread's events until it answers.
+    `raw`: gdbus's text itself, D-Bus types included (int64 ..., int32 shows as a bare number)."""
     cmd = ["gdbus", "call", "--address", bus, "--dest", service_name(), "--object-path", PATH,
            "--method", f"{interface}.{member}", *map(str, args)]
     done = {}
@@ -66,13 +68,13 @@ def call(bus, qtbot, interface: str, member: str, *args):
     qtbot.waitUntil(lambda: "r" in done, timeout=25000)
     result = done["r"]
     assert result.returncode == 0, result.stderr
-    return gvariant(result.stdout.strip())
+    return result.stdout.strip() if raw else gvariant(result.stdout.strip())
 
 
 def test_media_controls_drive_the_player_and_see_the_track(indexed_home, make_window, qtbot, private_bus):
     address, server, client = private_bus
     w = make_window(indexed_home)
-    mpris = Mpris(w, server, w)
+    mpris = Mpris(w, address, w)
     assert mpris.register() and mpris.service == service_name()
     changes = Listener()
     assert client.connect(service_name(), PATH, PROPS, "PropertiesChanged", changes, SLOT("heard(QDBusMessage)"))
@@ -85,7 +87,10 @@ def test_media_controls_drive_the_player_and_see_the_track(indexed_home, make_wi
     now = w.playback.current
     meta = call(address, qtbot, PROPS, "Get", PLAYER, "Metadata")[0]
     assert meta["xesam:title"] == now.title and meta["xesam:url"].endswith(now.path.split("/")[-1])
-    assert meta["mpris:length"] == int(now.duration * 1e6)
+    assert meta["mpris:length"] == round(now.duration * 1e6)
+    text = call(address, qtbot, PROPS, "Get", PLAYER, "Metadata", raw=True)
+    assert f"'mpris:length': <int64 {round(now.duration * 1e6)}>" in text  # 'x' even for a short track
+    assert call(address, qtbot, PROPS, "Get", PLAYER, "Position", raw=True).startswith("(<int64 ")
     assert meta["mpris:trackid"].startswith("/org/soundalike/track/")
     assert call(address, qtbot, PROPS, "Get", PLAYER, "PlaybackStatus")[0] == "Playing"
     call(address, qtbot, PLAYER, "Next")
@@ -100,3 +105,32 @@ def test_media_controls_drive_the_player_and_see_the_track(indexed_home, make_wi
     qtbot.waitUntil(lambda: len([a for a in changes.heard_args if a[0] == PLAYER]) >= 3, timeout=3000)
     mpris.unregister()
     assert not client.interface().isServiceRegistered(service_name()).value()
+
+
+def test_a_track_longer_than_35_minutes_has_its_length_as_int64(spectral_empty_home, tmp_path, make_window, qtbot,
+                                                                   private_bus):
+    """2^31 microseconds is 35 min 47 s: a 40-minute track's length and position must not wrap."""
+    import numpy as np
+    import soundfile as sf
+
+    address, _server, _client = private_bus
+    long_track = tmp_path / "long.flac"
+    seconds, rate = 40 * 60, 8000
+    with sf.SoundFile(long_track, "w", rate, 1, format="FLAC") as f:  # silence: a few hundred KB
+        block = np.zeros(rate * 60, np.float32)
+        for _ in range(seconds // 60):
+            f.write(block)
+    w = make_window(spectral_empty_home)
+    mpris = Mpris(w, address, w)
+    assert mpris.register()
+    w.open_files([str(long_track)])
+    qtbot.waitUntil(lambda: w.playback.current is not None and w.playback.current.duration > 0, timeout=10000)
+    length = round(w.playback.current.duration * 1e6)
+    assert length > 2**31
+    text = call(address, qtbot, PROPS, "Get", PLAYER, "Metadata", raw=True)
+    assert f"'mpris:length': <int64 {length}>" in text
+    call(address, qtbot, PLAYER, "SetPosition", "/org/soundalike/file", 2_200_000_000)  # 36:40
+    assert abs(w.playback.position - 2200.0) < 1.0
+    position = call(address, qtbot, PROPS, "Get", PLAYER, "Position")[0]
+    assert 2_199_000_000 <= position <= 2_300_000_000
+    mpris.unregister()
