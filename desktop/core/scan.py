@@ -20,7 +20,7 @@ from desktop.core.cue import file_of
 from desktop.core.cue_tracks import embedded, external_sheets, sheet_files, track_entries
 from desktop.core.events import Progress, ScanSummary
 from desktop.core.formats import is_audio_path, skipped_kind
-from desktop.core.paths import ABSENT, path_problem, shown
+from desktop.core.paths import ABSENT, NOT_REGULAR, path_problem, shown
 from desktop.core.tags import read_tags_and_sheet
 
 # Bumped when tags.py reads more or differently: the next scan re-reads unchanged files' tags once.
@@ -105,6 +105,8 @@ def walk_audio(roots: Iterable[str], problems: list[tuple[str, str]],
                     elif skipped is not None:
                         kind = skipped_kind(entry.name)
                         skipped[kind] = skipped.get(kind, 0) + 1
+                elif is_audio_path(entry.name):  # a FIFO, socket or device named like audio: never read
+                    problems.append((entry.path, NOT_REGULAR))
             except OSError as e:  # permission, vanished meanwhile
                 if is_audio_path(entry.name):
                     problems.append((entry.path, e.strerror or str(e)))

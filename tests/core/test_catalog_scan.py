@@ -76,6 +76,7 @@ def test_links_never_lead_the_scan_out_of_its_folder_nor_twice_into_it(tmp_path)
     os.symlink(lib / "b", lib / "a" / "b-again")  # inside: b is scanned once, not twice
     os.symlink(lib / "a" / "one.flac", lib / "b" / "one-again.flac")  # a second name for one.flac
     os.symlink("self.flac", lib / "self.flac")  # a loop
+    os.mkfifo(lib / "pipe.wav")  # not a link, but not a file either: reading it would wait forever
     cat = Catalog(tmp_path / "c.sqlite3")
     summary = run_scan(cat, [lib])
     paths = sorted(cat.file_states())
@@ -85,6 +86,7 @@ def test_links_never_lead_the_scan_out_of_its_folder_nor_twice_into_it(tmp_path)
     for link in ("up", "a/root", "b/away", "stranger.flac"):
         assert "a link out of the scanned folders" in why[str(lib / link)] and "not followed" in why[str(lib / link)]
     assert "a link to nothing" in why[str(lib / "self.flac")]
+    assert why[str(lib / "pipe.wav")].startswith("not a regular file")
     assert str(lib / "a" / "b-again") not in why and str(lib / "b" / "one-again.flac") not in why
     assert run_scan(cat, [lib]).unchanged == 2
 
