@@ -46,7 +46,8 @@ def same_recording(score: float, duration_a: float, duration_b: float, threshold
     return True
 
 
-def _norm(text: str) -> str:
+def song_text(text: str) -> str:
+    """An artist or title folded for comparing songs: case, punctuation and spacing do not count."""
     return re.sub(r"\W+", " ", (text or "").casefold()).strip()
 
 
@@ -67,14 +68,15 @@ class CopyGuard:
         if info.get("file_hash"):
             self._hashes.add(info["file_hash"])
         if info.get("title"):
-            self._songs.append((_norm(info.get("artist", "")), _norm(info["title"]), float(info.get("duration") or 0)))
+            self._songs.append((song_text(info.get("artist", "")), song_text(info["title"]),
+                                float(info.get("duration") or 0)))
 
     def is_copy(self, vector: np.ndarray, info: dict) -> bool:
         if info.get("file_hash") and info["file_hash"] in self._hashes:
             return True
         d = float(info.get("duration") or 0)
         if info.get("title"):
-            a, t = _norm(info.get("artist", "")), _norm(info["title"])
+            a, t = song_text(info.get("artist", "")), song_text(info["title"])
             for sa, st, sd in self._songs:
                 if a == sa and t == st and (not d or not sd or abs(d - sd) <= SAME_SONG_SECONDS):
                     return True

@@ -130,9 +130,9 @@ def passage_query(library, source: int | str, start: float | None = None, end: f
     """A query from a library track (id or path) and a stretch of it, or from an audio file (a clip).
     Without start/end the first 60 s of the file (a clip is usually shorter)."""
     from desktop.core.decode import open_audio
+    from desktop.core.duplicates import song_text
     from desktop.core.errors import SoundalikeError, TrackNotFound
     from desktop.core.passage_windows import embed_source
-    from desktop.core.similarity import _norm
 
     catalog = library.catalog
     if isinstance(source, int) or (isinstance(source, str) and source.isdigit() and not os.path.exists(source)):
@@ -172,7 +172,7 @@ def passage_query(library, source: int | str, start: float | None = None, end: f
     space = library.space()
     phases = [(space.to_unit(raws), [float(s - start) for s in starts]) for starts, _, raws in cut if len(raws)]
     label = f"{fmt_time(start)}-{fmt_time(start + length)} of {track_label(track) if track else os.path.basename(path)}"
-    song = (_norm(track.artist), _norm(track.title), track.duration) if track and track.title else ()
+    song = (song_text(track.artist), song_text(track.title), track.duration) if track and track.title else ()
     return PassageQuery(phases, length, label,
                         track.id if track else None, start, track.file_hash if track else "", song)
 
@@ -207,7 +207,8 @@ def find_passages(library, query: PassageQuery, k: int = 10, *, include_self: bo
 
 def _shape(library, hits: list[PassageHit], query: PassageQuery, k: int) -> list[Passage]:
     """Drop copies of the query track, tracks gone from the catalog or from the disk; add what to show."""
-    from desktop.core.similarity import SAME_AUDIO_SCORE, SAME_SONG_SECONDS, _norm
+    from desktop.core.duplicates import song_text
+    from desktop.core.similarity import SAME_AUDIO_SCORE, SAME_SONG_SECONDS
 
     tracks = library.catalog.many(h.track_id for h in hits)
     same_audio: set[int] = set()
@@ -224,7 +225,7 @@ def _shape(library, hits: list[PassageHit], query: PassageQuery, k: int) -> list
         if h.track_id != query.track_id:
             if h.track_id in same_audio or (query.file_hash and t.file_hash == query.file_hash):
                 continue
-            if query.song and (_norm(t.artist), _norm(t.title)) == query.song[:2] \
+            if query.song and (song_text(t.artist), song_text(t.title)) == query.song[:2] \
                     and abs(t.duration - query.song[2]) <= SAME_SONG_SECONDS:
                 continue
         end = min(h.end, t.duration) if t.duration > 0 else h.end

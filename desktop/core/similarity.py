@@ -8,14 +8,13 @@ only when shaping ate too many. A file outside the library is embedded on the fl
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import asdict, dataclass, make_dataclass
 from dataclasses import field as dc_field
 
 import numpy as np
 
 from desktop.core.analysis import analyze_file, embed_decoded
-from desktop.core.duplicates import DUPLICATE_SCORE, CopyGuard, KnownCopies
+from desktop.core.duplicates import DUPLICATE_SCORE, CopyGuard, KnownCopies, song_text
 from desktop.core.errors import SoundalikeError, StoreUnavailable, TrackNotFound
 from desktop.core.library import Library
 from desktop.core.scan import file_hash
@@ -75,10 +74,6 @@ class Query:
     label: str = ""
     raw: np.ndarray | None = None  # the raw (unstandardised) vector: what the why-text compares
     mb_recording_id: str = ""  # the same MusicBrainz recording is the same audio: never a hit
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"\W+", " ", (text or "").casefold()).strip()
 
 
 def resolve(library: Library, query: int | str) -> Query:
@@ -185,7 +180,7 @@ def present_hits(catalog, hits: list) -> list:
 def shape(hits, q: Query, k: int, per_artist: int | None) -> list[SimilarHit]:
     """Walk hits best-first: drop copies of the query and of earlier hits, cap per artist, stop at k."""
     kept: list[SimilarHit] = []
-    songs = {(_norm(q.artist), _norm(q.title), q.duration)} if q.title else set()
+    songs = {(song_text(q.artist), song_text(q.title), q.duration)} if q.title else set()
     hashes = {q.file_hash} if q.file_hash else set()
     recordings = {q.mb_recording_id} if q.mb_recording_id else set()
     per: dict[str, int] = {}
@@ -197,10 +192,10 @@ def shape(hits, q: Query, k: int, per_artist: int | None) -> list[SimilarHit]:
             continue
         if p.get("mb_recording_id") and p["mb_recording_id"] in recordings:
             continue  # tagged as the same MusicBrainz recording: a copy, whatever its encoding
-        song = (_norm(p.get("artist", "")), _norm(p.get("title", "")), float(p.get("duration") or 0))
+        song = (song_text(p.get("artist", "")), song_text(p.get("title", "")), float(p.get("duration") or 0))
         if any(song[0] == a and song[1] == t and abs(song[2] - d) <= SAME_SONG_SECONDS for a, t, d in songs):
             continue
-        artist = _norm(p.get("artist", ""))
+        artist = song_text(p.get("artist", ""))
         if per_artist and per.get(artist, 0) >= per_artist:
             continue
         per[artist] = per.get(artist, 0) + 1
