@@ -13,6 +13,7 @@ track. Every pick says why it was chosen.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -26,6 +27,7 @@ from desktop.core.similarity import Query, resolve
 SMALL_LIBRARY = 500  # under this many tracks no track repeats within a session (by default)
 LARGE_NO_REPEAT = 200  # otherwise: no track twice within this many picks
 MAX_ATTEMPTS = 5
+SIZE_CHECK_S = 60.0  # how long a station trusts its count of the library
 
 
 @dataclass
@@ -100,6 +102,7 @@ class Station:
         self._buffer: list[Pick] = []
         self._vectors: dict[int, np.ndarray] = {}
         self._cut = 0  # the oldest picks that may play again (the library ran out of other tracks)
+        self._small: tuple[bool, float] | None = None  # (under SMALL_LIBRARY tracks?, when it was counted)
 
     # -- what the listener does ----------------------------------------------------------------------
     def skipped(self, track_id: int, position: float) -> bool:
@@ -154,9 +157,16 @@ class Station:
         """How many of the latest picks may not play again (nor any copy of them)."""
         r = self.rules.no_repeat
         if r is None:
-            small = self.library.catalog.counts()["indexed"] < SMALL_LIBRARY
-            r = len(self.history) if small else LARGE_NO_REPEAT
+            r = len(self.history) if self._small_library() else LARGE_NO_REPEAT
         return max(0, min(r, len(self.history) - self._cut))
+
+    def _small_library(self) -> bool:
+        """Under SMALL_LIBRARY indexed tracks? Counting a large catalog took 17 ms of a refill, so the
+        answer is kept for SIZE_CHECK_S (a library grows while it is indexed, never within a refill)."""
+        now = time.monotonic()
+        if self._small is None or now - self._small[1] > SIZE_CHECK_S:
+            self._small = (self.library.catalog.counts()["indexed"] < SMALL_LIBRARY, now)
+        return self._small[0]
 
     def _refill(self) -> None:
         store = self.library.store()
@@ -207,17 +217,15 @@ class Station:
     def _choose(self, hits, want: int, guard: CopyGuard, caps: bool) -> list[Pick]:
         if not hits:
             return []
-        ids = [h.id for h in hits]
-        vectors = self.library.store().get_vectors(ids)
-        tracks = self.library.catalog.many(ids)
+        vectors = self.library.store().get_vectors([h.id for h in hits])
         pos = self.seeds + self.liked
         pos_m = np.stack([e.vector for e in pos])
         neg_m = np.stack([n.vector for n in self.negatives]) if self.negatives else None
         window = self.history[-(self.rules.window - 1) :] if self.rules.window > 1 else []
         chosen: list[Pick] = []
         for h in hits:
-            t, v = tracks.get(h.id), vectors.get(h.id)
-            if t is None or v is None or not playable(t):
+            v = vectors.get(h.id)
+            if v is None:
                 continue
             pos_s = pos_m @ v
             best = int(np.argmax(pos_s))
@@ -228,10 +236,17 @@ class Station:
                 if neg_s[nearest] > pos_s[best]:
                     continue  # nearer something skipped than anything liked
                 reason += f" · away from {self.negatives[nearest].label}"
-            extra = {"file_hash": t.file_hash, "artist": t.artist, "title": t.title, "duration": t.duration}
+            # The rules first, on what the store holds (the catalog's copy of the same tags); the catalog is
+            # read only for a track that passes them (reading every candidate was a third of a refill).
+            p = h.payload
+            extra = {k: p.get(k) or "" for k in ("file_hash", "artist", "title", "album")}
+            extra["duration"] = float(p.get("duration") or 0)
             if guard.is_copy(v, extra):
                 continue
-            if caps and not self._within_caps(t, window + chosen):
+            if caps and not self._within_caps(_Tags(extra), window + chosen):
+                continue
+            t = self.library.catalog.many([h.id]).get(h.id)
+            if t is None or not playable(t):
                 continue
             guard.add(v, extra)
             self._vectors[t.id] = v
@@ -240,7 +255,7 @@ class Station:
                 break
         return chosen
 
-    def _within_caps(self, t: Track, window: list[Pick]) -> bool:
+    def _within_caps(self, t: Track | _Tags, window: list[Pick]) -> bool:
         w = window[-(self.rules.window - 1) :] if self.rules.window > 1 else []
         artist, album = _key(t.artist), _key(t.album)
         if artist and sum(_key(p.artist) == artist for p in w) >= self.rules.per_artist:
@@ -292,6 +307,13 @@ class Station:
         for tid in state.get("negatives", []):
             station.skipped(int(tid), 0.0)
         return station
+
+
+class _Tags:
+    """A candidate's artist and album from its store payload, as the caps read them."""
+
+    def __init__(self, tags: dict):
+        self.artist, self.album = tags["artist"], tags["album"]
 
 
 def playable(t: Track) -> bool:

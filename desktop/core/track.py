@@ -86,7 +86,7 @@ FIELDS: tuple[Field, ...] = (
     Field("genre", str, "", source="tags", tag="genre", sortable=True, search=True, payload=True, index="keyword",
           header="Genre", json=True),
     Field("year", int, None, source="tags", sortable=True, payload=True, index="integer", header="Year", json=True),
-    Field("duration", float, 0.0, source="tags", sortable=True, payload=True, header="Time", json=True),
+    Field("duration", float, 0.0, source="tags", sortable=True, payload=True, index="float", header="Time", json=True),
     # comma-separated names of the fields not read from tags ("title,album,artist"; see tags.py): shown
     # differently, never written back
     Field("generated", str, "", source="tags"),
