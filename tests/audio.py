@@ -38,11 +38,12 @@ def plucked(seconds: float, rng: np.random.Generator, sr: int = SR) -> np.ndarra
     return out
 
 
-def drums(seconds: float, rng: np.random.Generator, sr: int = SR) -> np.ndarray:
-    """A noise-and-thump drum loop at ~90 bpm (kick on beats, hats on eighths)."""
+def drums(seconds: float, rng: np.random.Generator, sr: int = SR, bpm: float | None = None) -> np.ndarray:
+    """A noise-and-thump drum loop at ~90 bpm (kick on beats, hats on eighths); `bpm` fixes the tempo
+    (two loops of one tempo differ only in their hi-hat noise: the hardest false duplicate)."""
     n = int(seconds * sr)
     out = np.zeros(n, np.float32)
-    beat = 60 / rng.uniform(86, 94)
+    beat = 60 / (bpm or rng.uniform(86, 94))
     k = int(0.25 * sr)
     t = np.arange(k) / sr
     kick = np.sin(2 * np.pi * (50 + 80 * np.exp(-t * 30)) * t) * np.exp(-t * 12)
@@ -80,9 +81,9 @@ FAMILIES = {"plucked": plucked, "drums": drums, "pad": pad}
 FORMATS = [("wav", {}), ("flac", {}), ("ogg", {}), ("mp3", {"format": "MP3", "subtype": "MPEG_LAYER_III"})]
 
 
-def render(family: str, seconds: float, seed: int, sr: int = SR) -> np.ndarray:
+def render(family: str, seconds: float, seed: int, sr: int = SR, **kw) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    x = FAMILIES[family](seconds, rng, sr)
+    x = FAMILIES[family](seconds, rng, sr, **kw)
     x = x / (np.abs(x).max() + 1e-9) * rng.uniform(0.5, 0.9)
     return x.astype(np.float32)
 

@@ -2,7 +2,8 @@
 
 Two tracks are one recording when their file hashes match, or when the vector store proposes them
 (score at least `CANDIDATE_SCORE` among a track's nearest neighbours whose duration is within
-`DURATION_TOLERANCE` s) and their waveforms match (fingerprint.py). Measured (bench/
+`DURATION_TOLERANCE` s) and their waveforms match (fingerprint.py: the low band at one offset that
+holds through the excerpt, and the high band at that offset). Measured (bench/
 duplicates_quality.py, spectral embedder, re-encodings as WAV/FLAC/Opus/MP3/AAC at 64-320 kbps against
 distinct tracks of one synthesised family): vector scores alone overlap (copies 0.42-0.999, different
 tracks of one family up to 0.993), so no vector threshold separates them; the waveform check does.
@@ -170,7 +171,7 @@ def find_duplicates(library: Library, *, candidate_score: float = CANDIDATE_SCOR
                     progress: Callable[[int, int], None] | None = None, remember: bool = True) -> list[DuplicateGroup]:
     """Every group of two or more tracks holding one recording, biggest groups first; `remember` keeps
     them in the catalog for similar lists and stations (KnownCopies)."""
-    from desktop.core.fingerprint import SAME_RECORDING, excerpt, match
+    from desktop.core.fingerprint import SAME_RECORDING, compare, excerpt
 
     catalog, store = library.catalog, library.store()
     ids = catalog.track_ids(status="indexed")
@@ -218,8 +219,8 @@ def find_duplicates(library: Library, *, candidate_score: float = CANDIDATE_SCOR
                     continue
                 a, b = waveform(tid), waveform(h.id)
                 if a is not None and b is not None:
-                    m = match(a, b)
-                    if m >= SAME_RECORDING:
+                    same, m = compare(a, b)
+                    if same:
                         join(tid, h.id)
                         matches[(tid, h.id)] = matches[(h.id, tid)] = m
         if progress:

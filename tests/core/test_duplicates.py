@@ -110,3 +110,24 @@ def test_found_copies_are_left_out_of_similar_lists_stations_and_paths_until_sho
         assert not {p.track_id for p in song_path(lib, a, b, 4).steps} & extras
         KnownCopies.set_hidden(lib.catalog, False)  # "show the copies" again: lists are as before
         assert {tid: [h.track_id for h in similar(lib, tid, 12)] for tid in ids} == before
+
+
+def test_drum_loops_of_one_or_a_near_tempo_are_not_one_recording(tmp_path):
+    """The low band alone grouped such loops (same kicks, other hi-hat noise); the offset that must
+    hold through the excerpt and the high band keep them apart, and every re-encoding together."""
+    import itertools
+
+    from desktop.core.fingerprint import compare
+
+    clips = {}
+    for i, bpm in enumerate([90.0, 90.0, 90.05]):
+        x = audio.render("drums", 6.0, seed=900 + i, sr=44100, bpm=bpm)
+        for ext, br in [("flac", None), ("ogg", 64000), ("mp3", 128000), ("m4a", 96000)]:
+            clips[str(audio.encode(tmp_path / f"d{i}-{br or 'full'}.{ext}", x, sr=44100, bitrate=br))] = i
+    ex = {p: excerpt(p) for p in clips}
+    fooled = 0
+    for a, b in itertools.combinations(clips, 2):
+        same, low = compare(ex[a], ex[b])
+        assert same == (clips[a] == clips[b]), (a, b, low)
+        fooled += clips[a] != clips[b] and low >= SAME_RECORDING
+    assert fooled >= 16  # the low band alone would have called all of these one recording
