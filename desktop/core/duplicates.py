@@ -61,7 +61,7 @@ class CopyGuard:
         self._vectors: list[np.ndarray] = []
         self._durations: list[float] = []
         self._hashes: set[str] = set()
-        self._songs: list[tuple[str, str, float]] = []
+        self._songs: dict[tuple[str, str], list[float]] = {}  # (artist, title) -> durations
 
     def add(self, vector: np.ndarray, info: dict) -> None:
         self._vectors.append(np.asarray(vector, np.float32))
@@ -69,17 +69,16 @@ class CopyGuard:
         if info.get("file_hash"):
             self._hashes.add(info["file_hash"])
         if info.get("title"):
-            self._songs.append((song_text(info.get("artist", "")), song_text(info["title"]),
-                                float(info.get("duration") or 0)))
+            key = (song_text(info.get("artist", "")), song_text(info["title"]))
+            self._songs.setdefault(key, []).append(float(info.get("duration") or 0))
 
     def is_copy(self, vector: np.ndarray, info: dict) -> bool:
         if info.get("file_hash") and info["file_hash"] in self._hashes:
             return True
         d = float(info.get("duration") or 0)
         if info.get("title"):
-            a, t = song_text(info.get("artist", "")), song_text(info["title"])
-            for sa, st, sd in self._songs:
-                if a == sa and t == st and (not d or not sd or abs(d - sd) <= SAME_SONG_SECONDS):
+            for sd in self._songs.get((song_text(info.get("artist", "")), song_text(info["title"])), ()):
+                if not d or not sd or abs(d - sd) <= SAME_SONG_SECONDS:
                     return True
         if not self._vectors:
             return False

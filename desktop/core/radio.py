@@ -161,11 +161,11 @@ class Station:
         return max(0, min(r, len(self.history) - self._cut))
 
     def _small_library(self) -> bool:
-        """Under SMALL_LIBRARY indexed tracks? Counting a large catalog took 17 ms of a refill, so the
-        answer is kept for SIZE_CHECK_S (a library grows while it is indexed, never within a refill)."""
+        """Under SMALL_LIBRARY indexed tracks? Counting the catalog took 17 ms at 10k tracks, 84 ms at
+        30k; the store counts its points at once, and the answer is kept for SIZE_CHECK_S."""
         now = time.monotonic()
         if self._small is None or now - self._small[1] > SIZE_CHECK_S:
-            self._small = (self.library.catalog.counts()["indexed"] < SMALL_LIBRARY, now)
+            self._small = (self.library.store().count() < SMALL_LIBRARY, now)  # the store holds the indexed
         return self._small[0]
 
     def _refill(self) -> None:
@@ -223,36 +223,44 @@ class Station:
         neg_m = np.stack([n.vector for n in self.negatives]) if self.negatives else None
         window = self.history[-(self.rules.window - 1) :] if self.rules.window > 1 else []
         chosen: list[Pick] = []
-        for h in hits:
-            v = vectors.get(h.id)
-            if v is None:
-                continue
-            pos_s = pos_m @ v
-            best = int(np.argmax(pos_s))
-            reason = f"like {pos[best].label}, {pos_s[best]:.2f}"
-            if neg_m is not None:
-                neg_s = neg_m @ v
-                nearest = int(np.argmax(neg_s))
-                if neg_s[nearest] > pos_s[best]:
-                    continue  # nearer something skipped than anything liked
-                reason += f" · away from {self.negatives[nearest].label}"
-            # The rules first, on what the store holds (the catalog's copy of the same tags); the catalog is
-            # read only for a track that passes them (reading every candidate was a third of a refill).
-            p = h.payload
-            extra = {k: p.get(k) or "" for k in ("file_hash", "artist", "title", "album")}
-            extra["duration"] = float(p.get("duration") or 0)
-            if guard.is_copy(v, extra):
-                continue
-            if caps and not self._within_caps(_Tags(extra), window + chosen):
-                continue
-            t = self.library.catalog.many([h.id]).get(h.id)
-            if t is None or not playable(t):
-                continue
-            guard.add(v, extra)
-            self._vectors[t.id] = v
-            chosen.append(Pick(t.id, t.path, t.title, t.artist, t.album, float(t.duration), float(pos_s[best]), reason))
-            if len(chosen) >= want:
-                break
+        i = 0
+        while i < len(hits) and len(chosen) < want:
+            # The rules first, on what the store holds (the catalog's copy of the same tags); then one catalog
+            # read for the tracks that passed (reading every candidate was a third of a refill) to make sure
+            # each is still playable. A track that is not makes room for the next candidates.
+            batch: list[tuple] = []
+            while i < len(hits) and len(chosen) + len(batch) < want:
+                h, v = hits[i], vectors.get(hits[i].id)
+                i += 1
+                if v is None:
+                    continue
+                pos_s = pos_m @ v
+                best = int(np.argmax(pos_s))
+                reason = f"like {pos[best].label}, {pos_s[best]:.2f}"
+                if neg_m is not None:
+                    neg_s = neg_m @ v
+                    nearest = int(np.argmax(neg_s))
+                    if neg_s[nearest] > pos_s[best]:
+                        continue  # nearer something skipped than anything liked
+                    reason += f" · away from {self.negatives[nearest].label}"
+                p = h.payload
+                extra = {k: p.get(k) or "" for k in ("file_hash", "artist", "title", "album")}
+                extra["duration"] = float(p.get("duration") or 0)
+                if guard.is_copy(v, extra):
+                    continue
+                if caps and not self._within_caps(_Tags(extra), window + chosen + [b[2] for b in batch]):
+                    continue
+                guard.add(v, extra)
+                batch.append((h.id, v, _Tags(extra), float(pos_s[best]), reason))
+            rows = self.library.catalog.many([b[0] for b in batch])
+            for tid, v, tags, score, reason in batch:
+                t = rows.get(tid)
+                if t is None or not playable(t):
+                    continue
+                if caps and not self._within_caps(tags, window + chosen):
+                    continue  # allowed only beside a track that turned out unplayable
+                self._vectors[t.id] = v
+                chosen.append(Pick(t.id, t.path, t.title, t.artist, t.album, float(t.duration), score, reason))
         return chosen
 
     def _within_caps(self, t: Track | _Tags, window: list[Pick]) -> bool:
