@@ -36,7 +36,7 @@ def read_map(library):
 
 
 class MapController(QObject):
-    computed = Signal(object, object)  # LibraryMap, info (from the layout thread)
+    computed = Signal(object, object, object)  # LibraryMap, info, the session it is of (from the layout thread)
     failed = Signal(str)
 
     def __init__(self, window, panel: MapPanel):
@@ -66,13 +66,15 @@ class MapController(QObject):
 
     def refresh(self) -> None:
         session = self.w.session
-        if session is None or self._busy:
+        if session is None:
             return
         if session is not self._session:  # a reopened library: listen to its thread and its index runs
             session.worker.request_done.connect(self._read)
             session.worker.request_failed.connect(self._read_failed)
             session.index_done.connect(lambda _s: self.library_changed())
-            self._session = session
+            self._session, self._busy = session, False  # what the old library's thread owed is forgotten
+        if self._busy:
+            return
         self._busy, self.stale = True, False
         self.panel.set_status("Reading the map…")
         session.worker.request("map", lambda: read_map(session.library))
@@ -87,12 +89,13 @@ class MapController(QObject):
             self.panel.canvas.set_points([], [], [], [])
             return
         if isinstance(found, LibraryMap):
-            self._show(found, info)
+            self._show(found, info, self._session)
             return
         self.panel.set_status(f"Laying out {len(found.ids)} tracks…")
-        threading.Thread(target=self._lay_out, args=(found, info), name="soundalike-map", daemon=True).start()
+        threading.Thread(target=self._lay_out, args=(found, info, self._session), name="soundalike-map",
+                         daemon=True).start()
 
-    def _lay_out(self, work: MapWork, info: dict) -> None:
+    def _lay_out(self, work: MapWork, info: dict, session) -> None:
         try:
             m = work.run()
         except Exception as e:  # noqa: BLE001 - shown in the tab, never raised into Qt
@@ -102,7 +105,7 @@ class MapController(QObject):
             if m is None:
                 self.failed.emit(info)
             else:
-                self.computed.emit(m, info)
+                self.computed.emit(m, info, session)
         except RuntimeError:  # the window closed meanwhile
             pass
 
@@ -111,7 +114,9 @@ class MapController(QObject):
             self._busy = False
             self.panel.set_status(f"No map: {exc}")
 
-    def _show(self, m: LibraryMap, info: dict) -> None:
+    def _show(self, m: LibraryMap, info: dict, session) -> None:
+        if session is not self._session:
+            return  # laid out for a library that has been reopened since
         self._busy = False
         self.map, self.info = m, info
         ids = [int(t) for t in m.ids]
