@@ -179,25 +179,34 @@ def closeness(score: float, typical: float) -> float:
 def fixed_closeness(library, fixed, q, hits: list) -> dict[int, float]:
     """Each hit's closeness measured in the fixed reference space (desktop.core.fixed_space): the query's
     distance to the hit against the typical best-match distance of the query's neighbourhood, both in a
-    space whose scores do not move when tracks are added, so neither does the closeness."""
+    space whose scores do not move when tracks are added, so neither does the closeness. Neighbours are
+    the best of a pool of store candidates, rescored there."""
+    from desktop.core.fixed_space import NEIGHBOUR_POOL, POOL, top_scores
     from desktop.core.similarity import SAME_AUDIO_SCORE
 
+    catalog, store = library.catalog, library.store()
     unit = fixed.to_unit(q.raw)
     own = [q.track_id] if q.track_id is not None else []
-    near = fixed.best(unit, NEIGHBOURS, own, SAME_AUDIO_SCORE)
-    reference = [fixed.scores(unit)[near[:PER_NEIGHBOUR]]]
-    for r in near:
-        best = fixed.best(fixed.units[r], PER_NEIGHBOUR, [int(fixed.ids[r])], SAME_AUDIO_SCORE)
-        reference.append(fixed.units[best] @ fixed.units[r])
-    typical = typical_distance(np.sort(np.concatenate(reference).astype(np.float64)))
-    missing = [h.track_id for h in hits if h.track_id not in fixed.row]
-    raws = dict(library.catalog.raw_vectors(fixed.key, missing)) if missing else {}
-    out = {}
-    for h in hits:
-        vec = fixed.units[fixed.row[h.track_id]] if h.track_id in fixed.row else (
-            fixed.to_unit(raws[h.track_id]) if h.track_id in raws else None)
-        out[h.track_id] = closeness(float(vec @ unit) if vec is not None else h.score, typical)
-    return out
+    pool = [h.id for h in store.search(q.vector, POOL, exclude_ids=own)]
+    near = top_scores(unit, fixed.units(catalog, pool), NEIGHBOURS, SAME_AUDIO_SCORE)
+    reference = [s for _, s in near[:PER_NEIGHBOUR]]
+    size = catalog.vector_count(fixed.key)
+    if size != fixed.best_size:  # tracks came or went: best matches may have changed
+        fixed.best.clear()
+        fixed.best_size = size
+    todo = [t for t, _ in near if t not in fixed.best]
+    stored = store.get_vectors(todo) if todo else {}
+    for t, _ in near:
+        if t not in fixed.best and t in stored:
+            mine = fixed.units(catalog, [t]).get(t)
+            around = [h.id for h in store.search(stored[t], NEIGHBOUR_POOL, exclude_ids=[t])]
+            fixed.best[t] = [] if mine is None else [
+                s for _, s in top_scores(mine, fixed.units(catalog, around), PER_NEIGHBOUR, SAME_AUDIO_SCORE)]
+        reference += fixed.best.get(t, [])
+    typical = typical_distance(np.sort(np.asarray(reference, np.float64)))
+    units = fixed.units(catalog, [h.track_id for h in hits])
+    return {h.track_id: closeness(float(units[h.track_id] @ unit) if h.track_id in units else h.score, typical)
+            for h in hits}
 
 
 def annotate(library, q, hits: list) -> list:
@@ -208,7 +217,7 @@ def annotate(library, q, hits: list) -> list:
     if cal is None:
         return hits
     fixed = fixed_space(library) if q.raw is not None else None
-    if fixed is not None and len(fixed.ids):
+    if fixed is not None:
         closeness_of = fixed_closeness(library, fixed, q, hits)
     else:  # no raw vector to place the query in the fixed space: the library's own scores
         typical = typical_distance(local_reference(library, q))

@@ -8,8 +8,9 @@ prior where there is one (spectral), else no standardisation at all (a model's r
 Pairs of tracks already in the library keep their score whatever is added; only the neighbourhood a
 query is compared against can change, and only when the new tracks are actually near it.
 
-The library's raw vectors in this space are kept in memory per library (float32; new tracks are added
-to it, removed ones dropped, without reading the rest again).
+No copy of the library is held: candidates come from the vector store (a generous pool in the library's
+space), and only they are read from the catalog and scored in the fixed space, so a query costs a few
+store searches and a few hundred raw vectors at any library size.
 """
 
 from __future__ import annotations
@@ -19,68 +20,58 @@ import numpy as np
 from desktop.core.priors import load_prior
 from desktop.core.standardize import Standardizer
 
+POOL = 40  # store candidates rescored in the fixed space for the query's neighbourhood
+NEIGHBOUR_POOL = 20  # ... and for each neighbour's own best matches
+CACHE = 20000  # fixed-space unit vectors kept per library
+
 
 class FixedSpace:
     def __init__(self, key: str, standardizer: Standardizer):
         self.key, self.std = key, standardizer
-        self.ids = np.zeros(0, np.int64)
-        self.units = np.zeros((0, len(standardizer.mean)), np.float32)
-        self.row: dict[int, int] = {}
-
-    def sync(self, catalog) -> None:
-        """Hold exactly the catalog's searchable tracks of this space (reading only the new ones)."""
-        want = sorted(catalog.searchable_ids(self.key))
-        if len(want) == len(self.ids) and np.array_equal(self.ids, want):
-            return
-        keep = np.isin(self.ids, want)
-        ids, units = self.ids[keep], self.units[keep]
-        new = sorted(set(want) - set(ids.tolist()))
-        if new:
-            raws = dict(catalog.raw_vectors(self.key, new))
-            new = [t for t in new if t in raws]
-            if new:
-                ids = np.concatenate([ids, np.asarray(new, np.int64)])
-                units = np.concatenate([units, self.to_unit(np.stack([raws[t] for t in new]))])
-        self.ids, self.units = ids, units
-        self.row = {int(t): i for i, t in enumerate(ids)}
+        self._units: dict[int, np.ndarray] = {}
+        self.best: dict[int, list[float]] = {}  # track -> its best fixed scores, while the library keeps its size
+        self.best_size = -1
 
     def to_unit(self, raw: np.ndarray) -> np.ndarray:
         return self.std.apply(raw)
 
-    def scores(self, unit: np.ndarray) -> np.ndarray:
-        """Cosine of `unit` with every track held (rows in `ids` order)."""
-        return self.units @ np.asarray(unit, np.float32)
+    def units(self, catalog, ids) -> dict[int, np.ndarray]:
+        """Fixed-space unit vectors of the tracks `ids` that have a raw vector (read once, then kept)."""
+        ids = [int(t) for t in ids]
+        missing = [t for t in ids if t not in self._units]
+        if missing:
+            raws = dict(catalog.raw_vectors(self.key, missing))
+            if raws:
+                order = list(raws)
+                for t, u in zip(order, self.std.apply(np.stack([raws[t] for t in order]))):
+                    self._units[t] = u
+            if len(self._units) > CACHE:  # forget the oldest half
+                for t in list(self._units)[: len(self._units) // 2]:
+                    del self._units[t]
+        return {t: self._units[t] for t in ids if t in self._units}
 
-    def best(self, unit: np.ndarray, n: int, exclude=(), same: float = 1.0) -> np.ndarray:
-        """The `n` best scores of `unit` against the library, leaving out the rows of `exclude` and
-        anything at or above `same` (copies of the same audio)."""
-        s = self.scores(unit)
-        for t in exclude:
-            if t in self.row:
-                s[self.row[t]] = -np.inf
-        s[s >= same] = -np.inf
-        n = min(n, int(np.isfinite(s).sum()))
-        if n <= 0:
-            return np.zeros(0, np.int64)
-        top = np.argpartition(-s, n - 1)[:n]
-        return top[np.argsort(-s[top])]
+
+def top_scores(unit: np.ndarray, candidates: dict[int, np.ndarray], n: int, same: float) -> list[tuple[int, float]]:
+    """The `n` best (id, fixed score) of `candidates` against `unit`, copies (score >= `same`) left out."""
+    scored = [(t, float(v @ unit)) for t, v in candidates.items()]
+    return sorted((p for p in scored if p[1] < same), key=lambda p: -p[1])[:n]
 
 
 _SPACES: dict[tuple[str, str], FixedSpace] = {}
 
 
 def fixed_space(library) -> FixedSpace | None:
-    """The library's fixed reference space, in sync with its catalog; None without an active space."""
+    """The library's fixed reference space; None without an active space."""
     key = library.active_key
     if not key:
         return None
     cache_key = (str(library.catalog.path), key)
-    space = _SPACES.get(cache_key)
-    if space is None:
-        space_ = library.space(key)
-        dim, groups, prior = space_.dim, space_.groups, load_prior(key)
-        std = (Standardizer.fit(np.zeros((0, dim)), groups, prior=prior) if prior is not None and len(prior.mean) == dim
-               else Standardizer.identity(dim, groups))
-        space = _SPACES[cache_key] = FixedSpace(key, std)
-    space.sync(library.catalog)
-    return space
+    if cache_key not in _SPACES:
+        space = library.space(key)
+        prior = load_prior(key)
+        if prior is not None and len(prior.mean) == space.dim:
+            std = Standardizer.fit(np.zeros((0, space.dim)), space.groups, prior=prior)
+        else:
+            std = Standardizer.identity(space.dim, space.groups)
+        _SPACES[cache_key] = FixedSpace(key, std)
+    return _SPACES[cache_key]
