@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS passage_windows (
     raw BLOB,     -- float16 (n x dim): raw window vectors
     error TEXT NOT NULL DEFAULT '',
     made_at REAL NOT NULL,
+    levels BLOB,  -- float16: the track's RMS level each LEVEL_SECONDS (its mini-waveform), NULL if not known
     PRIMARY KEY (track_id, embedder)
 );
 """
@@ -42,6 +43,9 @@ class PassageRows:
         self.catalog = catalog
         with catalog._lock:
             catalog._db.executescript(_SCHEMA)
+            columns = {row[1] for row in catalog._db.execute("PRAGMA table_info(passage_windows)")}
+            if "levels" not in columns:  # a library whose passage pass ran before outlines were kept
+                catalog._db.execute("ALTER TABLE passage_windows ADD COLUMN levels BLOB")
 
     def plan(self, key: str) -> list[int]:
         """Indexed tracks of vector space `key` whose windows are missing or older than the file."""
@@ -55,20 +59,34 @@ class PassageRows:
         rows = self.catalog._rows("SELECT track_id FROM passage_windows WHERE embedder=? AND n>0", (key,))
         return {r[0] for r in rows}
 
-    def save(self, track_id: int, key: str, size: int, mtime: float, starts, ends, raws: np.ndarray) -> None:
+    def save(self, track_id: int, key: str, size: int, mtime: float, starts, ends, raws: np.ndarray,
+             levels=None) -> None:
         raws = np.clip(np.nan_to_num(np.asarray(raws, np.float32)), -F16_MAX, F16_MAX).astype(np.float16)
+        outline = None if levels is None else np.asarray(levels, np.float16).tobytes()
         self._put(track_id, key, size, mtime, len(raws), np.asarray(starts, np.float32).tobytes(),
-                  np.asarray(ends, np.float32).tobytes(), raws.tobytes(), "")
+                  np.asarray(ends, np.float32).tobytes(), raws.tobytes(), "", outline)
 
     def save_failed(self, track_id: int, key: str, size: int, mtime: float, error: str) -> None:
-        self._put(track_id, key, size, mtime, 0, None, None, None, error)
+        self._put(track_id, key, size, mtime, 0, None, None, None, error, None)
 
     def _put(self, *values) -> None:
         self.catalog._run(
-            "INSERT INTO passage_windows(track_id, embedder, size, mtime, n, starts, ends, raw, error, made_at) "
-            "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(track_id, embedder) DO UPDATE SET size=excluded.size, "
-            "mtime=excluded.mtime, n=excluded.n, starts=excluded.starts, ends=excluded.ends, raw=excluded.raw, "
-            "error=excluded.error, made_at=excluded.made_at", (*values, time.time()))
+            "INSERT INTO passage_windows(track_id, embedder, size, mtime, n, starts, ends, raw, error, levels, "
+            "made_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(track_id, embedder) DO UPDATE SET "
+            "size=excluded.size, mtime=excluded.mtime, n=excluded.n, starts=excluded.starts, ends=excluded.ends, "
+            "raw=excluded.raw, error=excluded.error, levels=excluded.levels, made_at=excluded.made_at",
+            (*values, time.time()))
+
+    def levels(self, key: str, ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """The outline (RMS level a second) of each of `ids` whose passage pass kept one."""
+        wanted, out = sorted({int(i) for i in ids}), {}
+        for a in range(0, len(wanted), 500):
+            chunk = wanted[a : a + 500]
+            for tid, blob in self.catalog._rows(
+                    f"SELECT track_id, levels FROM passage_windows WHERE embedder=? AND levels IS NOT NULL AND "
+                    f"track_id IN ({','.join('?' * len(chunk))})", (key, *chunk)):
+                out[tid] = np.frombuffer(blob, np.float16).astype(np.float32)
+        return out
 
     def windows(self, key: str, ids: Iterable[int] | None = None, page: int = 200, *, after: int = -1
                 ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:

@@ -17,10 +17,11 @@ title + length, or a track vector that is the same recording), and tracks whose 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from desktop.core.passage_catalog import PassageRows
 from desktop.core.passage_store import PassageHit
 from desktop.core.passage_windows import HOP_SECONDS
 
@@ -46,9 +47,10 @@ class Passage:
     artist: str = ""
     duration: float = 0.0
     artist_generated: bool = False
+    levels: np.ndarray | None = field(default=None, repr=False, compare=False)  # the hit track's outline
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "levels"}
 
     @property
     def label(self) -> str:
@@ -201,6 +203,9 @@ def find_passages(library, query: PassageQuery, k: int = 10, *, include_self: bo
             at += len(pick)
         kept = _shape(library, merge_best(votes, 3 * k + 10), query, k)
         if len(kept) >= k or all(len(h) < fetch for h in per_window) or fetch >= 20000:
+            outlines = PassageRows(library.catalog).levels(library.active_key, (p.track_id for p in kept))
+            for p in kept:
+                p.levels = outlines.get(p.track_id)
             return kept
         fetch *= 4
 

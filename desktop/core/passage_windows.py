@@ -22,6 +22,7 @@ from desktop.core.decode import TARGET_SR, AudioSource
 WINDOW_SECONDS = 4.0
 HOP_SECONDS = 2.0
 SPAN = int(round(WINDOW_SECONDS / HOP_SECONDS))  # blocks per window
+LEVEL_SECONDS = 1.0  # one value of a track's outline (mini-waveform) a second: 240 values for 4 minutes
 # A last block shorter than this joins the window before it instead of making its own.
 MIN_TAIL_SECONDS = 1.0
 
@@ -70,14 +71,27 @@ def embed_windows(embedder, blocks: Iterable[np.ndarray]) -> tuple[np.ndarray, n
     return _model_windows(embedder, blocks)
 
 
-def embed_source(embedder, source: AudioSource, start: float = 0.0, seconds: float | None = None):
-    """The windows of a whole track, or of the stretch `start`..`start + seconds` (a selection)."""
+def embed_source(embedder, source: AudioSource, start: float = 0.0, seconds: float | None = None,
+                 levels: list[float] | None = None):
+    """The windows of a whole track, or of the stretch `start`..`start + seconds` (a selection). For a whole
+    track, `levels` (a list) receives its loudness outline on the way (`LEVEL_SECONDS` a value)."""
     if seconds is None:
         blocks: Iterable[np.ndarray] = source.blocks(10.0)
+        if levels is not None:
+            blocks = _levels_tap(blocks, levels)
         starts, ends, raws = embed_windows(embedder, blocks)
     else:
         starts, ends, raws = embed_windows(embedder, [source.read(start, seconds)])
     return starts + start, ends + start, raws
+
+
+def _levels_tap(blocks: Iterable[np.ndarray], levels: list[float]) -> Iterator[np.ndarray]:
+    """Pass the blocks on, appending each `LEVEL_SECONDS` stretch's RMS level to `levels`: a track's outline for
+    the mini-waveform of a passage hit, got for free while the pass reads the whole track anyway. RMS rather
+    than peak: compressed music peaks near full scale everywhere, its loudness still rises and falls."""
+    for block in fixed_blocks(blocks, LEVEL_SECONDS):
+        levels.append(float(np.sqrt(np.mean(np.square(block, dtype=np.float64)))) if len(block) else 0.0)
+        yield block
 
 
 def _bounds(groups: list[tuple[int, int]], lengths: list[float]) -> tuple[np.ndarray, np.ndarray]:

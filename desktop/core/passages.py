@@ -56,20 +56,22 @@ class WindowsResult(NamedTuple):
     seconds: float = 0.0
     starts: np.ndarray | None = None
     ends: np.ndarray | None = None
+    levels: np.ndarray | None = None  # the track's outline (RMS level a second) for the hits' mini-waveform
 
 
 def analyze_windows(embedder, path: str) -> WindowsResult:
     """The windows of a whole file, or the reason it failed: never raises for a bad file."""
+    levels: list[float] = []
     try:
         with open_audio(path) as source:
-            starts, ends, raws = embed_source(embedder, source)
+            starts, ends, raws = embed_source(embedder, source, levels=levels)
     except Exception as e:
         return WindowsResult(None, failure_reason(e))
     if not len(raws):
         return WindowsResult(None, "no audio to cut into windows")
     if raws.ndim != 2 or raws.shape[1] != embedder.dim or not np.isfinite(raws).all():
         return WindowsResult(None, "the embedder produced invalid window vectors")
-    return WindowsResult(raws, "", float(ends[-1]), starts, ends)
+    return WindowsResult(raws, "", float(ends[-1]), starts, ends, np.asarray(levels, np.float32))
 
 
 _niced = False
@@ -149,7 +151,7 @@ def index_passages(library, *, cancel: threading.Event | None = None, workers: i
             store.replace_track(tid, result.starts, result.ends, library.space().to_unit(result.raw),
                                 had_windows=tid in written)
             crash_point("after-passage-store")
-            rows.save(tid, key, track.size, track.mtime, result.starts, result.ends, result.raw)
+            rows.save(tid, key, track.size, track.mtime, result.starts, result.ends, result.raw, result.levels)
             crash_point("after-passage-commit")
             summary.tracks += 1
             summary.windows += len(result.raw)

@@ -267,7 +267,9 @@ class MainWindow(QMainWindow):
     def _resume(self) -> None:
         self.session.load_embedder()
         if self.session.catalog.counts()["pending"]:
-            self.session.index_pending()
+            self.session.index_pending()  # the passage pass follows it
+        elif self.session.library.active_key:  # the passage pass resumes on its own (interrupted, or the
+            self.session.index_passages()  # library was indexed with --no-passages); it plans off this thread
         files, self._files = self._files, []
         if files:
             self.open_files(files)

@@ -5,7 +5,8 @@ Selecting 2-60 s of the playing track asks the library worker for passages like 
 from the passage's start. A click on the waveform clears the selection and the pane returns to
 whole-track similarity. Dropping a file on the pane with Shift held, or "Find passages like a
 clip…" in the pane's menu, searches with that clip. Also starts the passage pass after every
-first-pass job (`Session.index_passages`), which gives way to any job queued after it.
+first-pass job (`Session.index_passages`), which gives way to any job queued after it; the window
+starts it at open when nothing is pending (`MainWindow._resume`).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ marked, and the score.
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QLineF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionViewItem
@@ -110,13 +111,14 @@ class SelectableWaveform(WaveformView):
 
 
 class PassageDelegate(HitDelegate):
-    """Title; artist · 1:02-1:18; a mini timeline of the track with the passage marked; the score.
+    """Title; artist · 1:02-1:18; a mini-waveform of the track with the passage marked; the score.
     Whole-track hits (the pane's usual content) are drawn as before."""
 
     BAR_W = 84
+    WAVE_H = 14  # the mini-waveform's height (a timeline bar when the track's outline is not known)
 
     def sizeHint(self, option, index) -> QSize:
-        return QSize(200, QFontMetrics(option.font).height() * 2 + 20)  # the same for both kinds of hit
+        return QSize(200, QFontMetrics(option.font).height() * 2 + 14 + self.WAVE_H)  # same for both kinds of hit
 
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index) -> None:
         hit = index.data(HIT_ROLE)
@@ -139,7 +141,11 @@ class PassageDelegate(HitDelegate):
             f"{fmt_time(hit.start)}-{fmt_time(hit.end)}"
         p.drawText(QRect(left, r.top() + 5 + line_h, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter,
                    fm.elidedText(line2, Qt.ElideRight, text_w))
-        self._timeline(p, QRect(left, r.top() + 8 + 2 * line_h, text_w, 5), hit)
+        box = QRect(left, r.top() + 8 + 2 * line_h, text_w, self.WAVE_H)
+        if hit.levels is not None and len(hit.levels):
+            mini_waveform(p, box, hit.levels, hit.start, hit.end, max(hit.duration, hit.end, 1e-6))
+        else:
+            self._timeline(p, QRect(box.left(), box.center().y() - 2, box.width(), 5), hit)
         pct = similarity_percent(hit.score)
         self.score_bar(p, option, self.BAR_W, pct, f"{pct}%", text_col)
         p.restore()
@@ -151,3 +157,22 @@ class PassageDelegate(HitDelegate):
         a = box.left() + int(box.width() * hit.start / length)
         b = max(box.left() + int(box.width() * hit.end / length), a + 3)
         p.fillRect(QRect(a, box.top() - 1, b - a, box.height() + 2), BAR)
+
+
+def mini_waveform(p: QPainter, box: QRect, levels, start: float, end: float, length: float) -> None:
+    """The track's outline (RMS level a second), one bar a pixel column, the passage start..end in the hit colour
+    over a tinted band, the rest muted: where in the track the passage is, and what the track is like there."""
+    levels = np.asarray(levels, np.float32)
+    top = float(levels.max()) or 1.0
+    a = box.left() + int(box.width() * start / length)
+    b = max(box.left() + int(box.width() * end / length), a + 3)
+    p.fillRect(QRect(a, box.top(), b - a, box.height()), SELECTION)
+    mid, half = box.top() + box.height() / 2, box.height() / 2
+    per_px = len(levels) / max(1, box.width())
+    for x in range(box.width()):
+        lo, hi = int(x * per_px), max(int((x + 1) * per_px), int(x * per_px) + 1)
+        level = float(levels[lo:hi].max()) / top if lo < len(levels) else 0.0
+        h = max(0.5, level * half)
+        px = box.left() + x
+        p.setPen(QPen(BAR if a <= px < b else MUTED, 1))
+        p.drawLine(QLineF(px + 0.5, mid - h, px + 0.5, mid + h))

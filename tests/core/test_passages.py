@@ -295,3 +295,40 @@ def test_the_passage_pass_starts_no_more_processes_than_cores(tmp_path):
         for _ in index_passages(lib, workers=30):
             most = max(most, len(multiprocessing.active_children()))
     assert 1 <= most <= os.cpu_count()
+
+
+def test_the_pass_keeps_each_tracks_outline_for_the_hits_mini_waveform(tmp_path, lib_home, motif_lib):
+    """A second of quiet, then loud: the outline (RMS level a second) says so; passage hits carry their track's."""
+    sr = audio.SR
+    t = np.arange(12 * sr) / sr
+    x = np.sin(2 * np.pi * 440 * t) * np.where(t < 6, 0.05, 0.8)
+    path = audio.write(tmp_path / "quiet_loud" / "ql.wav", x.astype(np.float32))
+    with Library.open(lib_home) as lib:
+        list(scan_and_index(lib, [str(path.parent)]))
+        list(index_passages(lib, in_process=True))
+        tid = lib.catalog.by_path(str(path)).id
+        outline = PassageRows(lib.catalog).levels(lib.active_key, [tid])[tid]
+        hits = find_passages(lib, passage_query(lib, str(motif_lib.clip)), k=5)
+    assert len(outline) == 12
+    assert outline[:6].max() < 0.05 and outline[6:].min() > 0.4
+    assert all(h.levels is not None and abs(len(h.levels) - h.duration) <= 1 for h in hits)
+    assert "levels" not in hits[0].to_dict()  # JSON stays what the CLI documents
+
+
+def test_a_passage_table_from_before_outlines_gets_the_column(tmp_path):
+    import sqlite3
+
+    from desktop.core.catalog import Catalog
+
+    db = tmp_path / "catalog.sqlite3"
+    Catalog(db).close()
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE passage_windows (track_id INTEGER NOT NULL, embedder TEXT NOT NULL, size INTEGER "
+                "NOT NULL, mtime REAL NOT NULL, n INTEGER NOT NULL DEFAULT 0, starts BLOB, ends BLOB, raw BLOB, "
+                "error TEXT NOT NULL DEFAULT '', made_at REAL NOT NULL, PRIMARY KEY (track_id, embedder))")
+    con.commit()
+    con.close()
+    cat = Catalog(db)
+    rows = PassageRows(cat)
+    assert rows.levels("k", [1]) == {}
+    cat.close()

@@ -129,3 +129,19 @@ def test_the_passage_pass_follows_the_first_pass_in_the_window(spectral_empty_ho
 
         s = status(lib)
     assert s["tracks"] == 11 and s["pending"] == 0
+
+
+def test_the_passage_pass_resumes_when_the_window_opens(motif_lib, make_window, qtbot, tmp_path):
+    """A library indexed without its second pass (`index --no-passages`, or a pass cut short) gets its passage
+    index when the window opens, without any new indexing job."""
+    from desktop.core.passage_catalog import PassageRows
+
+    home = spectral_home(tmp_path / "library")
+    with Library.open(home) as lib:
+        list(scan_and_index(lib, [str(motif_lib.folder)]))
+        key = lib.active_key
+        assert PassageRows(lib.catalog).counts(key)["tracks"] == 0
+    w = make_window(home)
+    rows = PassageRows(w.session.catalog)
+    qtbot.waitUntil(lambda: rows.counts(key)["tracks"] == 11, timeout=120000)
+    assert not w.session.busy  # the library stayed searchable all along
