@@ -337,6 +337,7 @@ def install(window) -> ListeningController:
     tabs = QTabWidget()
     tabs.setObjectName("sideTabs")
     window.splitter.replaceWidget(1, tabs)
+    window.splitter.setStretchFactor(1, 2)  # the stretch belonged to the replaced pane: wide windows widen both
     tabs.addTab(window.similar, "Sounds like")
     tabs.addTab(panel, "Up next")
     listening = ListeningController(window, panel)

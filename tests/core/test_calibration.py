@@ -125,8 +125,7 @@ def test_hits_carry_closeness_words_raw_score_and_album(note_library):
     d = hits[0].to_dict()
     assert 0 <= d["closeness"] <= 100 and d["words"] in ("very close", "close", "related", "distant")
     assert -1 <= d["score"] <= 1 and d["album"] is not None and d["why"]
-    c = [h.closeness for h in hits]  # ranked by the library's space, measured in the fixed one: near-ties may swap
-    assert c[0] == max(c) and all(a >= b - 10 for a, b in zip(c, c[1:])), c
+    assert [h.closeness for h in hits] == sorted((h.closeness for h in hits), reverse=True)
 
 
 def test_closeness_is_stable_when_fifty_unrelated_tracks_are_added(tmp_path, family_dir):
