@@ -93,4 +93,27 @@ def store_status_lines(lib) -> list[str]:
     if "shards" in d:
         lines.append(f"  layout: {d['shards']} shard(s) x {d['replication']} replica(s), vectors "
                      f"{'on disk' if d['on_disk'] else 'in RAM'}, quantization {d['quantization']}, hnsw {d['hnsw']}")
-    return lines
+    return lines + _passage_lines(lib, key)
+
+
+def _passage_lines(lib, key: str) -> list[str]:
+    """The passage index beside the collection: its windows as the store counts them (only once it exists)."""
+    from desktop.core.library import key_dim
+    from desktop.core.passage_catalog import PassageRows
+    from desktop.core.store import open_library_passages
+
+    windows = PassageRows(lib.catalog).counts(key)["windows"]
+    if not windows:
+        return []
+    try:
+        store = open_library_passages(lib.settings, lib.catalog, key, key_dim(key), windows)
+    except (StoreUnavailable, LibraryInUse) as e:
+        return [f"passage index: cannot be read now: {e}"]
+    try:
+        if hasattr(store, "describe"):  # on a server: what the server says
+            d = store.describe()
+            return [f"passage index: {d['collection']} in {d['where']}: {d['points']} windows "
+                    f"(the catalog has {windows}), {d['segments']} segments, status {d['status']}"]
+        return [f"passage index: {store.path}: {store.count()} windows (the catalog has {windows})"]
+    finally:
+        store.close()

@@ -110,9 +110,13 @@ def test_passage_windows_move_with_the_library_and_back(home, server, capsys, mo
     before = passage_top(home, queries)
     assert len(before[0]) == 8
 
+    assert main(["--home", str(home), "store", "status"]) == 0
+    assert f"passage index: {home / 'vectors' / f'passages-{KEY}'}: {windows} windows" in capsys.readouterr().out
     assert main(["--home", str(home), "store", "migrate", "--to", server.url, "--batch", "40"]) == 0
     out = capsys.readouterr().out
     assert f"copied 60 vectors of 1 vector space(s) and {windows} passage windows to {server.url}" in out
+    assert main(["--home", str(home), "store", "status"]) == 0
+    assert f"-passages-{KEY} in {server.url}: {windows} windows (the catalog has {windows})" in capsys.readouterr().out
     names = sorted(server.created)
     assert len(names) == 2 and names[0].endswith(f"-passages-{KEY}")  # the windows have their own collection
     assert server.engine.count(names[0]).count == windows
