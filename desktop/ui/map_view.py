@@ -23,7 +23,7 @@ OTHER = "#5a5e68"
 HIT_PX = 8  # a click this close to a dot plays it
 DOT_PX = 3.0
 CAPTION = ("A projection of how your tracks sound: near on the map is not always near in sound. "
-           "Click a dot to play it, drag around dots to queue them.")
+           "Click a dot to play it, drag around dots to queue them, Enter queues the ringed nearest tracks.")
 
 
 def inside(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
@@ -222,6 +222,9 @@ class MapCanvas(QWidget):
         if event.key() == Qt.Key_Escape and self._loop:
             self._loop = []
             self.update()
+            return
+        if event.key() in (Qt.Key_Return, Qt.Key_Enter) and self.near:
+            self.queue_requested.emit([t for t in self.near if t in self._row])  # the ringed tracks
             return
         super().keyPressEvent(event)
 

@@ -44,6 +44,10 @@ def test_ctrl_m_shows_the_map_and_a_click_plays_the_dot(indexed_home, make_windo
     qtbot.waitUntil(lambda: w.playback.current is not None and w.playback.current.track_id == target, timeout=5000)
     assert canvas.playing == target and canvas.near == w.map_controller.map.neighbours_of(target) and canvas.near
     canvas.grab()  # paints dots, rings and legend without error
+    queued = len(w.playback.queue.items)
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key_Return)  # the keyboard's way: queue the ringed nearest tracks
+    assert w.playback.queue.items[queued:] == canvas.near
 
 
 def test_a_loop_around_dots_queues_them(indexed_home, make_window, qtbot):
