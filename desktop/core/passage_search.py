@@ -134,7 +134,8 @@ def passage_query(library, source: int | str, start: float | None = None, end: f
     from desktop.core.decode import open_audio
     from desktop.core.duplicates import song_text
     from desktop.core.errors import SoundalikeError, TrackNotFound
-    from desktop.core.passage_windows import embed_source
+    from desktop.core.passage_windows import embed_windows
+    from desktop.core.workers import read_isolated
 
     catalog = library.catalog
     if isinstance(source, int) or (isinstance(source, str) and source.isdigit() and not os.path.exists(source)):
@@ -156,12 +157,22 @@ def passage_query(library, source: int | str, start: float | None = None, end: f
     if end is not None and end - start < MIN_QUERY_SECONDS:
         raise ValueError(f"the passage must last at least {MIN_QUERY_SECONDS:g} s (got {start:g}-{end:g} s)")
     seconds = min(MAX_QUERY_SECONDS, (end - start) if end is not None else MAX_QUERY_SECONDS)
+    stretches = [(start + p, seconds - p) for p in PHASES if seconds - p >= MIN_QUERY_SECONDS]
     try:
-        with open_audio(path) as audio:
-            if start >= audio.duration > 0:
-                raise ValueError(f"{path}: the passage starts at {start:g} s, after the end ({audio.duration:.1f} s)")
-            cut = [embed_source(embedder, audio, start + p, seconds - p)
-                   for p in PHASES if seconds - p >= MIN_QUERY_SECONDS]
+        if track is None or track.status != "indexed":  # read in a child: a decoder's native crash costs the query
+            duration, reads, error = read_isolated(path, stretches)
+            if reads is None:
+                raise SoundalikeError(f"{path}: {error}")
+        else:  # a track that decoded fine when it was indexed: read here, without a process's start-up
+            with open_audio(path) as audio:
+                duration = audio.duration
+                reads = [] if start >= duration > 0 else [audio.read(at, n) for at, n in stretches]
+        if start >= duration > 0:
+            raise ValueError(f"{path}: the passage starts at {start:g} s, after the end ({duration:.1f} s)")
+        cut = []
+        for (at, _), samples in zip(stretches, reads, strict=True):
+            starts, ends, raws = embed_windows(embedder, [samples])
+            cut.append((starts + at, ends + at, raws))
     except (ValueError, SoundalikeError):
         raise
     except Exception as e:

@@ -19,7 +19,10 @@ import time
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 
-from desktop.core.analysis import Analysis, Decoded, analyze_file, decode_windows
+import numpy as np
+
+from desktop.core.analysis import Analysis, Decoded, analyze_file, decode_windows, failure_reason
+from desktop.core.decode import open_audio
 from desktop.core.embedders import create
 from desktop.core.faults import crash_on_file
 
@@ -121,6 +124,25 @@ def analyze_isolated(embedder, path: str, task=_worker_analyze, attempts: int = 
 def decode_isolated(reader, path: str) -> Decoded:
     """A model's windows of one file (`similar FILE`), decoded in a child process; a crash fails the file."""
     return analyze_isolated(None, path, functools.partial(_worker_decode, reader), crashed=Decoded(None, CRASHED))
+
+
+def _worker_read_stretches(stretches: list[tuple[float, float]], path: str) -> tuple:
+    crash_on_file(path)
+    try:
+        with open_audio(path) as audio:
+            duration = audio.duration
+            if stretches and stretches[0][0] >= duration > 0:
+                return duration, [], ""  # starts after the end: the caller says so
+            return duration, [np.asarray(audio.read(at, n), np.float32) for at, n in stretches], ""
+    except Exception as e:
+        return 0.0, None, failure_reason(e)
+
+
+def read_isolated(path: str, stretches: list[tuple[float, float]]) -> tuple[float, list | None, str]:
+    """(duration, the samples of each (start, seconds) stretch, '') of a file from outside the library, read in
+    a child process (`passages FILE`); (0, None, reason) when it cannot be read or crashes its decoder."""
+    task = functools.partial(_worker_read_stretches, list(stretches))
+    return analyze_isolated(None, path, task, crashed=(0.0, None, CRASHED))
 
 
 def decoded_ahead(reader, jobs: list[tuple[int, str]], cancel) -> Iterator:

@@ -50,6 +50,10 @@ def test_last_file_and_similar_file_crash_in_a_child_only(home, music, tmp_path)
     assert "bad.flac: the decoder crashed on this file" in out.stderr and "Traceback" not in out.stderr
     outside = audio.write(tmp_path / "outside.flac", audio.render("drums", 2.0, seed=5))
     assert cli("similar", outside, "-k", "3", home=home, env=crash).returncode == 0
+    out = cli("passages", music / "bad.flac", home=home, env=crash)  # a passage search by the file, too
+    assert out.returncode == 1 and "bad.flac: the decoder crashed on this file" in out.stderr, out.stderr
+    out = cli("passages", outside, "-k", "3", home=home, env=crash)
+    assert out.returncode == 0 and "passages like" in out.stdout, out.stderr
 
 
 def test_a_file_that_segfaults_the_decoder_of_a_model_fails_alone(home, music, tiny_model_dir, tmp_path):
