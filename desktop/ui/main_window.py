@@ -34,6 +34,7 @@ from desktop.ui.library_model import LibraryModel
 from desktop.ui.library_view import LibraryPanel
 from desktop.ui.listening import install as install_listening
 from desktop.ui.map_controller import install as install_map
+from desktop.ui.model_download import ModelControl
 from desktop.ui.now_playing import NowPlayingController
 from desktop.ui.passage_controller import PassageController
 from desktop.ui.passage_view import SelectableWaveform
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
         self.index_status, self.embedder_label = sb.index_status, sb.embedder_label
         self.fallback_label, self.audio_label = sb.fallback_label, sb.audio_label
         sb.settings_requested.connect(self.open_settings)
+        self.models = ModelControl(self)  # model download in the status bar, first-run offer
         self.library_controller = LibraryController(self.model, self.index_status, self.notices,
                                                     self.similar_controller, self.statusBar().showMessage, self)
         self.ask_store = ask_store  # (message) -> bool: use the embedded store when the server is unreachable
@@ -209,7 +211,7 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         old = self.session.library.settings
-        dlg = SettingsDialog(old, self)
+        dlg = SettingsDialog(old, self, download=self.models.download)
         if dlg.exec() and dlg.result_settings is not None and dlg.result_settings != old:
             self.reopen_library()  # applied at once; indexing in progress resumes after the reopen
             self.statusBar().showMessage("Settings applied", 4000)
@@ -266,6 +268,7 @@ class MainWindow(QMainWindow):
 
     def _resume(self) -> None:
         self.session.load_embedder()
+        self.models.maybe_offer()
         if self.session.catalog.counts()["pending"]:
             self.session.index_pending()  # the passage pass follows it
         elif self.session.library.active_key:  # the passage pass resumes on its own (interrupted, or the
@@ -372,4 +375,5 @@ class MainWindow(QMainWindow):
             log.exception("saving the play queue")
         self.playback.close()
         self.covers.close()
+        self.models.close()
         self.session.close()

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.config import DEVICES, EMBEDDERS, ENV_VARS, Settings
 from desktop.core.errors import SoundalikeError
+from desktop.ui.model_download import needs_download
 
 ANALYSIS_NAMES = {"wav2vec2": "Neural model (better matches, slower; needs the model)",
                   "spectral": "Built-in sound analysis (fast, works offline)"}
@@ -97,7 +98,8 @@ def _choices(names, labels: dict[str, str], current: str) -> QComboBox:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, parent=None):
+    def __init__(self, settings: Settings, parent=None, download=None):
+        """`download(model)` starts a model download in the window's status bar (None: no Download button)."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.settings = settings
@@ -107,6 +109,13 @@ class SettingsDialog(QDialog):
         self.model.setPlaceholderText("facebook/wav2vec2-base, or a folder")
         self.model.setMinimumWidth(self.fontMetrics().horizontalAdvance("x" * 44))
         model_row, self.browse = _with_button(self.model, "Choose folder…", self._browse)
+        self.download = download
+        self.download_button = QPushButton("Download")
+        self.download_button.setObjectName("downloadModel")
+        self.download_button.setToolTip("Download this model (it is not on this computer yet); "
+                                        "progress shows in the status bar")
+        self.download_button.clicked.connect(self._download)
+        model_row.layout().addWidget(self.download_button)
         self.model_error = _error_label()
         self.device = _choices(DEVICES, DEVICE_NAMES, settings.device)
         self.qdrant_url = QLineEdit(settings.qdrant_url)
@@ -173,7 +182,16 @@ class SettingsDialog(QDialog):
             label.setVisible(bool(why))
             problems.append(why)
         self.save_button.setEnabled(not any(problems))
+        self.download_button.setVisible(self.download is not None and neural and not problems[0]
+                                        and needs_download(self.model.text()))
         self.adjustSize()
+
+    def _download(self) -> None:
+        model = self.model.text().strip()
+        self.download(model)
+        self.download_button.setEnabled(False)
+        self.download_button.setText("Downloading…")
+        self.download_button.setToolTip(f"{model} is downloading: progress and Cancel are in the status bar")
 
     def _browse(self) -> None:
         current = os.path.expanduser(self.model.text().strip())
