@@ -75,6 +75,7 @@ class LibrarySession(QObject):
         self.waves.request_failed.connect(self._request_failed)
         self.embedder_label = ""
         self.notice = ""
+        self._text_embedder = None  # (vector space key, CLAP embedder): loaded by the first description
         self._closed = False
 
     @property
@@ -180,6 +181,25 @@ class LibrarySession(QObject):
         """Tracks like a library track (id) or a file (path; embedded, not added). Returns a token."""
         return self.worker.request("similar", lambda: similar(self.library, target, k))
 
+    def request_text(self, text: str, k: int = SIMILAR_K) -> int:
+        """Tracks by description in the library's CLAP space; answers like a similar query (same kind:
+        the newest of the two wins). The CLAP text tower stays loaded for the next description."""
+        from desktop.core.text_search import search_text, text_embedder
+
+        def run():
+            key = self.library.active_key
+            if self._text_embedder is None or self._text_embedder[0] != key:
+                self._close_text_embedder()
+                self._text_embedder = (key, text_embedder(self.library))
+            return search_text(self.library, text, k, embedder=self._text_embedder[1])
+
+        return self.worker.request("similar", run)
+
+    def _close_text_embedder(self) -> None:
+        if self._text_embedder is not None:
+            self._text_embedder[1].close()
+            self._text_embedder = None
+
     def cancel_similar(self) -> None:
         self.worker.forget("similar")
 
@@ -235,6 +255,7 @@ class LibrarySession(QObject):
         stopped = self.worker.stop(timeout_s)
         self.waves.stop(timeout_s)
         if stopped:
+            self._close_text_embedder()
             self.library.close()
         else:  # the thread still uses the library; the process exit releases the lock
             log.warning("library thread still busy at shutdown; leaving the library to the process exit")

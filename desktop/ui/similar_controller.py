@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject
 
 from desktop.core.errors import SoundalikeError
 from desktop.core.similarity import NotIndexed
+from desktop.core.text_search import SUGGESTED_CLAP
 from desktop.ui.jobs import error_text
 
 
@@ -29,6 +30,7 @@ class SimilarController(QObject):
         self._selected_id: int | None = None
         self.pinned = False  # the user pinned the pane: it keeps its list until unpinned
         self.passages = None  # the PassageController: while it shows passages, the playing track is not followed
+        pane.describe_requested.connect(self.describe)
 
     def bind_session(self, session) -> None:
         """Follow this session's answers and indexing (a reopened library: the old session is gone)."""
@@ -38,6 +40,7 @@ class SimilarController(QObject):
                              (session.job_started, self.on_job_started), (session.track_done, self.on_track_done),
                              (session.index_done, self.on_index_done), (session.idle, self.on_idle)):
             signal.connect(slot)
+        self.update_describe()
 
     @property
     def selected_id(self) -> int | None:
@@ -85,6 +88,24 @@ class SimilarController(QObject):
         pane.show_loading()
         self._token = self.session.request_similar(target)
 
+    def describe(self, text: str) -> None:
+        """Tracks by description (a CLAP library), shown like similar hits; asked for, so a pin gives way."""
+        if self.passages is not None and self.passages.active:
+            self.passages.leave()
+        self.target = ("text", text)
+        self._awaiting_index = None
+        self.pane.set_query(f"Described as “{text}”")
+        self.pane.show_message("Finding tracks that sound like that…")
+        self._token = self.session.request_text(text)
+
+    def update_describe(self) -> None:
+        """Enable "Describe a sound" only when the library's active vector space is a CLAP space."""
+        key = self.session.library.active_key
+        clap = bool(key and key.startswith("clap-"))
+        self.pane.set_describe_enabled(clap, "" if clap else (
+            f"Describing a sound needs the library indexed with a CLAP model: in Settings, set the model to "
+            f"{SUGGESTED_CLAP}, download it, and the library is indexed with it"))
+
     def _show_not_indexed(self, track) -> None:
         if track.status == "failed":
             self.pane.show_message(f"This track could not be indexed:\n{track.error}")
@@ -126,6 +147,7 @@ class SimilarController(QObject):
             self.show(ev.track_id, force=True)
 
     def on_index_done(self, summary) -> None:
+        self.update_describe()  # the run may have made a CLAP space active
         if summary.indexed and isinstance(self.target, int):
             self.show(self.target, force=True)  # hits found mid-run may be incomplete
 

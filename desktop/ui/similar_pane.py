@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListView,
     QPushButton,
     QStackedWidget,
@@ -189,6 +190,7 @@ class SimilarPane(QWidget):
     play_all = Signal()
     play_example = Signal(str)  # the dropped file itself
     example_dropped = Signal(list)  # paths dropped here
+    describe_requested = Signal(str)  # a description typed in "Describe a sound" (CLAP libraries)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -197,6 +199,10 @@ class SimilarPane(QWidget):
         self.example_path: str | None = None
         caption = QLabel("SOUNDS LIKE")
         caption.setObjectName("paneCaption")
+        self.describe = QLineEdit()
+        self.describe.setObjectName("describeSound")
+        self.describe.setClearButtonEnabled(True)
+        self.describe.returnPressed.connect(self._describe)
         self.query_label = QLabel("Select a track")
         self.query_label.setObjectName("paneTitle")
         self.query_label.setWordWrap(True)
@@ -232,7 +238,10 @@ class SimilarPane(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 8, 8, 8)
         lay.addWidget(caption)
-        lay.addWidget(self.query_label)
+        head = QVBoxLayout()  # one item, so the stack stays 2nd and the buttons' row 3rd (listening.py adds to it)
+        head.addWidget(self.describe)
+        head.addWidget(self.query_label)
+        lay.addLayout(head)
         lay.addWidget(self.stack, 1)
         lay.addLayout(buttons)
         self.show_message("Select a track to see what sounds like it.\nDrop an audio file here to search by example.")
@@ -240,6 +249,17 @@ class SimilarPane(QWidget):
     def _activated(self, index) -> None:
         if index.isValid():
             self.play_hit.emit(index.row())
+
+    def _describe(self) -> None:
+        if self.describe.isEnabled() and self.describe.text().strip():
+            self.describe_requested.emit(self.describe.text().strip())
+
+    def set_describe_enabled(self, enabled: bool, why: str = "") -> None:
+        """Describing needs a CLAP space; otherwise the field says why, and which model to get."""
+        self.describe.setEnabled(enabled)
+        self.describe.setPlaceholderText('Describe a sound, e.g. "slow piano with rain", then Enter' if enabled
+                                         else "Describe a sound: needs a CLAP model (see the tooltip)")
+        self.describe.setToolTip(why or "Finds tracks by a description of their sound (CLAP's text and audio space)")
 
     def _play_example(self) -> None:
         if self.example_path:
