@@ -121,6 +121,7 @@ class ModelDownloader(QObject):
         self.job: Job | None = None
         self._done: PullDone | None = None
         self._error = ""
+        self._closed = False
 
     @property
     def busy(self) -> bool:
@@ -151,7 +152,7 @@ class ModelDownloader(QObject):
         self._error = message
 
     def _finished(self, job: Job) -> None:
-        if job is not self.job:
+        if job is not self.job or self._closed:  # a download ending as the window closes changes nothing
             return
         self.job = None
         self.view.setVisible(False)
@@ -163,6 +164,7 @@ class ModelDownloader(QObject):
             self.failed.emit(sentence(self._error) or f"The download of {job.data} stopped.")
 
     def close(self, timeout_s: float = 10.0) -> None:
+        self._closed = True
         self.worker.stop(timeout_s)
 
 
