@@ -62,3 +62,11 @@ class ProgressPrinter:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def realtime_text(audio_seconds: float, seconds: float) -> str:
+    """", 12x realtime" (or ", 0.4x realtime" below 1: a slow model on a CPU must not read as 0x); "" unknown."""
+    if not seconds or not audio_seconds:
+        return ""
+    rate = audio_seconds / seconds
+    return f", {rate:.0f}x realtime" if rate >= 10 else f", {rate:.1f}x realtime"

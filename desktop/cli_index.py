@@ -6,7 +6,7 @@ import os
 import sys
 
 from desktop import cli_passages, cli_store
-from desktop.cli_common import EXIT_ERROR, ProgressPrinter, embedder_flags, open_library
+from desktop.cli_common import EXIT_ERROR, ProgressPrinter, embedder_flags, open_library, realtime_text
 from desktop.core.errors import SoundalikeError
 from desktop.core.paths import ABSENT, path_problem, shown
 
@@ -68,7 +68,7 @@ def cmd_index(args) -> int:
                       + (" (kept; `soundalike prune` drops them)" if ev.missing else ""))
             elif isinstance(ev, IndexSummary):
                 bar.close()
-                rate = f", {ev.audio_seconds / ev.seconds:.0f}x realtime" if ev.seconds and ev.audio_seconds else ""
+                rate = realtime_text(ev.audio_seconds, ev.seconds)
                 rate += f", {ev.workers} analysis processes" if ev.workers else ""
                 print(f"index: {ev.indexed} indexed, {ev.unchanged} unchanged, {len(ev.failed)} failed "
                       f"({ev.seconds:.1f} s{rate})")

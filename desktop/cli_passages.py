@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from desktop.cli_common import open_library
+from desktop.cli_common import open_library, realtime_text
 
 
 def add_parsers(sub) -> None:
@@ -91,7 +91,7 @@ def run_pass(lib, args, bar) -> None:
             if ev.skipped:
                 print(f"passages: skipped ({ev.skipped})")
                 continue
-            rate = f", {ev.audio_seconds / ev.seconds:.0f}x realtime" if ev.seconds and ev.audio_seconds else ""
+            rate = realtime_text(ev.audio_seconds, ev.seconds)
             rebuilt = f", {ev.rebuilt} rewritten from stored windows" if ev.rebuilt else ""
             print(f"passages: {ev.tracks} tracks ({ev.windows} windows), {len(ev.failed)} failed{rebuilt} "
                   f"({ev.seconds:.1f} s{rate})")

@@ -173,3 +173,11 @@ def test_a_device_or_pipe_given_as_a_file_is_not_a_regular_file(library, tmp_pat
     for path in (zero, fifo):
         err = one_line_error(cli(*command, path, home=home), 1)
         assert f"{path}: not a regular file" in err, err
+
+
+def test_realtime_rate_below_one_is_not_shown_as_zero():
+    from desktop.cli_common import realtime_text
+
+    assert realtime_text(10.0, 25.0) == ", 0.4x realtime"  # a model on a slow CPU
+    assert realtime_text(120.0, 10.0) == ", 12x realtime"
+    assert realtime_text(0.0, 3.0) == "" and realtime_text(5.0, 0.0) == ""
