@@ -15,7 +15,7 @@ import os
 import sys
 
 from desktop import __version__, cli_index, cli_library, cli_listen, cli_model, cli_passages, cli_similar, cli_store
-from desktop.cli_common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, ProgressPrinter, open_library
+from desktop.cli_common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, ProgressPrinter, home_anywhere, open_library
 from desktop.core.config import resolve_home
 from desktop.core.errors import SoundalikeError
 from desktop.core.paths import shown
@@ -76,9 +76,8 @@ def build_parser(with_files: bool = False) -> argparse.ArgumentParser:
         p.add_argument("files", nargs="*", metavar="FILE", help="audio files or folders to open in the window")
         return p
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
-    home_anywhere = argparse.ArgumentParser(add_help=False)  # `soundalike status --home DIR` works too
-    home_anywhere.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    sub.add_parser = functools.partial(sub.add_parser, parents=[home_anywhere])
+    # `soundalike status --home DIR` works too
+    sub.add_parser = functools.partial(sub.add_parser, parents=[home_anywhere()])
 
     cli_index.add_parsers(sub)
     cli_similar.add_parsers(sub)

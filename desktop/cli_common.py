@@ -3,6 +3,7 @@ the embedder flags. Kept apart from cli.py so the cli_* modules import it at the
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -70,3 +71,10 @@ def realtime_text(audio_seconds: float, seconds: float) -> str:
         return ""
     rate = audio_seconds / seconds
     return f", {rate:.0f}x realtime" if rate >= 10 else f", {rate:.1f}x realtime"
+
+
+def home_anywhere() -> argparse.ArgumentParser:
+    """A parent parser so that `--home DIR` may also follow a nested action (`store status --home DIR`)."""
+    home = argparse.ArgumentParser(add_help=False)
+    home.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return home

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from desktop.cli_common import open_library
+from desktop.cli_common import home_anywhere, open_library
 from desktop.core.errors import SoundalikeError
 
 PLAYLIST_EXTS = (".m3u", ".m3u8", ".xspf")
@@ -39,7 +39,8 @@ def add_parsers(sub) -> None:
 
     sp = sub.add_parser("playlist", help="read a playlist into the library's terms, or expand it")
     psub = sp.add_subparsers(dest="playlist_command", metavar="ACTION", required=True)
-    ip = psub.add_parser("import", help="which entries the library holds; --expand N adds N tracks like it")
+    ip = psub.add_parser("import", parents=[home_anywhere()],
+                         help="which entries the library holds; --expand N adds N tracks like it")
     ip.add_argument("file", metavar="FILE", help="an M3U, M3U8 or XSPF playlist")
     ip.add_argument("--expand", type=int, metavar="N", help="also list N more tracks like the playlist as a whole")
     ip.add_argument("--json", action="store_true")

@@ -6,18 +6,16 @@ Kept out of cli.py so that file stays small; cli.py registers `add_parser` and `
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
-from desktop.cli_common import ProgressPrinter, open_library
+from desktop.cli_common import ProgressPrinter, home_anywhere, open_library
 from desktop.core.errors import LibraryInUse, StoreUnavailable
 
 
 def add_parser(sub) -> None:
     sp = sub.add_parser("store", help="where the vectors live: their status; move them to a Qdrant server and back")
-    home = argparse.ArgumentParser(add_help=False)
-    home.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    home = home_anywhere()
     ssub = sp.add_subparsers(dest="store_command", metavar="ACTION", parser_class=type(sp))
     ssub.required = True
     ssub.add_parser("status", parents=[home], help="each vector space's collection: points, segments, indexing")

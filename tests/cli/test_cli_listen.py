@@ -73,6 +73,15 @@ def test_playlist_import_and_expand(lhome, tmp_path):
     assert bad.returncode == 1 and "nope.xspf" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_home_may_follow_the_nested_action(lhome, tmp_path, capsys):
+    from desktop.cli import main
+
+    home, info = lhome
+    lst = write_playlist(tmp_path / "one.m3u8", [{"path": info["missing"].replace("pad_11", "pad_01"), "title": "t"}])
+    assert main(["playlist", "import", str(lst), "--json", "--home", str(home)]) == 0
+    assert len(json.loads(capsys.readouterr().out)["tracks"]) == 1
+
+
 def test_duplicates_lists_the_copies(lhome):
     home, info = lhome
     out = cli("duplicates", "--json", home=home)
