@@ -32,7 +32,7 @@ from desktop.ui.covers import CoverCache
 from desktop.ui.library_controller import LibraryController, drop_problem
 from desktop.ui.library_model import LibraryModel
 from desktop.ui.library_view import LibraryPanel
-from desktop.ui.listening import install as install_listening
+from desktop.ui.listening_ui import install as install_listening
 from desktop.ui.map_controller import install as install_map
 from desktop.ui.model_download import ModelControl
 from desktop.ui.now_playing import NowPlayingController
