@@ -2,7 +2,7 @@
 
 This module schedules and writes; what happens to one file is `analysis.analyze_file`.
 
-Resuming is just planning again: the plan is every track without a vector of the active embedder,
+Resuming is just planning again: the plan is every track without a vector of the run's embedder,
 and each result is written the moment it arrives (store first, then the catalog row in one
 transaction), so a crash loses at most the tracks in flight and never duplicates a point (point id =
 track id). A broken file becomes a failed row with its cause, and the run goes on.
@@ -11,6 +11,9 @@ Feature embedders (spectral) run in worker processes, one per core: decode domin
 CPU-bound. Model embedders (wav2vec2) run in this process: torch already uses every core, and a
 child process decodes the next files' windows while the model works on this one (so a decoder's
 native crash costs that file only, see workers.py). Cancel is checked between tracks.
+
+A run with another embedder than the library's active one (a new model) fills the new vector space
+beside the old, which stays the one searched until the run completes: similar tracks never vanish.
 """
 
 from __future__ import annotations
@@ -59,7 +62,11 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
     key = embedder.key
     summary = IndexSummary(embedder=embedder.label, notice=library.notice)
     restored_before = library.restored_points
-    library.activate(embedder)
+    # Another embedder than the one searched (a model just downloaded): its space is filled beside the old
+    # one, which keeps answering similar queries until this run has indexed every track; then it switches.
+    switching = library.active_key not in (None, key)
+    if not switching:
+        library.activate(embedder)
     if getattr(embedder, "model_id", None):  # `soundalike model list` says which libraries use a model
         record_use(embedder.model_id, library.settings.home)
         remember_model(library, embedder)  # text queries need the model that made the space
@@ -73,7 +80,8 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
     jobs = [(tid, tracks[tid].path) for tid in plan if tid in tracks]
     total = len(jobs)
     yield Progress("index", 0, total, message=embedder.label)
-    store = library.store()
+    space = library.space(key)
+    store = space.store()
     cores = os.cpu_count() or 1
     workers = min(workers or library.settings.workers or cores, cores)  # more processes than cores only thrash
     parallel = embedder.parallel  # even one file: a native crash must cost only that file
@@ -93,7 +101,7 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
                 track.duration = seconds
             ensure_space(library.settings.home)  # a full disk stops here cleanly, never with SIGBUS
             crash_point("before-store")
-            store.upsert([(tid, library.space().to_unit(raw), track.payload())])
+            store.upsert([(tid, space.to_unit(raw), track.payload())])
             crash_point("after-store")
             catalog.set_indexed(tid, key, raw, parts, note=error)
             crash_point("after-commit")
@@ -108,11 +116,13 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
         yield TrackDone(tid, path, raw is not None, error, seconds)
         yield Progress("index", done, total, path)
         if summary.indexed and done % 25 == 0:
-            yield from library.maybe_refit(final=False)
+            yield from space.maybe_refit(final=False)
     summary.cancelled = cancel.is_set() and done < total
     why = "cancelled: indexed on the next run" if summary.cancelled else "not analysed: indexed on the next run"
     summary.pending = [(path, why) for tid, path in jobs if tid not in finished]
-    yield from library.maybe_refit(final=True)
+    yield from space.maybe_refit(final=True)
+    if switching and not summary.cancelled and not summary.pending:
+        library.activate(embedder)  # the new space is complete: searches use it from now on
     # No flush here: every write is already in the store's WAL (durable), and a flush syncs segments
     # to disk while holding the GIL (100-270 ms measured), a visible stall in the window. close() flushes.
     if not summary.cancelled and (done or summary.restored or summary.hidden or refresh

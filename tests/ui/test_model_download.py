@@ -76,9 +76,14 @@ def test_window_download_shows_progress_cancels_resumably_then_switches_and_inde
     w.models.download(REPO)
     qtbot.waitUntil(lambda: is_cached(REPO) and not w.models.downloader.busy, timeout=30000)
     assert any(m == "GET" and r == f"bytes={kept}-" for m, p, r in hub.requests)  # continued, not restarted
-    qtbot.waitUntil(lambda: w.session.busy, timeout=10000)  # indexing with the model, in the background
-    assert "downloaded" in w.statusBar().currentMessage()
+    assert w.session.busy and "downloaded" in w.statusBar().currentMessage()  # indexing with it, in the background
+    searched, answers = [], []  # while it runs, the old space is the one searched, and similar answers
+    w.session.track_done.connect(lambda ev: searched.append(w.session.library.active_key))
+    w.session.similar_ready.connect(lambda token, hits: answers.append((w.session.busy, len(hits))))
+    w.session.request_similar(w.model.track_id(0))
     qtbot.waitUntil(lambda: not w.session.busy, timeout=120000)
+    assert searched and set(searched) == {old_key}
+    assert answers and answers[0][1] > 0
     key = w.session.library.active_key
     assert key != old_key and "spectral" not in key
     assert w.session.catalog.counts()["indexed"] == 12
