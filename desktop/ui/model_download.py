@@ -14,11 +14,12 @@ import os
 from dataclasses import replace
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
 
 from desktop.core.model_cache import is_cached, is_hub_id
 from desktop.core.models import DEFAULT_MODEL, DownloadProgress, PullDone
 from desktop.ui.jobs import Job, WorkerThread, format_eta
+from desktop.ui.status import ProgressItem
 
 KNOWN_SIZES = {DEFAULT_MODEL: "360 MB"}  # what the offer quotes before the hub is asked anything
 OFFER_KEY = "model_offer_answered"  # window.ini: the first-run choice is shown once
@@ -54,41 +55,17 @@ def sentence(message: str) -> str:
     return (message[:1].upper() + message[1:] + ".") if message else ""
 
 
-class DownloadStatus(QWidget):
+class DownloadStatus(ProgressItem):
     """The status-bar item: 'Downloading … [====    ] [Cancel]'; hidden when no download runs."""
 
-    cancel_clicked = Signal()
+    CANCELLING = "Cancelling the download…"
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self.label = QLabel()
-        self.label.setObjectName("downloadLabel")
-        self.label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
-        self.bar = QProgressBar()
-        self.bar.setFixedWidth(140)
-        self.bar.setMaximumHeight(14)
-        self.bar.setTextVisible(False)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("cancelDownload")
-        self.cancel_button.setToolTip("Stop the download (what arrived is kept: downloading again continues it)")
-        self.cancel_button.clicked.connect(self._cancel)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.label, 1)
-        lay.addWidget(self.bar)
-        lay.addWidget(self.cancel_button)
-        self.setVisible(False)
-
-    def _cancel(self) -> None:
-        self.cancel_button.setEnabled(False)
-        self.label.setText("Cancelling the download…")
-        self.cancel_clicked.emit()
+        super().__init__("download", "Stop the download (what arrived is kept: downloading again continues it)",
+                         140, parent)
 
     def start(self, model: str) -> None:
-        self.cancel_button.setEnabled(True)
-        self.label.setText(f"Connecting to the model hub for {model}…")
-        self.bar.setRange(0, 0)
-        self.setVisible(True)
+        self._begin(f"Connecting to the model hub for {model}…")
 
     def show_progress(self, ev: DownloadProgress) -> None:
         if not self.cancel_button.isEnabled():
@@ -97,10 +74,6 @@ class DownloadStatus(QWidget):
         self.label.setToolTip(ev.file)
         self.bar.setRange(0, 1000)
         self.bar.setValue(int(ev.fraction * 1000))
-
-    @property
-    def text(self) -> str:
-        return self.label.text()
 
 
 class ModelDownloader(QObject):

@@ -64,23 +64,25 @@ class MessageStatusBar(QStatusBar):
         return super().event(event)
 
 
-class IndexStatus(QWidget):
-    """'Indexing 12 of 200 · song.flac · 8.3 tracks/s · 21 s left [====    ] [Cancel]'."""
+class ProgressItem(QWidget):
+    """A status-bar item for one long job: 'what is happening [====    ] [Cancel]', hidden while idle.
+    Subclasses say what the job is (object names, tooltip, the text while cancelling)."""
 
     cancel_clicked = Signal()
+    CANCELLING = "Cancelling…"
 
-    def __init__(self, parent=None):
+    def __init__(self, name: str, cancel_tip: str, bar_width: int, parent=None):
         super().__init__(parent)
         self.label = QLabel()
-        self.label.setObjectName("indexLabel")
+        self.label.setObjectName(f"{name}Label")
         self.label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.bar = QProgressBar()
-        self.bar.setFixedWidth(160)
+        self.bar.setFixedWidth(bar_width)
         self.bar.setMaximumHeight(14)
         self.bar.setTextVisible(False)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("cancelIndexing")
-        self.cancel_button.setToolTip("Stop indexing (finished tracks are kept; the rest is resumed next time)")
+        self.cancel_button.setObjectName(f"cancel{name[:1].upper()}{name[1:]}")
+        self.cancel_button.setToolTip(cancel_tip)
         self.cancel_button.clicked.connect(self._cancel)
         self.cancel_button.setFocusPolicy(Qt.TabFocus)
         lay = QHBoxLayout(self)
@@ -92,14 +94,29 @@ class IndexStatus(QWidget):
 
     def _cancel(self) -> None:
         self.cancel_button.setEnabled(False)
-        self.label.setText("Cancelling…")
+        self.label.setText(self.CANCELLING)
         self.cancel_clicked.emit()
 
-    def start(self, text: str = "Starting…") -> None:
+    def _begin(self, text: str) -> None:
         self.cancel_button.setEnabled(True)
         self.label.setText(text)
         self.bar.setRange(0, 0)
         self.setVisible(True)
+
+    @property
+    def text(self) -> str:
+        return self.label.text()
+
+
+class IndexStatus(ProgressItem):
+    """'Indexing 12 of 200 · song.flac · 8.3 tracks/s · 21 s left [====    ] [Cancel]'."""
+
+    def __init__(self, parent=None):
+        super().__init__("indexing", "Stop indexing (finished tracks are kept; the rest is resumed next time)", 160,
+                         parent)
+
+    def start(self, text: str = "Starting…") -> None:
+        self._begin(text)
 
     def show_progress(self, ev, rate: float = 0.0, eta: float | None = None) -> None:
         if not self.cancel_button.isEnabled():
@@ -132,10 +149,6 @@ class IndexStatus(QWidget):
 
     def finish(self) -> None:
         self.setVisible(False)
-
-    @property
-    def text(self) -> str:
-        return self.label.text()
 
 
 class NoticeBar(QFrame):
