@@ -150,6 +150,20 @@ def as_query(vector, dim: int) -> np.ndarray:
     return as_matrix([vector], dim)[0]
 
 
+def recommend_args(positives, negatives, k, diversity: float, dim: int):
+    """`recommend`'s arguments checked the same way by every backend: (positive and negative examples as
+    lists, k), or None when k asks for nothing."""
+    pos = [as_query(v, dim).tolist() for v in positives]
+    neg = [as_query(v, dim).tolist() for v in negatives]
+    if not pos:
+        raise ValueError("a recommendation needs at least one positive example")
+    if int(k) <= 0:
+        return None
+    if not 0.0 <= diversity <= 1.0:
+        raise ValueError(f"diversity is between 0 and 1, got {diversity}")
+    return pos, neg, int(k)
+
+
 def clean_payload(track_id: int, payload: dict | None) -> dict:
     """Copy the payload, fill `track_id`, and coerce the numbers to their declared types (a value that is
     not a number becomes None rather than breaking an index)."""

@@ -79,6 +79,7 @@ from desktop.core.store.base import (
     check_name,
     clean_payload,
     parse_must,
+    recommend_args,
 )
 
 FAST, FULL = "fast", "full"
@@ -266,15 +267,10 @@ class EdgeStore(VectorStore):
 
     def recommend(self, positives, negatives=(), k: int = 10, *, around=None, diversity: float = 0.0,
                   exclude_ids: Iterable[int] = (), must: Mapping[str, Any] | None = None) -> list[Hit]:
-        pos = [as_query(v, self.dim).tolist() for v in positives]
-        neg = [as_query(v, self.dim).tolist() for v in negatives]
-        if not pos:
-            raise ValueError("a recommendation needs at least one positive example")
-        k = int(k)
-        if k <= 0:
+        args = recommend_args(positives, negatives, k, diversity, self.dim)
+        if args is None:
             return []
-        if not 0.0 <= diversity <= 1.0:
-            raise ValueError(f"diversity is between 0 and 1, got {diversity}")
+        pos, neg, k = args
         excluded = set(as_ids(exclude_ids))
         conds = _must_conditions(None, must)
         # A few excluded ids (a station's seeds, recent picks, skips) are dropped afterwards, like search():

@@ -39,6 +39,7 @@ from desktop.core.store.base import (
     check_name,
     clean_payload,
     parse_must,
+    recommend_args,
 )
 from desktop.core.store.params import CollectionParams, quantization_of, search_params
 from desktop.core.store.server import OPERATION_TIMEOUT, ServerConfig
@@ -233,21 +234,17 @@ class RemoteStore(VectorStore):
     def recommend(self, positives, negatives=(), k: int = 10, *, around=None, diversity: float = 0.0,
                   exclude_ids: Iterable[int] = (), must: Mapping[str, Any] | None = None) -> list[Hit]:
         """The server's recommend (best score), then MMR around `around` as in EdgeStore.recommend."""
-        pos = [as_query(v, self.dim).tolist() for v in positives]
-        neg = [as_query(v, self.dim).tolist() for v in negatives]
-        if not pos:
-            raise ValueError("a recommendation needs at least one positive example")
-        if int(k) <= 0:
+        args = recommend_args(positives, negatives, k, diversity, self.dim)
+        if args is None:
             return []
-        if not 0.0 <= diversity <= 1.0:
-            raise ValueError(f"diversity is between 0 and 1, got {diversity}")
+        pos, neg, k = args
         conds = _conditions(None, must)
         excluded = as_ids(exclude_ids)
         must_not = [models.HasIdCondition(has_id=excluded)] if excluded else None
         flt = models.Filter(must=conds or None, must_not=must_not) if (conds or must_not) else None
         rec = models.RecommendQuery(recommend=models.RecommendInput(
             positive=pos, negative=neg or None, strategy=models.RecommendStrategy.BEST_SCORE))
-        candidates = max(100, 4 * int(k))
+        candidates = max(100, 4 * k)
         if around is not None and diversity > 0:
             query = models.NearestQuery(nearest=as_query(around, self.dim).tolist(),
                                         mmr=models.Mmr(diversity=diversity, candidates_limit=candidates))
@@ -255,7 +252,7 @@ class RemoteStore(VectorStore):
         else:
             query, prefetch = rec, None
         res = self._call(self._c().query_points, self.name, query=query, prefetch=prefetch, query_filter=flt,
-                         limit=int(k), with_payload=True)
+                         limit=k, with_payload=True)
         return [Hit(int(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
 
     def describe(self) -> dict:
