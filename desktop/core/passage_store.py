@@ -71,6 +71,14 @@ def window_points(items) -> Iterator[tuple[int, list[float], dict]]:
                    {"track_id": int(track_id), "start": float(starts[i]), "end": float(ends[i])})
 
 
+def query_matrix(queries, dim: int) -> np.ndarray:
+    """Query window vectors as an n x dim float32 matrix (one vector is a row); refuses another dimension."""
+    queries = np.atleast_2d(np.asarray(queries, np.float32))
+    if queries.shape[1] != dim:
+        raise ValueError(f"query has {queries.shape[1]} values, the passage index {dim}")
+    return queries
+
+
 def batches(items: Iterable, size: int) -> Iterator[list]:
     batch: list = []
     for item in items:
@@ -87,6 +95,11 @@ class PassageHit:
 
     def __init__(self, track_id: int, start: float, end: float, score: float):
         self.track_id, self.start, self.end, self.score = track_id, start, end, score
+
+    @classmethod
+    def of(cls, payload: dict, score: float) -> PassageHit:
+        """The hit a window point's payload (as `window_points` writes it) and score make."""
+        return cls(int(payload["track_id"]), float(payload["start"]), float(payload["end"]), float(score))
 
     def __repr__(self) -> str:
         return f"PassageHit({self.track_id}, {self.start:.1f}-{self.end:.1f}, {self.score:.3f})"
@@ -158,9 +171,7 @@ class PassageStore:
 
     def search_many(self, queries: np.ndarray, limit: int) -> list[list[PassageHit]]:
         """For each query unit vector, its `limit` nearest windows, best first (one batched call)."""
-        queries = np.atleast_2d(np.asarray(queries, np.float32))
-        if queries.shape[1] != self.dim:
-            raise ValueError(f"query has {queries.shape[1]} values, the passage index {self.dim}")
+        queries = query_matrix(queries, self.dim)
         requests = []
         for q in queries:
             qv = q.tolist()
@@ -168,8 +179,7 @@ class PassageStore:
                 prefetches=[Prefetch(limit=OVERSAMPLE * limit, query=Query.Nearest(qv, using=FAST))],
                 query=Query.Nearest(qv, using=FULL), limit=limit, with_payload=True))
         results = self._call(self._shard.query_batch, QueryBatchRequest(requests))
-        return [[PassageHit(int(p.payload["track_id"]), float(p.payload["start"]), float(p.payload["end"]),
-                            float(p.score)) for p in points] for points in results]
+        return [[PassageHit.of(p.payload, p.score) for p in points] for points in results]
 
     def flush(self) -> None:
         self._call(self._shard.flush)

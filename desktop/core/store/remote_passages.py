@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import numpy as np
 from qdrant_client import models
 
-from desktop.core.passage_store import WINDOW_BITS, PassageHit, batches, window_points
+from desktop.core.passage_store import WINDOW_BITS, PassageHit, batches, query_matrix, window_points
 from desktop.core.store.params import search_params
 from desktop.core.store.remote import BATCH, RemoteStore
 
@@ -53,11 +53,8 @@ class RemotePassageStore(RemoteStore):
 
     def search_many(self, queries: np.ndarray, limit: int) -> list[list[PassageHit]]:
         """For each query unit vector, its `limit` nearest windows, best first (one batched request)."""
-        queries = np.atleast_2d(np.asarray(queries, np.float32))
-        if queries.shape[1] != self.dim:
-            raise ValueError(f"query has {queries.shape[1]} values, the passage index {self.dim}")
+        queries = query_matrix(queries, self.dim)
         requests = [models.QueryRequest(query=q.tolist(), limit=int(limit), with_payload=True,
                                         params=search_params(int(limit), self.quantization)) for q in queries]
         results = self._call(self._c().query_batch_points, self.name, requests=requests)
-        return [[PassageHit(int(p.payload["track_id"]), float(p.payload["start"]), float(p.payload["end"]),
-                            float(p.score)) for p in r.points] for r in results]
+        return [[PassageHit.of(p.payload, p.score) for p in r.points] for r in results]
