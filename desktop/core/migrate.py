@@ -159,21 +159,23 @@ def _copy_passages(library, key, rows, store, state, batch, sample, report) -> I
         last = int(state["done"].get(entry, -1))
         if last < 0 and store.count():
             store.remove_tracks(store.track_ids())  # windows from an earlier life of this store: rewrite all
-        done = len([t for t in rows.written(key) if t <= last])
+        written = rows.written(key)  # the library is locked: the catalog holds still during the copy
+        done = sum(1 for t in written if t <= last)
         pending: list = []
-        for item in rows.windows(key, after=last):
-            tid, starts, ends, raws = item
+        held = 0  # windows in `pending`
+        for tid, starts, ends, raws in rows.windows(key, after=last):
             pending.append((tid, starts, ends, standardizer.apply(raws)))
-            if sum(len(p[3]) for p in pending) >= batch:
+            held += len(raws)
+            if held >= batch:
                 done += yield from _send_windows(store, pending, state, entry, catalog, key, tracks, done)
-                pending = []
+                pending, held = [], 0
         if pending:
             done += yield from _send_windows(store, pending, state, entry, catalog, key, tracks, done)
         before = store.count()
-        store.remove_tracks(store.track_ids() - rows.written(key))
+        store.remove_tracks(store.track_ids() - written)
         report.removed_stale += before - store.count()
         store.flush()
-        report.sampled += _verify_windows(store, key, rows, standardizer, total, sample)
+        report.sampled += _verify_windows(store, key, rows, written, standardizer, total, sample)
         catalog.set_meta(STAMP + key, stats_stamp(library, key))  # written with today's statistics
         return total
     finally:
@@ -190,7 +192,7 @@ def _send_windows(store, items, state, entry, catalog, key, tracks, done) -> Ite
     return len(items)
 
 
-def _verify_windows(store, key, rows, standardizer, total, sample) -> int:
+def _verify_windows(store, key, rows, written, standardizer, total, sample) -> int:
     """Counts equal, and a random window of each of a sample of tracks equals the catalog's standardised one."""
     have = store.count()
     if have != total:
@@ -198,18 +200,20 @@ def _verify_windows(store, key, rows, standardizer, total, sample) -> int:
                               f"windows, the catalog {total}; the library still uses its old store (run the "
                               "command again)")
     rng = np.random.default_rng(int.from_bytes(os.urandom(4), "little"))
-    written = sorted(rows.written(key))
-    picked = [int(i) for i in rng.choice(written, size=min(sample, len(written)), replace=False)] if written else []
-    checked = 0
+    ids = sorted(written)
+    picked = [int(i) for i in rng.choice(ids, size=min(sample, len(ids)), replace=False)] if ids else []
+    wanted = {}  # point id -> (track, window, the catalog's standardised window)
     for tid, _, _, raws in rows.windows(key, ids=picked):
         i = int(rng.integers(len(raws)))
-        got = store.get_vectors([point_id(tid, i)]).get(point_id(tid, i))
-        if got is None or not np.allclose(got, standardizer.apply(raws[i]), atol=1e-4):
+        wanted[point_id(tid, i)] = (tid, i, standardizer.apply(raws[i]))
+    stored = store.get_vectors(wanted)  # one request for the whole sample
+    for pid, (tid, i, want) in wanted.items():
+        got = stored.get(pid)
+        if got is None or not np.allclose(got, want, atol=1e-4):
             raise SoundalikeError(f"verification failed for the passage index of {key}: window {i} of track {tid} "
                                   "differs from the catalog's; the library still uses its old store (run the "
                                   "command again)")
-        checked += 1
-    return checked
+    return len(wanted)
 
 
 def _verify(store, key, ids, standardizer, catalog, sample) -> int:
