@@ -111,7 +111,7 @@ class SelectableWaveform(WaveformView):
 
 
 class PassageDelegate(HitDelegate):
-    """Title; artist · 1:02-1:18; a mini-waveform of the track with the passage marked; the score.
+    """Title; 1:02-1:18 · artist; a mini-waveform of the track with the passage marked; the score.
     Whole-track hits (the pane's usual content) are drawn as before."""
 
     BAR_W = 84
@@ -137,8 +137,8 @@ class PassageDelegate(HitDelegate):
                    QFontMetrics(bold).elidedText(hit.title or hit.label, Qt.ElideRight, text_w))
         p.setFont(option.font)
         p.setPen(MUTED if not selected else text_col)
-        line2 = f"{hit.artist}  ·  {fmt_time(hit.start)}-{fmt_time(hit.end)}" if hit.artist else \
-            f"{fmt_time(hit.start)}-{fmt_time(hit.end)}"
+        where = f"{fmt_time(hit.start)}-{fmt_time(hit.end)}"  # first: a narrow pane elides the artist, not this
+        line2 = f"{where}  ·  {hit.artist}" if hit.artist else where
         p.drawText(QRect(left, r.top() + 5 + line_h, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter,
                    fm.elidedText(line2, Qt.ElideRight, text_w))
         box = QRect(left, r.top() + 8 + 2 * line_h, text_w, self.WAVE_H)
