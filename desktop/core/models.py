@@ -304,8 +304,8 @@ def _check(model: str, name: str, part: Path, sha256: str | None, blob_id: str |
             problem = f"checksum {h.hexdigest()[:12]}… instead of {(sha256 or blob_id)[:12]}…"
     if problem:
         part.unlink(missing_ok=True)
-        raise CorruptDownload(f"{name} of {model!r} arrived damaged ({problem}); it was deleted: "
-                              f"run `soundalike model pull {model}` again")
+        raise CorruptDownload(f"{name} of {model!r} arrived damaged ({problem}) and was deleted; downloading "
+                              f"it again fetches it anew")
 
 
 def verify_loads(path: str, model: str) -> None:

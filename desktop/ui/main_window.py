@@ -211,7 +211,7 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         old = self.session.library.settings
-        dlg = SettingsDialog(old, self, download=self.models.download)
+        dlg = SettingsDialog(old, self, download=self.models.download, downloader=self.models.downloader)
         if dlg.exec() and dlg.result_settings is not None and dlg.result_settings != old:
             self.reopen_library()  # applied at once; indexing in progress resumes after the reopen
             self.statusBar().showMessage("Settings applied", 4000)

@@ -50,8 +50,11 @@ def progress_text(ev: DownloadProgress) -> str:
 
 
 def sentence(message: str) -> str:
-    """A core error as one plain sentence for the status bar."""
+    """A core error as one plain sentence for the status bar (a file or model name first keeps its case)."""
     message = message.strip().rstrip(".")
+    first = message.split(" ", 1)[0]
+    if any(c in first for c in "./_'`"):
+        return message + "." if message else ""
     return (message[:1].upper() + message[1:] + ".") if message else ""
 
 

@@ -98,8 +98,12 @@ def _choices(names, labels: dict[str, str], current: str) -> QComboBox:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, parent=None, download=None):
-        """`download(model)` starts a model download in the window's status bar (None: no Download button)."""
+    DOWNLOAD_TIP = "Download this model (it is not on this computer yet); progress shows in the status bar"
+
+    def __init__(self, settings: Settings, parent=None, download=None, downloader=None):
+        """`download(model)` starts a model download in the window's status bar (None: no Download button);
+        `downloader` (the window's ModelDownloader) tells how it ended, so the button never stays
+        "Downloading…" after a failure or a cancel."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.settings = settings
@@ -112,11 +116,17 @@ class SettingsDialog(QDialog):
         self.download = download
         self.download_button = QPushButton("Download")
         self.download_button.setObjectName("downloadModel")
-        self.download_button.setToolTip("Download this model (it is not on this computer yet); "
-                                        "progress shows in the status bar")
+        self.download_button.setToolTip(self.DOWNLOAD_TIP)
         self.download_button.clicked.connect(self._download)
         model_row.layout().addWidget(self.download_button)
         self.model_error = _error_label()
+        self.download_error = _error_label()  # why the last download stopped, in one sentence
+        self.download_error.setObjectName("downloadError")
+        self.downloader = downloader
+        if downloader is not None:
+            downloader.failed.connect(self._download_ended)
+            downloader.cancelled.connect(self._download_ended)
+            downloader.downloaded.connect(self._downloaded)
         self.device = _choices(DEVICES, DEVICE_NAMES, settings.device)
         self.qdrant_url = QLineEdit(settings.qdrant_url)
         self.qdrant_url.setPlaceholderText("Leave empty to keep the library on this computer")
@@ -134,6 +144,7 @@ class SettingsDialog(QDialog):
         form.addRow("How to listen", self.embedder)
         form.addRow("Model", model_row)
         form.addRow("", self.model_error)
+        form.addRow("", self.download_error)
         form.addRow("Run it on", self.device)
         form.addRow("Shared library server", self.qdrant_url)
         form.addRow("", self.url_error)
@@ -160,8 +171,11 @@ class SettingsDialog(QDialog):
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
         self.embedder.currentIndexChanged.connect(self._sync)
         self.model.textChanged.connect(self._sync)
+        self.model.textChanged.connect(lambda: self._show_download_error(""))
         self.qdrant_url.textChanged.connect(self._sync)
         self._sync()
+        if downloader is not None and downloader.busy and downloader.job.data == self.model.text().strip():
+            self._show_downloading(self.model.text().strip())  # reopened while its download runs
 
     @property
     def save_button(self) -> QPushButton:
@@ -188,10 +202,30 @@ class SettingsDialog(QDialog):
 
     def _download(self) -> None:
         model = self.model.text().strip()
+        self._show_download_error("")
         self.download(model)
+        self._show_downloading(model)
+
+    def _show_downloading(self, model: str) -> None:
         self.download_button.setEnabled(False)
         self.download_button.setText("Downloading…")
         self.download_button.setToolTip(f"{model} is downloading: progress and Cancel are in the status bar")
+
+    def _download_ended(self, message: str) -> None:
+        """The download failed, was cancelled or completed: the button is itself again (hidden once the
+        model is here) and a failure or cancel says why in one sentence under the model field."""
+        self.download_button.setEnabled(True)
+        self.download_button.setText("Download")
+        self.download_button.setToolTip(self.DOWNLOAD_TIP)
+        self._show_download_error(message)
+        self._sync()
+
+    def _downloaded(self, model: str) -> None:
+        self._download_ended("")
+
+    def _show_download_error(self, message: str) -> None:
+        self.download_error.setText(message)
+        self.download_error.setVisible(bool(message))
 
     def _browse(self) -> None:
         current = os.path.expanduser(self.model.text().strip())

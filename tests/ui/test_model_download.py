@@ -126,3 +126,40 @@ def test_first_run_offer_download_starts_the_status_bar_download(hub, neural_hom
     qtbot.waitUntil(lambda: " of " in w.models.view.text, timeout=15000)
     w.models.downloader.cancel()
     qtbot.waitUntil(lambda: not w.models.downloader.busy, timeout=15000)
+
+
+def settings_of(w) -> SettingsDialog:
+    """Settings as the window opens it: Download starts the window's download, whose end the dialog hears."""
+    return SettingsDialog(w.session.library.settings, w, download=w.models.download, downloader=w.models.downloader)
+
+
+def test_settings_download_button_recovers_after_a_damaged_download(hub, neural_home, make_window, qtbot):
+    hub.corrupt.add("model.safetensors")  # the right checksum, flipped bytes: the pull refuses the file
+    w = make_window(neural_home)
+    dlg = settings_of(w)
+    dlg.download_button.click()
+    assert dlg.download_button.text() == "Downloading…" and not dlg.download_button.isEnabled()
+    qtbot.waitUntil(lambda: not w.models.downloader.busy, timeout=30000)
+    assert dlg.download_button.text() == "Download" and dlg.download_button.isEnabled()
+    assert not dlg.download_button.isHidden() and not is_cached(REPO)
+    why = dlg.download_error.text()
+    assert not dlg.download_error.isHidden() and "model.safetensors" in why and "damaged" in why
+    assert why.endswith(".") and "\n" not in why and why.startswith("model.safetensors")
+    assert dlg.save_button.isEnabled()  # a failed download blocks nothing else in the dialog
+    dlg.model.setText(REPO + "-other")  # another model: the old failure is not its story
+    assert dlg.download_error.isHidden()
+
+
+def test_settings_reopened_during_a_download_shows_it_and_a_cancel_restores_the_button(hub, neural_home,
+                                                                                      make_window, qtbot):
+    hub.rate = 100_000  # bytes/s: the download is still running when the dialog opens again
+    w = make_window(neural_home)
+    first = settings_of(w)
+    first.download_button.click()
+    first.reject()
+    again = settings_of(w)  # opened again while the download runs: it says so, no second download
+    assert again.download_button.text() == "Downloading…" and not again.download_button.isEnabled()
+    qtbot.waitUntil(lambda: partial_bytes() > 0, timeout=15000)
+    w.models.downloader.cancel()
+    qtbot.waitUntil(lambda: again.download_button.isEnabled(), timeout=15000)
+    assert again.download_button.text() == "Download" and "cancelled" in again.download_error.text()
