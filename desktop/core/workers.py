@@ -27,6 +27,10 @@ from desktop.core.embedders import create
 from desktop.core.faults import crash_on_file
 
 CRASHED = "the decoder crashed on this file"
+# A feature embedder's workers keep every core busy; below the window's GUI thread (and the player) they
+# still get all the idle CPU, but a repaint or an audio callback no longer waits behind them for a core
+# (bench/ui_stall.py: that wait was most of the window's stalls while indexing).
+WORKER_NICE = 10
 _worker_embedder = None  # in a worker of a feature embedder's pool: its own copy of the embedder
 
 
@@ -35,7 +39,17 @@ def _worker_init(name: str | None, options: dict, parent: int) -> None:
 
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
     if name is not None:  # a decode-only child never builds the embedder (no model, no torch)
+        _lower_priority()
         _worker_embedder = create(name, **options)
+
+
+def _lower_priority() -> None:
+    """A pool of workers, one per core, runs below the app (a decode-only child stays level: the model
+    in the app waits for it)."""
+    try:
+        os.nice(WORKER_NICE)
+    except OSError:  # not permitted here: run at the normal priority
+        pass
 
 
 def _exit_with_parent(parent: int) -> None:
