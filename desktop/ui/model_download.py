@@ -75,8 +75,7 @@ class DownloadStatus(ProgressItem):
             return
         self.label.setText(progress_text(ev))
         self.label.setToolTip(ev.file)
-        self.bar.setRange(0, 1000)
-        self.bar.setValue(int(ev.fraction * 1000))
+        self.set_bar(int(ev.fraction * 1000), 1000)
 
 
 class ModelDownloader(QObject):

@@ -100,8 +100,19 @@ class ProgressItem(QWidget):
     def _begin(self, text: str) -> None:
         self.cancel_button.setEnabled(True)
         self.label.setText(text)
-        self.bar.setRange(0, 0)
+        self.set_bar(0, 0)
         self.setVisible(True)
+
+    def set_bar(self, done: int, total: int) -> None:
+        """The bar at done of total (total 0: busy, no count). QProgressBar.setValue repaints at once, and a
+        repaint paints every pending region of the window right there (the table, the pane: tens of ms per
+        track while indexing); with updates off meanwhile the bar is painted with the next frame instead."""
+        self.bar.setUpdatesEnabled(False)
+        try:
+            self.bar.setRange(0, total)
+            self.bar.setValue(done)
+        finally:
+            self.bar.setUpdatesEnabled(True)  # schedules the bar's update
 
     @property
     def text(self) -> str:
@@ -140,11 +151,7 @@ class IndexStatus(ProgressItem):
                 parts.append(format_eta(eta))
         self.label.setText("  ·  ".join(parts))
         self.label.setToolTip(ev.path or "")
-        if ev.total:
-            self.bar.setRange(0, ev.total)
-            self.bar.setValue(ev.done)
-        else:
-            self.bar.setRange(0, 0)
+        self.set_bar(ev.done, ev.total)
         self.setVisible(True)
 
     def finish(self) -> None:
