@@ -7,15 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from desktop.core.audio_source import (
-    TARGET_SR,
-    TRUNCATION_TOLERANCE,
-    AudioSource,
-    Resampler,
-    clean,
-    resample_once,
-    to_mono,
-)
+from desktop.core.audio_source import TARGET_SR, TRUNCATION_TOLERANCE, AudioSource, Resampler, clean, resample_once
 from desktop.core.errors import DecodeError
 
 
@@ -58,75 +50,78 @@ class PyAVSource(AudioSource):
         """Native samples between a decoded frame's time `t` and `start` (what to drop)."""
         return max(0, int(round((start - t) * self.sample_rate)))
 
-    def _frames(self, start: float = 0.0) -> Iterator[tuple[float, np.ndarray]]:
-        """(start time, native-rate mono samples) in chunks of ~64k samples, from the frame holding `start`.
+    def _planes(self, start: float = 0.0) -> Iterator[list[np.ndarray]]:
+        """Each decoded frame from `start` as float32 arrays, one per channel: views of the frame's own
+        memory where it is already planar float (Vorbis, Opus, AAC, MP3), so nothing is copied here.
 
-        FFmpeg's resampler does the format conversion, batching and (for mono/stereo) the mix-down in
-        C: 2-3x faster than converting each small codec frame in numpy. Its stereo->mono is
-        (L+R)/sqrt(2); we rescale to (L+R)/2 so both decoders give the same signal. Other layouts
-        are averaged in numpy like the soundfile path.
+        Why not FFmpeg's resampler: PyAV runs it as a filter graph, one call per codec frame (~700
+        samples for Vorbis), and converting its output cost more than decoding (bench/README.md,
+        "Decode"). Samples before `start` (the seek lands on the key frame before it) are dropped here,
+        across frames. An error near the end (a bad last packet, seen in real Ogg files) ends the track.
         """
         import av
 
         self._seek(start)
-        fast = self.channels <= 2
-        layout = "mono" if fast else None
-        resampler = av.AudioResampler(format="flt", layout=layout, rate=self.sample_rate, frame_size=65536)
-        gain = np.float32(0.5 * np.sqrt(2.0)) if self.channels == 2 else np.float32(1.0)
-        t, done = -1.0, 0
+        skip, done = (-1 if start > 0 else 0), 0
         try:
             for frame in self._c.decode(self._s):
-                done += frame.samples
-                if t < 0 and frame.pts is not None:
-                    t = float(frame.pts * frame.time_base)
-                for out in resampler.resample(frame):
-                    yield t, self._mono_of(out, fast, gain)
-                    t = -2.0  # later chunks: position only matters for the first one
-            for out in resampler.resample(None):
-                yield t, self._mono_of(out, fast, gain)
+                n = frame.samples
+                done += n
+                if skip < 0:
+                    skip = 0 if frame.pts is None else self._samples_before(start, float(frame.pts * frame.time_base))
+                if skip >= n:
+                    skip -= n
+                    continue
+                yield _float_planes(frame, skip, n - skip)
+                skip = 0
         except av.error.FFmpegError as e:
             at = start + done / self.sample_rate
             if self.duration and at >= self.duration * TRUNCATION_TOLERANCE:
-                return  # a bad last packet (seen in real Ogg files): the music itself is all there
+                return
             raise self._damaged(at, e) from e
 
-    def _mono_of(self, frame, fast: bool, gain: np.float32) -> np.ndarray:
-        arr = frame.to_ndarray()
-        if fast:
-            mono = arr[0] * gain if gain != 1.0 else arr[0]
-        else:
-            mono = to_mono(arr.reshape(-1, self.channels))
-        return clean(mono.astype(np.float32, copy=False))
+    def _mono_into(self, buf: np.ndarray, start: float) -> Iterator[int]:
+        """Fill `buf` with the channel average from `start`, yielding how many samples it holds each time
+        it is full (then refilled from 0) and once at the end (the rest). The sum is scaled once per
+        buffer, not per frame; NaN/inf become silence."""
+        size, have, channels = len(buf), 0, self.channels
+        for planes in self._planes(start):
+            n, at, channels = len(planes[0]), 0, len(planes)
+            while at < n:
+                m = min(n - at, size - have)
+                _sum_into(buf[have : have + m], planes, at, m)
+                have, at = have + m, at + m
+                if have == size:
+                    _finish_mix(buf, channels)
+                    yield have
+                    have = 0
+        _finish_mix(buf[:have], channels)
+        yield have
 
     def blocks(self, block_seconds: float = 10.0) -> Iterator[np.ndarray]:
-        resample, pending, got = Resampler(self.sample_rate), [], 0
-        want, have = int(block_seconds * self.sample_rate), 0
-        for _, mono in self._frames():
-            pending.append(mono)
-            have += len(mono)
-            got += len(mono)
-            if have >= want:
-                yield resample(np.concatenate(pending))
-                pending, have = [], 0
-        tail = resample(np.concatenate(pending) if pending else np.zeros(0, np.float32), last=True)
-        if len(tail):
-            yield tail
+        resample, got = Resampler(self.sample_rate), 0
+        # Blocks are cut as this decoder always cut them, so the vectors of libraries indexed before stay
+        # the same (the spectral embedder's parts follow the blocks): whole 64k-sample chunks (a 15 s block
+        # of 44.1 kHz audio is 16.3 s), and a last block of at least `block_seconds` comes out before the
+        # resampler's flush, which is then a block of its own.
+        want = max(1024, int(block_seconds * self.sample_rate))
+        buf = np.empty(-(-want // _CHUNK) * _CHUNK, np.float32)
+        for have in self._mono_into(buf, 0.0):
+            got += have
+            last = have < len(buf)
+            if last and have >= want:
+                outs = [resample(buf[:have]), resample(buf[:0], last=True)]
+            else:
+                outs = [resample(buf[:have], last=last)]  # soxr copies: `buf` is refilled next
+            yield from (out for out in outs if len(out))
         self._check_length(got / self.sample_rate)
 
     def read(self, start: float, seconds: float, rate: int = TARGET_SR) -> np.ndarray:
         start = min(max(0.0, start), max(0.0, self.duration - 0.01))
-        need = int(seconds * self.sample_rate)
-        parts, have = [], 0
-        for t, mono in self._frames(start):
-            if 0 <= t < start:  # the key frame before `start`: drop what precedes it
-                mono = mono[self._samples_before(start, t):]
-            parts.append(mono)
-            have += len(mono)
-            if have >= need:
-                break
-        native = np.concatenate(parts)[:need] if parts else np.zeros(0, np.float32)
-        self._check_excerpt(start, seconds, len(native))
-        return resample_once(native, self.sample_rate, rate)
+        buf = np.empty(max(0, int(seconds * self.sample_rate)), np.float32)
+        have = next(self._mono_into(buf, start), 0) if len(buf) else 0
+        self._check_excerpt(start, seconds, have)
+        return resample_once(buf[:have], self.sample_rate, rate)
 
     def _native_blocks(self, start: float, block_frames: int) -> Iterator[np.ndarray]:
         import av
@@ -160,3 +155,43 @@ class PyAVSource(AudioSource):
 
     def close(self) -> None:
         self._c.close()
+
+
+_CHUNK = 65536  # native samples
+
+# Integer sample formats as FFmpeg's converter scales them to float (libswresample: x / 2^(bits-1)).
+_INT_SCALE = {"u8": 1 / 128, "s16": 1 / 32768, "s32": 1 / 2**31, "s64": 1 / 2**63}
+
+
+def _float_planes(frame, first: int, count: int) -> list[np.ndarray]:
+    """Samples first..first+count of each channel of `frame` as float32 (views where it is planar float)."""
+    fmt = frame.format
+    name = fmt.name.rstrip("p")
+    if name == "flt" and fmt.is_planar:
+        return [np.frombuffer(plane, np.float32, count, 4 * first) for plane in frame.planes]
+    arr = frame.to_ndarray()  # planar: (channels, n); packed: (1, n * channels)
+    if not fmt.is_planar:
+        arr = arr.reshape(-1, len(frame.layout.channels)).T
+    arr = arr[:, first : first + count]
+    if name in _INT_SCALE:
+        offset = 128 if name == "u8" else 0
+        arr = (arr.astype(np.float64 if name in ("s32", "s64") else np.float32) - offset) * _INT_SCALE[name]
+    return list(arr.astype(np.float32, copy=False))
+
+
+def _sum_into(out: np.ndarray, planes: list[np.ndarray], at: int, count: int) -> None:
+    """out = the sum of the channels' samples at..at+count (scaled to their mean by `_finish_mix`)."""
+    if len(planes) == 1:
+        out[:] = planes[0][at : at + count]
+        return
+    np.add(planes[0][at : at + count], planes[1][at : at + count], out=out)
+    for plane in planes[2:]:
+        out += plane[at : at + count]
+
+
+def _finish_mix(buf: np.ndarray, channels: int) -> None:
+    """The channel sum becomes their average, in place; NaN/inf (broken float files) become silence."""
+    if channels > 1:
+        buf *= np.float32(1.0 / channels)
+    if not np.isfinite(buf).all():
+        np.nan_to_num(buf, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
