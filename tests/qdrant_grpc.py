@@ -13,7 +13,7 @@ import time
 from concurrent import futures
 
 import grpc
-from qdrant_client import QdrantClient, models
+from qdrant_client import QdrantClient
 from qdrant_client import grpc as pb
 from qdrant_client.conversions.conversion import GrpcToRest, RestToGrpc
 from qdrant_client.grpc import collections_service_pb2_grpc as cs
@@ -116,10 +116,9 @@ class Points(_Base, ps.PointsServicer):
     def Query(self, request, context):
         self._check(context)
         req = GrpcToRest.convert_query_points(request)
-        query = req.query.nearest if isinstance(req.query, models.NearestQuery) else req.query
         with self.o.lock:
-            res = self.o.engine.query_points(request.collection_name, query=query, query_filter=req.filter,
-                                             limit=req.limit, with_payload=True)
+            res = self.o.engine.query_points(request.collection_name, query=req.query, prefetch=req.prefetch,
+                                             query_filter=req.filter, limit=req.limit, with_payload=True)
         return pb.QueryResponse(result=[RestToGrpc.convert_scored_point(p) for p in res.points], time=0.0)
 
 

@@ -190,9 +190,8 @@ class QdrantHttpServer:
         return [self._query(name, models.QueryRequest.model_validate(r)) for r in body["searches"]]
 
     def _query(self, name, req):
-        nearest = req.query.nearest if isinstance(req.query, models.NearestQuery) else req.query
-        return self.engine.query_points(name, query=nearest, query_filter=req.filter, limit=req.limit,
-                                        search_params=req.params, with_payload=req.with_payload)
+        return self.engine.query_points(name, query=req.query, prefetch=req.prefetch, query_filter=req.filter,
+                                        limit=req.limit, search_params=req.params, with_payload=req.with_payload)
 
 
 def make_test_ca(folder: Path) -> dict[str, Path]:

@@ -24,6 +24,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -47,6 +48,7 @@ def same_recording(score: float, duration_a: float, duration_b: float, threshold
     return True
 
 
+@lru_cache(maxsize=8192)
 def song_text(text: str) -> str:
     """An artist or title folded for comparing songs: case, punctuation and spacing do not count."""
     return re.sub(r"\W+", " ", (text or "").casefold()).strip()
@@ -54,18 +56,29 @@ def song_text(text: str) -> str:
 
 class CopyGuard:
     """The recordings already chosen; `is_copy` says whether another track is one of them again
-    (same content hash, same artist + title within a few seconds, or a same-recording vector score)."""
+    (same content hash, same artist + title within a few seconds, or a same-recording vector score).
+
+    A station asks it about every candidate against up to a few hundred played tracks: the vectors are
+    kept as one matrix (grown by doubling) so each question is one matrix-vector product."""
 
     def __init__(self, threshold: float = DUPLICATE_SCORE):
         self.threshold = threshold
-        self._vectors: list[np.ndarray] = []
-        self._durations: list[float] = []
+        self._matrix = np.empty((0, 0), np.float32)
+        self._durations = np.empty(0, np.float64)
+        self._n = 0
         self._hashes: set[str] = set()
         self._songs: dict[tuple[str, str], list[float]] = {}  # (artist, title) -> durations
 
     def add(self, vector: np.ndarray, info: dict) -> None:
-        self._vectors.append(np.asarray(vector, np.float32))
-        self._durations.append(float(info.get("duration") or 0))
+        v = np.asarray(vector, np.float32).ravel()
+        if self._n == len(self._matrix):
+            grown = np.empty((max(16, 2 * self._n), v.size), np.float32)
+            if self._n:
+                grown[: self._n] = self._matrix[: self._n]
+            self._matrix, self._durations = grown, np.resize(self._durations, len(grown))
+        self._matrix[self._n] = v
+        self._durations[self._n] = float(info.get("duration") or 0)
+        self._n += 1
         if info.get("file_hash"):
             self._hashes.add(info["file_hash"])
         if info.get("title"):
@@ -80,10 +93,11 @@ class CopyGuard:
             for sd in self._songs.get((song_text(info.get("artist", "")), song_text(info["title"])), ()):
                 if not d or not sd or abs(d - sd) <= SAME_SONG_SECONDS:
                     return True
-        if not self._vectors:
+        if not self._n:
             return False
-        scores = np.stack(self._vectors) @ np.asarray(vector, np.float32)
-        return any(same_recording(float(s), d, sd, self.threshold) for s, sd in zip(scores, self._durations))
+        scores = self._matrix[: self._n] @ np.asarray(vector, np.float32).ravel()
+        hits = np.flatnonzero(scores >= self.threshold)
+        return any(same_recording(float(scores[i]), d, float(self._durations[i]), self.threshold) for i in hits)
 
 
 class KnownCopies:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -28,6 +29,7 @@ SMALL_LIBRARY = 500  # under this many tracks no track repeats within a session 
 LARGE_NO_REPEAT = 200  # otherwise: no track twice within this many picks
 MAX_ATTEMPTS = 5
 SIZE_CHECK_S = 60.0  # how long a station trusts its count of the library
+POOL_REFILLS = 3  # refills one pool (RadioRules.pool) serves before it is fetched again
 
 
 @dataclass
@@ -41,9 +43,13 @@ class RadioRules:
     diversity: float = 0.25  # 0 = nearest first, 1 = as varied as possible (MMR)
     skip_seconds: float = 30.0  # a skip before this point of the track means "not this"
     refill: int = 10  # picks per store query
+    # A refill recommends among a pool of this many tracks around the station's positives, fetched with one
+    # scan and kept for POOL_REFILLS refills (a scan per refill was half of a refill at 100k tracks); a retry
+    # that needs more than the pool holds (the caps ate it) searches the whole store.
+    pool: int = 1000
 
     def __post_init__(self):
-        for name in ("per_artist", "per_album", "window", "refill"):
+        for name in ("per_artist", "per_album", "window", "refill", "pool"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be at least 1")
         if self.no_repeat is not None and self.no_repeat < 0:
@@ -103,6 +109,8 @@ class Station:
         self._vectors: dict[int, np.ndarray] = {}
         self._cut = 0  # the oldest picks that may play again (the library ran out of other tracks)
         self._small: tuple[bool, float] | None = None  # (under SMALL_LIBRARY tracks?, when it was counted)
+        self._pool: set[int] = set()  # ids around the positives (nearest_ids), and how many refills it served
+        self._pool_age = POOL_REFILLS
 
     # -- what the listener does ----------------------------------------------------------------------
     def skipped(self, track_id: int, position: float) -> bool:
@@ -130,6 +138,7 @@ class Station:
         if ex is not None and all(e.track_id != track_id for e in self.liked):
             self.liked = (self.liked + [ex])[-self.rules.recent :]
             self._buffer.clear()
+            self._pool_age = POOL_REFILLS  # the positives moved: the next refill fetches a pool around them
 
     def withdraw(self, track_ids) -> None:
         """Picks handed out but dropped unplayed (the queue was refilled): they may be chosen again."""
@@ -184,14 +193,15 @@ class Station:
             excluded |= {n.track_id for n in self.negatives if n.track_id is not None}
             # Copies duplicates.py found: hidden extras, and other files of what is playing (whatever their score).
             excluded |= KnownCopies.load(self.library.catalog).excluded(excluded, copies_of_these=True)
-            k = self.rules.refill * 4
+            k, within = self.rules.refill * 4, self._pool_around(store, excluded)
             while True:
-                hits = store.recommend(self._positives(), [n.vector for n in self.negatives], k,
+                hits = store.recommend(self._positives(), [n.vector for n in self.negatives], k, within=within,
                                        around=self._centre(), diversity=self.rules.diversity, exclude_ids=excluded)
                 picks = self._choose(hits, self.rules.refill, guard, caps=True)
-                if len(picks) >= self.rules.refill or len(hits) < k:
+                everything = within is None or len(within) < self.rules.pool  # the query saw every allowed track
+                if len(picks) >= self.rules.refill or (len(hits) < k and everything):
                     break
-                k *= 3
+                within, k = None, k * 3  # the caps or the pool ran short: more candidates, from the whole store
             if not picks:  # the caps ate everything: take the best track that is otherwise allowed
                 picks = self._choose(hits, 1, guard, caps=False)
             if picks:
@@ -201,6 +211,20 @@ class Station:
                 return
             # Every allowed track was played: let the older half of the session play again.
             self._cut = len(self.history) - horizon // 2
+
+    def _pool_around(self, store, excluded: set[int]) -> set[int] | None:
+        """The pool this refill recommends from: fetched again every POOL_REFILLS refills around the
+        positives' mean (the same centre the store's own one-scan pool uses), or when played tracks left
+        fewer than half of it (a library smaller than the pool is all in it). None for the first refill:
+        the store's one query (its own pool) brings the first track sooner than a pool and a query."""
+        if not self.history:
+            return None
+        short = len(self._pool) >= self.rules.pool and 2 * len(self._pool - excluded) < self.rules.pool
+        if self._pool_age >= POOL_REFILLS or short:
+            self._pool = set(store.nearest_ids(np.mean(self._positives(), axis=0), self.rules.pool))
+            self._pool_age = 0
+        self._pool_age += 1
+        return self._pool
 
     def _positives(self) -> list[np.ndarray]:
         recent = [self._vectors[p.track_id] for p in self.history[-self.rules.recent :] if p.track_id in self._vectors
@@ -215,14 +239,22 @@ class Station:
         return c / (np.linalg.norm(c) or 1.0)
 
     def _choose(self, hits, want: int, guard: CopyGuard, caps: bool) -> list[Pick]:
+        vectors = self.library.store().get_vectors([h.id for h in hits]) if hits else {}
+        hits = [h for h in hits if h.id in vectors]
         if not hits:
             return []
-        vectors = self.library.store().get_vectors([h.id for h in hits])
+        # Every candidate's score against every positive and negative example in one product.
         pos = self.seeds + self.liked
-        pos_m = np.stack([e.vector for e in pos])
-        neg_m = np.stack([n.vector for n in self.negatives]) if self.negatives else None
-        window = self.history[-(self.rules.window - 1) :] if self.rules.window > 1 else []
+        cand = np.stack([vectors[h.id] for h in hits])
+        pos_s = np.stack([e.vector for e in pos]) @ cand.T
+        best, top = pos_s.argmax(axis=0), pos_s.max(axis=0)
+        if self.negatives:
+            neg_s = np.stack([n.vector for n in self.negatives]) @ cand.T
+            nearest, neg_top = neg_s.argmax(axis=0), neg_s.max(axis=0)
+        # The caps count artist and album keys over the last picks; each key is folded once.
+        played = [_keys(p) for p in self.history[-(self.rules.window - 1) :]] if self.rules.window > 1 else []
         chosen: list[Pick] = []
+        chosen_keys: list[tuple[str, str]] = []
         i = 0
         while i < len(hits) and len(chosen) < want:
             # The rules first, on what the store holds (the catalog's copy of the same tags); then one catalog
@@ -230,45 +262,42 @@ class Station:
             # each is still playable. A track that is not makes room for the next candidates.
             batch: list[tuple] = []
             while i < len(hits) and len(chosen) + len(batch) < want:
-                h, v = hits[i], vectors.get(hits[i].id)
+                j, h = i, hits[i]
                 i += 1
-                if v is None:
-                    continue
-                pos_s = pos_m @ v
-                best = int(np.argmax(pos_s))
-                reason = f"like {pos[best].label}, {pos_s[best]:.2f}"
-                if neg_m is not None:
-                    neg_s = neg_m @ v
-                    nearest = int(np.argmax(neg_s))
-                    if neg_s[nearest] > pos_s[best]:
+                reason = f"like {pos[best[j]].label}, {top[j]:.2f}"
+                if self.negatives:
+                    if neg_top[j] > top[j]:
                         continue  # nearer something skipped than anything liked
-                    reason += f" · away from {self.negatives[nearest].label}"
+                    reason += f" · away from {self.negatives[nearest[j]].label}"
                 p = h.payload
                 extra = {k: p.get(k) or "" for k in ("file_hash", "artist", "title", "album")}
                 extra["duration"] = float(p.get("duration") or 0)
-                if guard.is_copy(v, extra):
+                if guard.is_copy(cand[j], extra):
                     continue
-                if caps and not self._within_caps(_Tags(extra), window + chosen + [b[2] for b in batch]):
+                keys = _keys(extra)
+                if caps and not self._within_caps(keys, played + chosen_keys + [b[2] for b in batch]):
                     continue
-                guard.add(v, extra)
-                batch.append((h.id, v, _Tags(extra), float(pos_s[best]), reason))
+                guard.add(cand[j], extra)
+                batch.append((h.id, cand[j], keys, float(top[j]), reason))
             rows = self.library.catalog.many([b[0] for b in batch])
-            for tid, v, tags, score, reason in batch:
+            for tid, v, keys, score, reason in batch:
                 t = rows.get(tid)
                 if t is None or not playable(t):
                     continue
-                if caps and not self._within_caps(tags, window + chosen):
+                if caps and not self._within_caps(keys, played + chosen_keys):
                     continue  # allowed only beside a track that turned out unplayable
                 self._vectors[t.id] = v
                 chosen.append(Pick(t.id, t.path, t.title, t.artist, t.album, float(t.duration), score, reason))
+                chosen_keys.append(keys)
         return chosen
 
-    def _within_caps(self, t: Track | _Tags, window: list[Pick]) -> bool:
+    def _within_caps(self, keys: tuple[str, str], window: list[tuple[str, str]]) -> bool:
+        """At most per_artist / per_album of one artist / album among `keys` and the last window-1 picks."""
         w = window[-(self.rules.window - 1) :] if self.rules.window > 1 else []
-        artist, album = _key(t.artist), _key(t.album)
-        if artist and sum(_key(p.artist) == artist for p in w) >= self.rules.per_artist:
+        artist, album = keys
+        if artist and sum(a == artist for a, _ in w) >= self.rules.per_artist:
             return False
-        return not (album and sum(_key(p.album) == album for p in w) >= self.rules.per_album)
+        return not (album and sum(b == album for _, b in w) >= self.rules.per_album)
 
     # -- examples --------------------------------------------------------------------------------
     def _example(self, q: Query) -> Example:
@@ -317,13 +346,6 @@ class Station:
         return station
 
 
-class _Tags:
-    """A candidate's artist and album from its store payload, as the caps read them."""
-
-    def __init__(self, tags: dict):
-        self.artist, self.album = tags["artist"], tags["album"]
-
-
 def playable(t: Track) -> bool:
     """Indexed (not pending, failed or missing) and the file is still there."""
     return t.status == "indexed" and os.path.exists(t.path)
@@ -333,5 +355,12 @@ def _info(p: Pick) -> dict:
     return {"artist": p.artist, "title": p.title, "duration": p.duration}
 
 
-def _key(text: str) -> str:
+def _keys(track: Pick | dict) -> tuple[str, str]:
+    """(artist, album) folded as the caps compare them: case and spacing do not count."""
+    get = track.get if isinstance(track, dict) else lambda k: getattr(track, k)
+    return _fold(get("artist")), _fold(get("album"))
+
+
+@lru_cache(maxsize=8192)
+def _fold(text: str) -> str:
     return " ".join((text or "").casefold().split())

@@ -41,6 +41,26 @@ def test_200_track_station_keeps_every_rule(listening):
     assert all(p.reason.startswith("like ") for p in picks)
 
 
+def test_a_station_drawing_from_small_pools_keeps_every_rule(listening):
+    """Refills recommend within a pool fetched every few refills; with pools far smaller than the library
+    they run short (played tracks, the caps) and the station falls back to the whole store."""
+    lib, info = listening
+    rules = RadioRules(no_repeat=15, per_artist=2, per_album=3, window=8, pool=24)
+    seed = tid(lib, next(iter(info["copies"])))
+    picks = Station(lib, [seed], rules).take(120)
+    ids = [p.track_id for p in picks]
+    assert len(ids) == 120 and seed not in ids
+    for i in range(len(ids)):
+        assert ids[i] not in ids[max(0, i - 15) : i], f"track {ids[i]} repeated within 15 at {i}"
+        w = picks[max(0, i - rules.window + 1) : i + 1]
+        assert sum(p.artist == picks[i].artist for p in w) <= 2
+        assert sum(p.album == picks[i].album for p in w) <= 3
+    assert info["missing"] not in {p.path for p in picks}
+    # the first picks are as near the seed as with a pool holding the whole library
+    whole = Station(lib, [seed], RadioRules(no_repeat=15, per_artist=2, per_album=3, window=8)).take(10)
+    assert [p.track_id for p in picks[:10]] == [p.track_id for p in whole]
+
+
 def test_small_library_session_never_repeats_until_the_library_runs_out(listening):
     lib, info = listening
     station = Station(lib, [tid(lib, os.path.dirname(info["missing"]) + "/pad_00.flac")])

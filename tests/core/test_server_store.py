@@ -199,3 +199,32 @@ def test_a_library_built_on_the_server_is_laid_out_for_all_its_tracks(tmp_path, 
     cat.close()
     (body,) = server.created.values()
     assert body["quantization_config"]["scalar"]["type"] == "int8"
+
+
+def test_recommend_on_a_server_scans_once_for_a_pool(server):
+    """Like the embedded store: one nearest search around the positives' mean (a pool), the server's
+    best-score recommend with the negatives over that pool, MMR last; a best-score recommend over the whole
+    collection would search once per example."""
+    store = open_store("", "pooled", 8, server=ServerConfig(url=server.url, api_key=KEY_VALUE))
+    try:
+        rng = np.random.default_rng(5)
+        vecs = rng.standard_normal((120, 8)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        store.upsert([(i + 1, v, {"title": f"t{i}"}) for i, v in enumerate(vecs)])
+        pos, neg = [vecs[0], vecs[1]], [vecs[2]]
+        hits = store.recommend(pos, neg, 10, around=vecs[0], diversity=0.3, exclude_ids=[1, 2, 3])
+        assert len(hits) == 10 and not {1, 2, 3} & {h.id for h in hits}
+        body = [b for m, p, _, b in server.requests if p.endswith("/points/query")][-1]
+        assert body["query"]["mmr"]["diversity"] == pytest.approx(0.3)
+        stage = body["prefetch"]
+        assert stage["query"]["recommend"]["strategy"] == "best_score" and stage["limit"] == 100
+        pool = stage["prefetch"]
+        assert pool["limit"] == 400 and not pool.get("prefetch")
+        assert np.allclose(pool["query"]["nearest"], np.mean(pos, axis=0), atol=1e-5)
+        within = store.recommend(pos, neg, 5, within=range(10, 40), exclude_ids=[11])
+        assert {h.id for h in within} <= set(range(10, 40)) - {11}
+        stage = [b for m, p, _, b in server.requests if p.endswith("/points/query")][-1]["prefetch"]
+        assert not stage.get("prefetch")  # within a pool the caller holds: no search for one
+        assert sorted(store.nearest_ids(vecs[7], 5))[0] >= 1 and store.nearest_ids(vecs[7], 5)[0] == 8
+    finally:
+        store.close()

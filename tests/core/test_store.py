@@ -443,9 +443,7 @@ def test_recommend_drops_points_nearer_a_negative(filled, data):
     assert 1 not in [h.id for h in hits]
 
 
-def test_recommend_with_mmr_spreads_results(filled, data, request):
-    if request.node.callspec.params["make_store"] in ("remote-https", "remote-grpc"):
-        pytest.skip("the loopback test server (tests/qdrant_http.py) answers queries without MMR")
+def test_recommend_with_mmr_spreads_results(filled, data):
     q = data[0]
     plain = filled.recommend([q], [], 10, exclude_ids=[1])
     varied = filled.recommend([q], [], 10, around=q, diversity=0.7, exclude_ids=[1])
@@ -457,6 +455,21 @@ def test_recommend_with_mmr_spreads_results(filled, data, request):
         return (s.sum() - len(ids)) / (len(ids) * (len(ids) - 1))
 
     assert mean_pairwise([h.id for h in varied]) < mean_pairwise([h.id for h in plain])
+
+
+def test_recommend_within_a_pool_ranks_only_its_members(filled, data):
+    """A station fetches a pool once (nearest_ids) and recommends within it for a few refills."""
+    q = data[0]
+    pool = filled.nearest_ids(q, 60)
+    assert len(pool) == 60 and pool[0] == 1
+    assert len(set(pool) & set(exact_top(data, q, 60))) >= 54  # Edge's pool is its Turbo8 scan, unrescored
+    within = set(pool[::2])
+    got = [h.id for h in filled.recommend([q], [], 10, within=within, exclude_ids=[1, pool[2]])]
+    assert got == exact_top(data, q, 10, keep=lambda i: i in within and i not in (1, pool[2]))
+    neg = data[pool[4] - 1]
+    varied = filled.recommend([q], [neg], 20, within=within, around=q, diversity=0.5, exclude_ids=[1])
+    assert varied and {h.id for h in varied} <= within - {1}
+    assert filled.recommend([q], [], 10, within=[1], exclude_ids=[1]) == []
 
 
 def test_recommend_refuses_no_positive(filled, data):

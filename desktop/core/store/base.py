@@ -32,6 +32,9 @@ from desktop.core.track import PAYLOAD_INDEXES, PAYLOAD_TYPES
 __all__ = ["PAYLOAD_INDEXES", "Hit", "VectorStore"]
 
 RANGE_KEYS = ("gte", "gt", "lte", "lt")
+# Candidates taken from the first (quantised) stage before the float32 rescore: max(PREFETCH_MIN, OVERSAMPLE * k).
+PREFETCH_MIN, OVERSAMPLE = 100, 4
+POOL_FACTOR = 4  # recommend: tracks near the positives' mean the best-score recommend chooses from
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 
 
@@ -79,6 +82,7 @@ class VectorStore:
         diversity: float = 0.0,
         exclude_ids: Iterable[int] = (),
         must: Mapping[str, Any] | None = None,
+        within: Iterable[int] | None = None,
     ) -> list[Hit]:
         """Points nearer some positive example than any negative one (Qdrant's best-score recommend).
 
@@ -86,7 +90,15 @@ class VectorStore:
         relevance around that vector (0 = plain relevance, 1 = as varied as possible), so a refill does
         not bring five near-copies of one sound. Scores are the engine's: recommend scores (a point
         nearer a negative scores below 0), or with MMR the cosine to `around`.
+
+        Without `within` the store takes one scan for a pool of points around the positives' mean and
+        recommends from it; with `within` (ids from `nearest_ids`, kept by the caller across calls) it
+        recommends among those ids only and scans nothing.
         """
+        raise NotImplementedError
+
+    def nearest_ids(self, vector, n: int) -> list[int]:
+        """The ids of (about) the `n` points nearest `vector`, nearest first: a pool for `recommend(within=)`."""
         raise NotImplementedError
 
     def get_vectors(self, ids: Iterable[int]) -> dict[int, np.ndarray]:

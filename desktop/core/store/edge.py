@@ -69,7 +69,10 @@ from qdrant_edge import (
 
 from desktop.core.errors import LibraryInUse, StoreUnavailable
 from desktop.core.store.base import (
+    OVERSAMPLE,
     PAYLOAD_INDEXES,
+    POOL_FACTOR,
+    PREFETCH_MIN,
     Hit,
     VectorStore,
     as_ids,
@@ -83,9 +86,6 @@ from desktop.core.store.base import (
 )
 
 FAST, FULL = "fast", "full"
-# Candidates taken from the Turbo8 scan before the float32 rescore: max(PREFETCH_MIN, OVERSAMPLE * limit).
-PREFETCH_MIN, OVERSAMPLE = 100, 4
-POOL_FACTOR = 4  # recommend: tracks near the positives' mean the best-score recommend chooses from
 # Exclusion lists up to these sizes are applied to an over-fetched result instead of as an Edge filter.
 POSTFILTER_MAX_IDS, POSTFILTER_MAX_ARTISTS = 256, 64
 # Points per update call. Each call holds the GIL; with 64 (vs 256) a 1 ms ticker thread's p99 gap
@@ -266,37 +266,56 @@ class EdgeStore(VectorStore):
         return self._query(q, k, Filter(must=conds or None, must_not=must_not or None))
 
     def recommend(self, positives, negatives=(), k: int = 10, *, around=None, diversity: float = 0.0,
-                  exclude_ids: Iterable[int] = (), must: Mapping[str, Any] | None = None) -> list[Hit]:
+                  exclude_ids: Iterable[int] = (), must: Mapping[str, Any] | None = None,
+                  within: Iterable[int] | None = None) -> list[Hit]:
         args = recommend_args(positives, negatives, k, diversity, self.dim)
         if args is None:
             return []
         pos, neg, k = args
         excluded = set(as_ids(exclude_ids))
         conds = _must_conditions(None, must)
-        # A few excluded ids (a station's seeds, recent picks, skips) are dropped afterwards, like search():
-        # the id filter in every stage more than doubled the query (26 against 11 ms at 100k tracks).
-        post = excluded if len(excluded) <= POSTFILTER_MAX_IDS else set()
-        k_asked, k = k, k + len(post)
-        flt = None
-        if conds or excluded - post:
-            flt = Filter(must=conds or None, must_not=[HasIdCondition(excluded)] if excluded - post else None)
-        candidates = max(PREFETCH_MIN, OVERSAMPLE * k_asked) + len(post)
-        # A best-score recommend over the whole collection scans it once per example (50-80 ms at 100k
-        # tracks with 4-6 examples, against 17 ms for one scan; bench/radio.py, loaded 2-core machine).
-        # So: one Turbo8 scan for a pool around the positives' mean, the engine's best-score recommend
-        # (negatives included) picks the candidates from that pool, then the final ranking on float32.
-        centre = np.mean(pos, axis=0)
-        pool = Prefetch(limit=POOL_FACTOR * candidates, filter=flt, query=Query.Nearest(centre.tolist(), using=FAST))
-        prefetch = Prefetch(limit=candidates, filter=flt, prefetches=[pool],
-                            query=Query.RecommendBestScore(RecommendQuery(pos, neg), using=FAST))
+        candidates = max(PREFETCH_MIN, OVERSAMPLE * k)
+        rec = Query.RecommendBestScore(RecommendQuery(pos, neg), using=FAST)
+        if within is not None:
+            # A pool the caller fetched before (nearest_ids): an id filter on it makes Edge score only those
+            # points, no scan (4 against 11 ms at 100k tracks, a pool of 1000, bench/radio.py).
+            ids = set(as_ids(within)) - excluded
+            if not ids:
+                return []
+            scan = last = Filter(must=[HasIdCondition(ids), *conds])
+            prefetch = Prefetch(limit=candidates, filter=scan, query=rec)
+        else:
+            # A few excluded ids (a station's seeds, recent picks, skips) are filtered out at the last stage
+            # only, over the candidates (an id filter on the scans doubled the query: 26 against 11 ms at 100k
+            # tracks); the stages before it keep that many more, so MMR still chooses k among `candidates`
+            # others. (Dropped after MMR, they made it choose k + len(excluded) of candidates + len(excluded).)
+            post = excluded if len(excluded) <= POSTFILTER_MAX_IDS else set()
+            scan = Filter(must=conds or None, must_not=[HasIdCondition(excluded - post)]) \
+                if conds or excluded - post else None
+            last = Filter(must=conds or None, must_not=[HasIdCondition(excluded)]) if conds or excluded else None
+            candidates += len(post)
+            # A best-score recommend over the whole collection scans it once per example (50-80 ms at 100k
+            # tracks with 4-6 examples, against 17 ms for one scan; bench/radio.py, loaded 2-core machine).
+            # So: one Turbo8 scan for a pool around the positives' mean, the engine's best-score recommend
+            # (negatives included) picks the candidates from that pool, then the final ranking on float32.
+            pool = Prefetch(limit=POOL_FACTOR * candidates, filter=scan,
+                            query=Query.Nearest(np.mean(pos, axis=0).tolist(), using=FAST))
+            prefetch = Prefetch(limit=candidates, filter=scan, prefetches=[pool], query=rec)
         if around is not None and diversity > 0:
             final = Mmr(as_query(around, self.dim).tolist(), 1.0 - diversity, candidates, using=FULL)
         else:
             final = Query.RecommendBestScore(RecommendQuery(pos, neg), using=FULL)
-        req = QueryRequest(prefetches=[prefetch], query=final, limit=k, filter=flt, with_payload=True)
+        req = QueryRequest(prefetches=[prefetch], query=final, limit=k, filter=last, with_payload=True)
         points = self._call(self._s().query, req)
-        hits = [Hit(int(p.id), float(p.score), dict(p.payload or {})) for p in points if int(p.id) not in post]
-        return hits[:k_asked]
+        return [Hit(int(p.id), float(p.score), dict(p.payload or {})) for p in points]
+
+    def nearest_ids(self, vector, n: int) -> list[int]:
+        """One Turbo8 scan: the ids of about the `n` points nearest `vector`, no payload, no rescoring."""
+        if n <= 0:
+            return []
+        req = QueryRequest(query=Query.Nearest(as_query(vector, self.dim).tolist(), using=FAST), limit=int(n),
+                           with_payload=False)
+        return [int(p.id) for p in self._call(self._s().query, req)]
 
     def _query(self, q: np.ndarray, limit: int, flt: Filter | None) -> list[Hit]:
         qv = q.tolist()

@@ -29,7 +29,10 @@ from qdrant_client import QdrantClient, models
 
 from desktop.core.errors import StoreUnavailable
 from desktop.core.store.base import (
+    OVERSAMPLE,
     PAYLOAD_INDEXES,
+    POOL_FACTOR,
+    PREFETCH_MIN,
     Hit,
     VectorStore,
     as_ids,
@@ -232,28 +235,52 @@ class RemoteStore(VectorStore):
         return [Hit(int(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
 
     def recommend(self, positives, negatives=(), k: int = 10, *, around=None, diversity: float = 0.0,
-                  exclude_ids: Iterable[int] = (), must: Mapping[str, Any] | None = None) -> list[Hit]:
-        """The server's recommend (best score), then MMR around `around` as in EdgeStore.recommend."""
+                  exclude_ids: Iterable[int] = (), must: Mapping[str, Any] | None = None,
+                  within: Iterable[int] | None = None) -> list[Hit]:
+        """As EdgeStore.recommend: the server's best-score recommend over a pool (one nearest search around
+        the positives' mean, or the caller's `within` ids), then MMR around `around`.
+
+        The pool spares the server a search per example (a best-score recommend runs one for each positive
+        and negative), the same one-scan plan as the embedded store, so both backends rank alike."""
         args = recommend_args(positives, negatives, k, diversity, self.dim)
         if args is None:
             return []
         pos, neg, k = args
         conds = _conditions(None, must)
         excluded = as_ids(exclude_ids)
+        if within is not None:
+            ids = sorted(set(as_ids(within)) - set(excluded))
+            if not ids:
+                return []
+            conds, excluded = conds + [models.HasIdCondition(has_id=ids)], []
         must_not = [models.HasIdCondition(has_id=excluded)] if excluded else None
         flt = models.Filter(must=conds or None, must_not=must_not) if (conds or must_not) else None
         rec = models.RecommendQuery(recommend=models.RecommendInput(
             positive=pos, negative=neg or None, strategy=models.RecommendStrategy.BEST_SCORE))
-        candidates = max(100, 4 * k)
+        candidates = max(PREFETCH_MIN, OVERSAMPLE * k)
+        params = search_params(candidates, self.quantization)
+        pool = None
+        if within is None:
+            pool = models.Prefetch(query=models.NearestQuery(nearest=np.mean(pos, axis=0).tolist()), filter=flt,
+                                   limit=POOL_FACTOR * candidates, params=search_params(POOL_FACTOR * candidates,
+                                                                                         self.quantization))
+        stage = models.Prefetch(query=rec, prefetch=pool, filter=flt, limit=candidates, params=params)
         if around is not None and diversity > 0:
             query = models.NearestQuery(nearest=as_query(around, self.dim).tolist(),
                                         mmr=models.Mmr(diversity=diversity, candidates_limit=candidates))
-            prefetch = models.Prefetch(query=rec, filter=flt, limit=candidates)
         else:
-            query, prefetch = rec, None
-        res = self._call(self._c().query_points, self.name, query=query, prefetch=prefetch, query_filter=flt,
+            query = rec
+        res = self._call(self._c().query_points, self.name, query=query, prefetch=stage, query_filter=flt,
                          limit=k, with_payload=True)
         return [Hit(int(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
+
+    def nearest_ids(self, vector, n: int) -> list[int]:
+        """The ids of the `n` points nearest `vector` (no payload): a pool for `recommend(within=)`."""
+        if n <= 0:
+            return []
+        res = self._call(self._c().query_points, self.name, query=as_query(vector, self.dim).tolist(), limit=int(n),
+                         with_payload=False, search_params=search_params(int(n), self.quantization))
+        return [int(p.id) for p in res.points]
 
     def describe(self) -> dict:
         """The collection as the server reports it: points, segments, indexing state and layout."""
