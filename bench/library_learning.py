@@ -13,7 +13,9 @@ three ways so nothing is chosen on the development corpus:
 Methods: `base` (the app today: z-score, group weights, within-track whitening), `discriminant` (tracks
 as classes: the whitened between-track scatter's directions weighted by their signal-to-noise
 snr/(1+snr)), `contrastive` (a linear map trained with InfoNCE, two parts of one track = positive pair,
-initialised at the identity, 300 steps), and the small-library table: statistics from n tracks of one
+initialised at the identity, 300 steps), `late` (the base vectors, each query's 100 nearest re-scored
+by the symmetric Chamfer similarity of the two tracks' whitened part vectors, as the app does; see
+desktop.core.late_interaction), and the small-library table: statistics from n tracks of one
 half (with and without the prior fitted on the other half), ranking that whole half.
 """
 
@@ -34,6 +36,7 @@ from quality import run_pool, spectral_worker  # noqa: E402
 
 from desktop.core.embedders.spectral import SpectralEmbedder  # noqa: E402
 from desktop.core.evaluate import evaluate_rankings, rank_by_cosine  # noqa: E402
+from desktop.core.late_interaction import rerank_rankings  # noqa: E402
 from desktop.core.priors import fit_prior  # noqa: E402
 from desktop.core.standardize import Standardizer  # noqa: E402
 
@@ -115,21 +118,42 @@ def _unit(y):
 
 
 # -- protocols -------------------------------------------------------------------------------------------
-def three_ways(fit, raw, parts, labels, splits: int) -> str:
+def rankings_of(apply, raw, parts, late: bool) -> list[list[int]]:
+    """Leave-one-out rankings among these tracks; `late`: each query's first RERANK_POOL re-scored by the
+    Chamfer similarity of the part vectors, with the app's own code (desktop.core.late_interaction)."""
+    ranking = rank_by_cosine(np.asarray(apply(raw), np.float64))
+    if late:
+        ranking = rerank_rankings(ranking, [np.atleast_2d(apply(p)) for p in parts])
+    return ranking
+
+
+def three_ways(fit, raw, parts, labels, splits: int, late: bool = False, baseline: list | None = None) -> str:
+    """The three protocols; `baseline`: the per-split and per-label figures of the base method, to print
+    this method's paired difference from it (the splits are the same draws)."""
     labs, n = np.array(labels), len(raw)
-    full = p_at_10(fit(raw, parts)(raw), labels)
+    r = evaluate_rankings(labels, rankings_of(fit(raw, parts), raw, parts, late), 10)
     halves = []
     for s in range(splits):
         perm = np.random.default_rng(s).permutation(n)
         a, b = perm[: n // 2], perm[n // 2:]
-        halves.append(p_at_10(fit(raw[a], [parts[i] for i in a])(raw[b]), list(labs[b]))[1])
+        apply = fit(raw[a], [parts[i] for i in a])
+        halves.append(evaluate_rankings(list(labs[b]), rankings_of(apply, raw[b], [parts[i] for i in b], late),
+                                        10).p_at_k)
     lolo = []
     for lab in sorted(set(labels)):
         train = np.where(labs != lab)[0]
-        unit = fit(raw[train], [parts[i] for i in train])(raw)
-        lolo.append(evaluate_rankings(labels, rank_by_cosine(unit.astype(np.float64)), 10).per_label[lab]["p_at_k"])
-    return (f"P@1 {full[0]:.3f}  P@10 {full[1]:.3f}  mAP {full[2]:.3f} | split-half P@10 {np.mean(halves):.3f}"
+        ranking = rankings_of(fit(raw[train], [parts[i] for i in train]), raw, parts, late)
+        lolo.append(evaluate_rankings(labels, ranking, 10).per_label[lab]["p_at_k"])
+    line = (f"P@1 {r.p_at_1:.3f}  P@10 {r.p_at_k:.3f}  mAP {r.map:.3f} | split-half P@10 {np.mean(halves):.3f}"
             f" +- {np.std(halves):.3f} | LOLO P@10 {np.mean(lolo):.3f}")
+    if baseline is not None:
+        if baseline:
+            d_half, d_lolo = np.subtract(halves, baseline[0]), np.subtract(lolo, baseline[1])
+            line += (f" | vs base: split-half {d_half.mean():+.3f} +- {d_half.std():.3f} (paired),"
+                     f" LOLO up for {int((d_lolo > 0).sum())}/{len(d_lolo)} labels")
+        else:
+            baseline[:] = [halves, lolo]
+    return line
 
 
 def small_libraries(raw, parts, labels, sizes=(1, 2, 5, 10, 20, 40, 80), draws=10) -> None:
@@ -157,14 +181,16 @@ def main(argv=None) -> int:
     ap.add_argument("corpus")
     ap.add_argument("--cache", help="features .npz (written on the first run, read afterwards)")
     ap.add_argument("--splits", type=int, default=10)
-    ap.add_argument("--methods", default="base,discriminant,contrastive,small")
+    ap.add_argument("--methods", default="base,late,discriminant,contrastive,small")
     args = ap.parse_args(argv)
     raw, parts, labels = features(args.corpus, args.cache)
     print(f"{len(raw)} tracks, {sum(map(len, parts))} parts, {len(set(labels))} labels")
-    methods = {"base": base, "discriminant": discriminant, "contrastive": contrastive}
+    methods = {"base": base, "discriminant": discriminant, "contrastive": contrastive, "late": base}
+    baseline: list = []  # filled by the first method, compared against by the others
     for name in args.methods.split(","):
         if name in methods:
-            print(f"{name:13s} {three_ways(methods[name], raw, parts, labels, args.splits)}", flush=True)
+            line = three_ways(methods[name], raw, parts, labels, args.splits, late=name == "late", baseline=baseline)
+            print(f"{name:13s} {line}", flush=True)
     if "small" in args.methods.split(","):
         small_libraries(raw, parts, labels)
     return 0

@@ -93,6 +93,18 @@ class VectorTables(SQLiteFile):
                 return
             last = rows[-1][0]
 
+    def parts_of(self, embedder_key: str, ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """The part vectors (k x dim) of the given tracks; tracks stored without parts are left out."""
+        ids, out = list(ids), {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            q = (f"SELECT track_id, length(raw) / 4, parts FROM vectors WHERE embedder=? AND parts IS NOT NULL "
+                 f"AND track_id IN ({','.join('?' * len(chunk))})")
+            for tid, dim, parts in self._rows(q, [embedder_key, *chunk]):
+                if dim and parts and len(parts) % (4 * dim) == 0:
+                    out[tid] = np.frombuffer(parts, dtype=np.float32).reshape(-1, dim)
+        return out
+
     def vector_keys(self) -> list[str]:
         """Every vector space (embedder key) the catalog holds raw vectors of."""
         return [r[0] for r in self._rows("SELECT DISTINCT embedder FROM vectors ORDER BY embedder")]

@@ -1,7 +1,8 @@
 """How good are the similar tracks? Leave-one-out retrieval against labels, in a library of its own.
 
 Every labelled track queries all the others (itself excluded); a neighbour is relevant when it has the
-query's label. We report P@1, P@k, mean average precision, the same per label, and which labels are
+query's label; the ranking is the app's (for spectral spaces, the nearest re-scored by their parts, see
+late_interaction.py). We report P@1, P@k, mean average precision, the same per label, and which labels are
 mistaken for which. The eval library lives under HOME/eval/<source hash>, never in the user's library,
 and is reused on the next run (only new or changed files are analysed again).
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from desktop.core import late_interaction
 from desktop.core.errors import SoundalikeError
 from desktop.core.events import IndexSummary
 from desktop.core.indexer import scan_and_index
@@ -145,8 +147,13 @@ def run_eval(source: str, *, base_home: Path, k: int = 10, embedder: str | None 
         paths = [p for p, _ in pairs if p in by_path and by_path[p] in raws]
         if len(paths) < 2:
             raise SoundalikeError(f"{source}: fewer than two tracks could be analysed")
-        units = lib.space().to_unit(np.stack([raws[by_path[p]] for p in paths]))
-        report = evaluate_rankings([label_of[p] for p in paths], rank_by_cosine(units), k)
+        ids = [by_path[p] for p in paths]
+        units = lib.space().to_unit(np.stack([raws[i] for i in ids]))
+        rankings = rank_by_cosine(units)
+        if late_interaction.applies(key):  # the same re-scoring by parts as `similar`
+            sets = late_interaction.part_sets(lib.space(), ids, dict(zip(ids, units, strict=True)))
+            rankings = late_interaction.rerank_rankings(rankings, [sets[i] for i in ids])
+        report = evaluate_rankings([label_of[p] for p in paths], rankings, k)
         report.failed = failed
         report.embedder = lib.embedder.label + (f" ({notice})" if notice else "")
     yield report

@@ -13,6 +13,7 @@ from dataclasses import field as dc_field
 
 import numpy as np
 
+from desktop.core import late_interaction
 from desktop.core.analysis import analyze_file, embed_decoded
 from desktop.core.duplicates import DUPLICATE_SCORE, CopyGuard, KnownCopies, song_text
 from desktop.core.errors import SoundalikeError, StoreUnavailable, TrackNotFound
@@ -74,6 +75,7 @@ class Query:
     label: str = ""
     raw: np.ndarray | None = None  # the raw (unstandardised) vector: what the why-text compares
     mb_recording_id: str = ""  # the same MusicBrainz recording is the same audio: never a hit
+    parts: np.ndarray | None = None  # raw per-part vectors (k x dim): what late interaction compares
 
 
 def resolve(library: Library, query: int | str) -> Query:
@@ -98,7 +100,8 @@ def resolve(library: Library, query: int | str) -> Query:
         raise NotIndexed(f"track {track.id} ({track.title}) is {why}")
     raw = dict(catalog.raw_vectors(key, [track.id])).get(track.id)
     return Query(vectors[track.id], track.id, track.file_hash, track.artist, track.title, track.duration,
-                 f"{track.artist} - {track.title}", raw, track.mb_recording_id)
+                 f"{track.artist} - {track.title}", raw, track.mb_recording_id,
+                 catalog.parts_of(key, [track.id]).get(track.id))
 
 
 def embed_file(library: Library, path: str) -> Query:
@@ -111,16 +114,17 @@ def embed_file(library: Library, path: str) -> Query:
     # Decoded in a child process: a decoder's native crash costs the query, not the app. A model embeds
     # here what its child decoded (one copy of the weights).
     if embedder.parallel:
-        raw, error, seconds, _ = analyze_isolated(embedder, path)
+        raw, error, seconds, parts = analyze_isolated(embedder, path)
     elif embedder.reads_windows:
-        raw, error, seconds, _ = embed_decoded(embedder, decode_isolated(embedder.window_reader(), path))
+        raw, error, seconds, parts = embed_decoded(embedder, decode_isolated(embedder.window_reader(), path))
     else:
-        raw, error, seconds, _ = analyze_file(embedder, path)
+        raw, error, seconds, parts = analyze_file(embedder, path)
     if raw is None:
         raise SoundalikeError(f"{path}: {error}")
     tags = read_tags(path)
     return Query(library.space().to_unit(raw), None, file_hash(path, os.path.getsize(path)), tags["artist"],
-                 tags["title"], seconds or tags["duration"], os.path.basename(path), raw, tags["mb_recording_id"])
+                 tags["title"], seconds or tags["duration"], os.path.basename(path), raw, tags["mb_recording_id"],
+                 parts)
 
 
 def similar(library: Library, query: int | str | Query, k: int = 10, *, per_artist: int | None = None,
@@ -132,9 +136,13 @@ def similar(library: Library, query: int | str | Query, k: int = 10, *, per_arti
     store = library.store()
     exclude = [q.track_id] if q.track_id is not None else []
     exclude += sorted(KnownCopies.load(library.catalog).excluded(exclude))  # copies found by duplicates.py
-    fetch = k * 3 + 10
+    key = library.active_key
+    late = late_interaction.applies(key)
+    fetch = max(k * 3 + 10, late_interaction.RERANK_POOL) if late else k * 3 + 10
     while True:
         found = store.search(q.vector, fetch, exclude_ids=exclude, genre=genre or None)
+        if late:
+            found = by_parts(library, q, found)
         hits = present_hits(library.catalog, found)
         shaped = drop_copies(store, shape(hits, q, k + 5, per_artist), q)[:k]
         if len(shaped) >= k or len(found) < fetch:
@@ -142,6 +150,16 @@ def similar(library: Library, query: int | str | Query, k: int = 10, *, per_arti
 
             return annotate(library, q, shaped)
         fetch *= 3
+
+
+def by_parts(library: Library, q: Query, found: list[Hit]) -> list[Hit]:
+    """The store's candidates re-ordered by late interaction (their part vectors against the query's); each
+    keeps its track-vector cosine as its score, which copy detection and closeness are measured on."""
+    space = library.space()
+    ids = [h.id for h in found]
+    sets = late_interaction.part_sets(space, ids)
+    order = late_interaction.rerank(late_interaction.query_set(space, q.vector, q.parts), ids, sets)
+    return [found[i] for i in order]
 
 
 def drop_copies(store, hits: list[SimilarHit], q: Query) -> list[SimilarHit]:
