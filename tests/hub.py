@@ -20,6 +20,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -36,9 +37,13 @@ class HubFile:
     data: bytes
     lfs: bool
 
-    @property
+    @cached_property  # hashed once: a 380 MB weights file takes seconds, longer than the client's 3 s probe
     def etag(self) -> str:
-        return hashlib.sha256(self.data).hexdigest() if self.lfs else git_blob_id(self.data)
+        return hashlib.sha256(self.data).hexdigest() if self.lfs else self.blob_id
+
+    @cached_property
+    def blob_id(self) -> str:
+        return git_blob_id(self.data)
 
 
 @dataclass
@@ -129,7 +134,7 @@ class LocalHub:
         for name, f in repo.files.items():
             s = {"rfilename": name}
             if query.get("blobs") == ["true"] or query.get("blobs") == ["True"]:
-                s.update(size=len(f.data), blobId=git_blob_id(f.data))
+                s.update(size=len(f.data), blobId=f.blob_id)
                 if f.lfs:
                     s["lfs"] = {"sha256": f.etag, "size": len(f.data), "pointerSize": 134}
             siblings.append(s)

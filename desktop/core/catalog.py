@@ -48,6 +48,14 @@ CREATE TABLE IF NOT EXISTS vectors (
     parts BLOB,  -- float32 (k x dim): the vectors of the parts the embedder read, or NULL
     PRIMARY KEY (track_id, embedder)
 );
+-- A track a new embedder failed on while the library still searches the old one's space: the track keeps
+-- answering from its old vector and its status until the new space takes over (see indexer.index).
+CREATE TABLE IF NOT EXISTS failures (
+    track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+    embedder TEXT NOT NULL,
+    error TEXT NOT NULL,
+    PRIMARY KEY (track_id, embedder)
+);
 CREATE TABLE IF NOT EXISTS standardizers (
     embedder TEXT PRIMARY KEY,
     n INTEGER NOT NULL,
@@ -249,6 +257,7 @@ class Catalog(VectorTables):
                 [_text(getattr(track, c)) for c in cols] + [track.id],
             )
             self._run("DELETE FROM vectors WHERE track_id=?", (track.id,))
+            self._run("DELETE FROM failures WHERE track_id=?", (track.id,))
 
     def update_tags(self, track: Track) -> None:
         """New tag values for an unchanged file (tags read anew after an upgrade): vectors are kept."""

@@ -24,7 +24,9 @@ class VectorTables(SQLiteFile):
         q = ("SELECT id FROM tracks t WHERE missing_since IS NULL AND "
              "NOT EXISTS (SELECT 1 FROM vectors v WHERE v.track_id=t.id AND v.embedder=?)")
         if not retry_failed:
-            q += " AND status != 'failed'"
+            q += (" AND status != 'failed' AND NOT EXISTS (SELECT 1 FROM failures f WHERE f.track_id=t.id "
+                  "AND f.embedder=?)")
+            return [r[0] for r in self._rows(q + " ORDER BY id", (embedder_key, embedder_key))]
         return [r[0] for r in self._rows(q + " ORDER BY id", (embedder_key,))]
 
     def adopt_existing(self, embedder_key: str) -> int:
@@ -50,12 +52,33 @@ class VectorTables(SQLiteFile):
                 "UPDATE tracks SET status='indexed', error=?, embedder=?, indexed_at=? WHERE id=?",
                 (note, embedder_key, time.time(), track_id),
             )
+            self._run("DELETE FROM failures WHERE track_id=? AND embedder=?", (track_id, embedder_key))
 
     def set_failed(self, track_id: int, embedder_key: str, error: str) -> None:
         self._run(
             "UPDATE tracks SET status='failed', error=?, embedder=?, indexed_at=? WHERE id=?",
             (error, embedder_key, time.time(), track_id),
         )
+
+    def set_failed_beside(self, track_id: int, embedder_key: str, error: str, note: str) -> None:
+        """`embedder_key` (a space being filled beside the searched one) failed on a track that keeps its
+        status and old vector meanwhile: the failure is recorded, `note` says so on the track."""
+        with self.transaction():
+            self._run("INSERT INTO failures(track_id, embedder, error) VALUES(?, ?, ?) "
+                      "ON CONFLICT(track_id, embedder) DO UPDATE SET error=excluded.error",
+                      (track_id, embedder_key, error))
+            self._run("UPDATE tracks SET error=? WHERE id=?", (note, track_id))
+
+    def apply_failures(self, embedder_key: str) -> list[int]:
+        """The space of `embedder_key` is now the searched one: its recorded failures become the tracks'
+        status (failed, with the reason). Returns their ids."""
+        with self.transaction():
+            rows = self._rows("SELECT track_id, error FROM failures WHERE embedder=?", (embedder_key,))
+            for tid, error in rows:
+                self._run("UPDATE tracks SET status='failed', error=?, embedder=?, indexed_at=? WHERE id=?",
+                          (error, embedder_key, time.time(), tid))
+            self._run("DELETE FROM failures WHERE embedder=?", (embedder_key,))
+        return [r[0] for r in rows]
 
     def set_pending(self, ids: Iterable[int]) -> None:
         """Back to the queue (e.g. marked indexed but its vector is gone)."""

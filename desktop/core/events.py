@@ -25,6 +25,7 @@ class TrackDone:
     ok: bool
     error: str = ""
     seconds: float = 0.0  # audio duration processed (for × realtime figures)
+    kept: bool = False  # failed with a new model, but keeps answering from the old space until the switch
 
 
 @dataclass
@@ -57,3 +58,4 @@ class IndexSummary:
     pending: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of files left for the next run
     restored: int = 0  # points the store lacked, written again from the catalog's raw vectors
     hidden: int = 0  # points of missing or forgotten tracks taken out of the store
+    switched: bool = False  # the run completed a new embedder's space, which is now the one searched

@@ -88,7 +88,8 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
     summary.workers = min(workers, total) if parallel else 0
     results = _results_in_pool(embedder, jobs, min(workers, total), cancel) if parallel else \
         _results_in_process(embedder, jobs, cancel)
-    done, finished = 0, set()
+    done, finished, kept = 0, set(), False
+    answering = catalog.searchable_ids(library.active_key) if switching else set()  # tracks of the old space
     for tid, path, (raw, error, seconds, parts) in results:
         done += 1
         finished.add(tid)
@@ -111,9 +112,13 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
                 summary.notes.append((path, error))
         else:
             store.delete([tid])  # a changed file that now fails must not keep its old point
-            catalog.set_failed(tid, key, error)
             summary.failed.append((path, error))
-        yield TrackDone(tid, path, raw is not None, error, seconds)
+            if kept := switching and tid in answering:  # it answers from the old space until the switch
+                error = beside_note(embedder.label, error)
+                catalog.set_failed_beside(tid, key, summary.failed[-1][1], note=error)
+            else:
+                catalog.set_failed(tid, key, error)
+        yield TrackDone(tid, path, raw is not None, error, seconds, kept=raw is None and kept)
         yield Progress("index", done, total, path)
         if summary.indexed and done % 25 == 0:
             yield from space.maybe_refit(final=False)
@@ -123,6 +128,8 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
     yield from space.maybe_refit(final=True)
     if switching and not summary.cancelled and not summary.pending:
         library.activate(embedder)  # the new space is complete: searches use it from now on
+        catalog.apply_failures(key)  # and the tracks it could not analyse are failed from now on
+        summary.switched = True
     # No flush here: every write is already in the store's WAL (durable), and a flush syncs segments
     # to disk while holding the GIL (100-270 ms measured), a visible stall in the window. close() flushes.
     if not summary.cancelled and (done or summary.restored or summary.hidden or refresh
@@ -131,6 +138,11 @@ def index(library: Library, *, retry_failed: bool = False, cancel: threading.Eve
             make_backup(catalog)  # the last good copy of the catalog, for `check --repair`
     summary.seconds = time.monotonic() - started
     yield summary
+
+
+def beside_note(label: str, error: str) -> str:
+    """What a track shows while the old space still answers for it but the new model failed on it."""
+    return f"the new model ({label}) failed on it: {error}; it answers with the previous analysis until the switch"
 
 
 def scan_and_index(library: Library, roots, *, retry_failed: bool = False, cancel: threading.Event | None = None,

@@ -129,6 +129,8 @@ class LibraryController(QObject):
 
     def on_index_done(self, summary) -> None:
         self._flush_dirty()
+        if summary.switched:  # a new model's space took over: tracks it failed on show as failed now
+            self.model.reload()
         if summary.cancelled:
             self.show_message(f"Indexing cancelled after {summary.indexed} tracks; "
                               "the rest is indexed next time", 8000)

@@ -256,7 +256,8 @@ class LibraryModel(QAbstractTableModel):
                 continue  # not cached: it is read fresh when scrolled into view
             i = row - (row // PAGE_SIZE) * PAGE_SIZE
             if page[i] is not None:
-                page[i] = replace(page[i], status="indexed" if ev.ok else "failed", error=ev.error)
+                # kept: the new model failed on it, but its old vector answers until the switch
+                page[i] = replace(page[i], status="indexed" if ev.ok or ev.kept else "failed", error=ev.error)
                 by_page.setdefault(row // PAGE_SIZE, []).append(row)
         self._repaint(by_page)
 
