@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 
 from desktop.core.formats import is_audio_path, is_cue_path
 from desktop.core.paths import path_problem, shown
+from desktop.ui.library_model import PAGE_SIZE
 
 DIRTY_FLUSH_MS = 100
 INDEX_PROBLEMS = "Some files could not be indexed"
@@ -52,7 +53,9 @@ class LibraryController(QObject):
 
     def bind_session(self, session) -> None:
         self.session = session
-        self.model.set_catalog(session.catalog)
+        self.model.set_catalog(session.catalog, loader=self._load_ids)
+        session.ids_ready.connect(self.model.ids_loaded)
+        session.ids_failed.connect(self._ids_failed)
         self.index_status.finish()
         session.job_started.connect(self.on_job_started)
         session.progress.connect(self.index_status.show_progress)
@@ -64,6 +67,16 @@ class LibraryController(QObject):
 
     def cancel(self) -> None:
         self.session.cancel()
+
+    def _load_ids(self, key) -> None:
+        """The table's id list, read in the catalog thread with the rows it shows first (the top, the
+        selected track), so a new list costs the GUI thread no SQL."""
+        selected = self.similar.selected_id
+        self.session.request_ids(key, (selected,) if isinstance(selected, int) else (), PAGE_SIZE)
+
+    def _ids_failed(self, why: str) -> None:
+        self.model.load_failed()
+        self.notices.add("Something went wrong", [why])
 
     def rescan(self) -> None:
         if self.session.rescan() is None:

@@ -1,10 +1,13 @@
 """The library table: a lazy Qt model over the catalog, fast with 50,000 rows and more.
 
-The model keeps only the ordered list of track ids that match the filter and sort (one cheap SQL
-query); rows are fetched in pages with `catalog.many()` when the view first asks for them, and the
-most recently used pages are cached. When a track changes (indexed, failed) only its row is
-re-read and repainted; the id list is reloaded only when the filter, the order or the set of tracks
-changes.
+The model keeps only the ordered list of track ids that match the filter and sort (one SQL query);
+rows are fetched in pages with `catalog.many()` when the view first asks for them, and the most
+recently used pages are cached. When a track changes (indexed, failed) only its row is repainted; the
+id list is reloaded only when the filter, the order or the set of tracks changes.
+
+In the window the id list is read by a `loader` off the GUI thread (0.25-0.4 s at 100,000 tracks, and it
+waits for the indexer's transactions), which hands it back with the first rows to show (`ids_loaded`);
+until then the table shows the previous list. Without a loader (tests, tools) `reload` reads at once.
 """
 
 from __future__ import annotations
@@ -96,6 +99,8 @@ class LibraryModel(QAbstractTableModel):
         self._descending = False
         self.page_fetches = 0  # for tests and benchmarks: how many SQL page reads happened
         self._playing: int | None = None  # the playing track's id: its row is bold, its title has a play icon
+        self._loader = None  # (key) -> None: reads the id list elsewhere and answers with ids_loaded(key, ...)
+        self._loading: tuple | None = None  # the (filter, order, descending) asked of the loader, until it answers
         self.reload()
 
     # -- what the view asks ------------------------------------------------------------------------
@@ -231,17 +236,53 @@ class LibraryModel(QAbstractTableModel):
             self._text = text
             self.reload()
 
-    def set_catalog(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self.reload()
+    def set_catalog(self, catalog: Catalog, loader=None) -> None:
+        """Show `catalog` (the same one: nothing to re-read); `loader(key)` reads id lists from now on."""
+        self._loader, self._loading = loader, None
+        if catalog is not self.catalog:
+            self.catalog = catalog
+            self.reload()
+
+    @property
+    def key(self) -> tuple[str, str, bool]:
+        """What the id list depends on besides the tracks: (filter text, order, descending)."""
+        return self._text, self._order, self._descending
+
+    @property
+    def loading(self) -> bool:
+        """A new id list is being read (the table shows the previous one meanwhile)."""
+        return self._loading is not None
 
     def reload(self) -> None:
-        """Re-read the id list (filter, order, tracks added or removed) and drop cached rows."""
-        ids = self.catalog.track_ids(text=self._text, order=self._order, descending=self._descending)
+        """Re-read the id list (filter, order, tracks added or removed) and drop cached rows: through the
+        loader when there is one (the list arrives with `ids_loaded`), else at once."""
+        if self._loader is not None:
+            self._loading = self.key
+            self._loader(self.key)
+            return
+        self._apply(self.catalog.track_ids(text=self._text, order=self._order, descending=self._descending), {})
+
+    def ids_loaded(self, key: tuple, ids: list[int], rows: dict[int, Track]) -> None:
+        """The loader's answer: the id list for `key` and some of its rows (the first page, the selected
+        track's); an answer for an older filter or order is dropped (the newer one is on its way)."""
+        if key != self.key or self._loading != key:
+            return
+        self._loading = None
+        self._apply(ids, rows)
+
+    def load_failed(self) -> None:
+        """The loader could not read the list (the caller says why): keep showing the previous one."""
+        self._loading = None
+
+    def _apply(self, ids: list[int], rows: dict[int, Track]) -> None:
         self.beginResetModel()
         self._ids = ids
         self._row_of = {tid: row for row, tid in enumerate(ids)}
         self._pages.clear()
+        for page_no in sorted({self._row_of[t] // PAGE_SIZE for t in rows if t in self._row_of}):
+            page_ids = ids[page_no * PAGE_SIZE : (page_no + 1) * PAGE_SIZE]
+            if all(t in rows for t in page_ids):  # only whole pages: a partial one would show empty rows
+                self._pages[page_no] = [rows[t] for t in page_ids]
         self.endResetModel()
         self.reloaded.emit()
 

@@ -185,6 +185,8 @@ class LibraryPanel(QWidget):
         lay.addWidget(self.stack, 1)
         lay.addWidget(self.summary)
         model.reloaded.connect(self.update_summary)
+        model.reloaded.connect(self._reloaded)
+        self._to_first_match = False  # Enter was pressed in the filter before its matches were listed
         self.update_summary()
 
     def apply_filter(self) -> None:
@@ -203,11 +205,22 @@ class LibraryPanel(QWidget):
         self.view.setFocus(Qt.ShortcutFocusReason)
 
     def _filter_entered(self) -> None:
-        """Enter in the filter box: filter now and move to the first match, ready for Enter to play."""
+        """Enter in the filter box: filter now and move to the first match, ready for Enter to play (once
+        the matches are listed: the list is read off the GUI thread)."""
         self.apply_filter()
+        self.view.setFocus(Qt.ShortcutFocusReason)
+        self._to_first_match = self.model.loading
+        if not self._to_first_match:
+            self._select_first_match()
+
+    def _reloaded(self) -> None:
+        if self._to_first_match and not self.model.loading:
+            self._to_first_match = False
+            self._select_first_match()
+
+    def _select_first_match(self) -> None:
         if self.model.rowCount() and not self.view.currentIndex().isValid():
             self.view.select_row(0)
-        self.view.setFocus(Qt.ShortcutFocusReason)
 
     def update_summary(self) -> None:
         n = self.model.rowCount()

@@ -257,6 +257,8 @@ class MainWindow(QMainWindow):
             self._resume()
 
     def _on_store_checked(self, problem: str) -> None:
+        if self._closed:  # the probe answered after the window was closed
+            return
         if problem:
             if self.ask_store is None or not self.ask_store(problem):
                 self.exit_code = 1  # the user chose to quit rather than use the embedded store

@@ -1,9 +1,11 @@
 """An open library as the window sees it: the core `Library` plus the threads that work on it.
 
-All heavy work goes to two `WorkerThread`s: the *library thread* (scan, index, similar queries,
+All heavy work goes to `WorkerThread`s: the *library thread* (scan, index, similar queries,
 embedding dropped files: everything that touches the embedder or the vector store, so store calls
-never overlap) and the *waveform thread* (peaks; reads audio files only). The GUI thread only reads
-the catalog, which is thread-safe. Signals carry the core's own event objects.
+never overlap), the *waveform thread* (peaks; reads audio files only) and the *catalog thread* (the
+table's id lists: a whole-library query waits for the indexer's transactions and takes 0.25-0.4 s at
+100,000 tracks). The GUI thread reads only a page of rows at a time from the catalog, which is
+thread-safe. Signals carry the core's own event objects.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class LibrarySession(QObject):
     peaks_ready = Signal(str, object)  # path, (points, 2) array
     peaks_failed = Signal(str, str)  # path, message
     tags_ready = Signal(str, object)  # path, dict of the track's tag fields (a file outside the library)
+    ids_ready = Signal(object, object, object)  # (filter, order, descending), track ids, {id: Track} of some rows
+    ids_failed = Signal(str)  # why the id list could not be read
     store_checked = Signal(str)  # "" when the configured vector store answers, else why not
 
     def __init__(self, library: Library, parent=None):
@@ -65,6 +69,7 @@ class LibrarySession(QObject):
         self._jobs: list[Job] = []
         self.worker = WorkerThread("soundalike-library", self)
         self.waves = WorkerThread("soundalike-waveform", self)
+        self.reader = WorkerThread("soundalike-catalog", self)
         self.worker.job_started.connect(self._job_started)
         self.worker.job_event.connect(self._job_event)
         self.worker.job_failed.connect(self._job_failed)
@@ -73,6 +78,8 @@ class LibrarySession(QObject):
         self.worker.request_failed.connect(self._request_failed)
         self.waves.request_done.connect(self._request_done)
         self.waves.request_failed.connect(self._request_failed)
+        self.reader.request_done.connect(self._request_done)
+        self.reader.request_failed.connect(self._request_failed)
         self.embedder_label = ""
         self.notice = ""
         self._text_embedder = None  # (vector space key, CLAP embedder): loaded by the first description
@@ -211,12 +218,30 @@ class LibrarySession(QObject):
         """A file's tags, read in the waveform thread (it only reads files; the library thread may be busy)."""
         return self.waves.request("tags", lambda: (path, read_tags(path)))
 
+    def request_ids(self, key: tuple[str, str, bool], show: tuple[int, ...] = (), page: int = 256) -> int:
+        """The table's id list for key = (filter text, order, descending), read in the catalog thread, with
+        the rows of its first page and of the pages holding the `show` tracks (the selected one), so the
+        table is painted without reading the catalog. Answers with ids_ready (or ids_failed)."""
+        catalog = self.catalog
+
+        def read():
+            text, order, descending = key
+            ids = catalog.track_ids(text=text, order=order, descending=descending)
+            where = {tid: row for row, tid in enumerate(ids)}
+            pages = {0} | {where[t] // page for t in show if t in where}
+            wanted = [t for p in sorted(pages) for t in ids[p * page : (p + 1) * page]]
+            return key, ids, catalog.many(wanted)
+
+        return self.reader.request("ids", read)
+
     def check_store(self) -> int:
         """Whether the configured vector store answers (a network probe), in the library thread."""
         settings = self.library.settings
         return self.worker.request("store", lambda: store.probe(settings))
 
     def _request_done(self, kind: str, token: int, result) -> None:
+        if self._closed:  # an answer queued before close (the window may have moved on to a reopened library)
+            return
         if kind == "embedder":
             self._emit_embedder(*result)
         elif kind == "similar":
@@ -230,8 +255,13 @@ class LibrarySession(QObject):
                 self.tags_ready.emit(*result)
         elif kind == "store":
             self.store_checked.emit("")
+        elif kind == "ids":
+            if self.reader.is_latest(kind, token):
+                self.ids_ready.emit(*result)
 
     def _request_failed(self, kind: str, token: int, exc) -> None:
+        if self._closed:
+            return
         if kind == "embedder":
             self._emit_embedder("no embedder", f"cannot load the embedder: {error_text(exc)}")
             self.job_error.emit(f"cannot load the embedder: {error_text(exc)}")
@@ -243,6 +273,9 @@ class LibrarySession(QObject):
                 self.peaks_failed.emit("", error_text(exc))
         elif kind == "store":
             self.store_checked.emit(str(exc))
+        elif kind == "ids":
+            if self.reader.is_latest(kind, token):
+                self.ids_failed.emit(f"cannot list the library's tracks: {error_text(exc)}")
 
     # -- shutdown -----------------------------------------------------------------------------------
     def close(self, timeout_s: float = 10.0) -> None:
@@ -254,6 +287,7 @@ class LibrarySession(QObject):
         self.worker.cancel_all()
         stopped = self.worker.stop(timeout_s)
         self.waves.stop(timeout_s)
+        self.reader.stop(timeout_s)
         if stopped:
             self._close_text_embedder()
             self.library.close()

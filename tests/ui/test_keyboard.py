@@ -75,16 +75,17 @@ def test_typing_in_the_filter_does_not_play_and_esc_clears_it(indexed_home, make
     for key in ("d", "r", "u", "m", "Space", "s", "Left", "Right"):
         press(qtbot, key)
     assert w.panel.filter_edit.text() == "drum s" and pb.state == "stopped"
-    w.panel.apply_filter()
-    assert w.model.rowCount() < 12
+    w.panel.apply_filter()  # the matches are listed off the GUI thread
+    qtbot.waitUntil(lambda: 0 < w.model.rowCount() < 12, timeout=5000)
     press(qtbot, "Esc")
-    assert w.panel.filter_edit.text() == "" and w.model.rowCount() == 12
-    assert QApplication.focusWidget() is w.table
+    assert w.panel.filter_edit.text() == "" and QApplication.focusWidget() is w.table
+    qtbot.waitUntil(lambda: w.model.rowCount() == 12, timeout=5000)
     press(qtbot, "Ctrl+F")
     # "pad/": the folder; plain "pad" also matches a made-up artist such as "Rebecca Padilla", whose name
     # follows the (random) test folder's path, so the first match could be a drums track
     qtbot.keyClicks(w.panel.filter_edit, "pad/")
-    press(qtbot, "Return")  # Enter in the filter: to the first match; Enter again plays it
+    press(qtbot, "Return")  # Enter in the filter: to the first match (once listed); Enter again plays it
     assert QApplication.focusWidget() is w.table
+    qtbot.waitUntil(lambda: w.table.currentIndex().isValid() and w.model.rowCount() < 12, timeout=5000)
     press(qtbot, "Return")
     assert pb.state == "playing" and "/pad/" in pb.current.path

@@ -59,12 +59,15 @@ def test_the_playing_track_is_marked_and_the_mark_follows_playback(indexed_home,
     w.playback.next()  # playback moves on: so does the mark
     assert marked() == [4] and model.playing == ids[4]
     w.table.sortByColumn(COL["title"], Qt.DescendingOrder)  # rows move: the mark stays on the track
+    qtbot.waitUntil(lambda: not model.loading, timeout=5000)
     assert marked() == [model.row_of(ids[4])]
 
 
-def test_header_click_sorts(indexed_home, make_window):
+def test_header_click_sorts(indexed_home, make_window, qtbot):
     w = make_window(indexed_home)
     w.table.sortByColumn(COL["title"], Qt.DescendingOrder)
+    assert w.model.loading  # the new order is read off the GUI thread
+    qtbot.waitUntil(lambda: not w.model.loading, timeout=5000)
     titles = [w.model.index(r, COL["title"]).data() for r in range(12)]
     assert titles == sorted(titles, key=str.casefold, reverse=True)
 

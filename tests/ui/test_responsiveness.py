@@ -4,6 +4,7 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from desktop.core.events import Progress
+from desktop.ui.library_model import TRACK_ROLE
 from desktop.ui.status import IndexStatus
 
 
@@ -39,3 +40,18 @@ def test_progress_is_painted_with_the_next_frame_not_inside_the_update(qtbot):
         assert counter.paints == 0, f"painted inside show_progress at {done} of 40"
     assert item.bar.value() == 40 and item.bar.maximum() == 40
     qtbot.waitUntil(lambda: counter.paints > 0)  # the bar still shows the progress, with the next frame
+
+
+def test_the_table_lists_tracks_without_reading_the_catalog_on_the_gui_thread(indexed_home, make_window, qtbot):
+    """A new id list (filter, order, tracks added) is read in the catalog thread and arrives with the rows
+    the table shows first; meanwhile the table shows the previous list."""
+    w = make_window(indexed_home)
+    model = w.model
+    model.set_filter("drums/")
+    assert model.loading and model.rowCount() == 12
+    qtbot.waitUntil(lambda: not model.loading, timeout=5000)
+    fetches = model.page_fetches
+    paths = [model.index(r, 0).data(TRACK_ROLE).path for r in range(model.rowCount())]
+    assert len(paths) == 4 and all("/drums/" in p for p in paths)
+    assert model.page_fetches == fetches  # the rows came with the list: no SQL here
+    assert "4 tracks" in w.panel.summary.text()
