@@ -54,6 +54,17 @@ def test_groups_are_exactly_the_recordings(reencoded):
     assert len(extra_copy_ids(groups)) == len(recording) - len(groups)
 
 
+def test_a_recording_split_by_a_narrow_search_is_joined_again(reencoded):
+    """With one neighbour per track the first pass leaves a recording in pieces (mutual nearest pairs); the
+    second pass over the groups and the tracks already decoded joins them, and still keeps the family apart."""
+    home, recording = reencoded
+    with Library.open(home) as lib:
+        groups = find_duplicates(lib, neighbours=1, remember=False)
+    got = sorted(sorted(c.path for c in g.copies) for g in groups)
+    want = sorted(sorted(p for p in recording if recording[p] == r) for r in set(recording.values()))
+    assert got == want
+
+
 def test_waveform_match_separates_copies_from_family(reencoded):
     _, recording = reencoded
     paths = sorted(recording)
