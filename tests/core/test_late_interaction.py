@@ -7,7 +7,7 @@ import pytest
 
 from desktop.core import late_interaction
 from desktop.core.indexer import scan_and_index
-from desktop.core.late_interaction import chamfer, part_sets, rerank, rerank_rankings
+from desktop.core.late_interaction import chamfer, chamfer_many, part_sets, rerank, rerank_rankings
 from desktop.core.library import Library
 from desktop.core.similarity import similar
 from tests.audio import SR, render, write
@@ -24,6 +24,8 @@ def test_chamfer_is_symmetric_and_is_the_cosine_for_single_parts():
     assert chamfer(a, b) == pytest.approx(chamfer(b, a))
     assert chamfer(a[:1], b[:1]) == pytest.approx(float(a[0] @ b[0]))
     assert chamfer(a, a) == pytest.approx(1.0)
+    sets = [unit(*rng.normal(size=(k, 8))) for k in (1, 6, 24)]
+    np.testing.assert_allclose(chamfer_many(a, sets), [chamfer(a, s) for s in sets], atol=1e-6)
 
 
 def test_a_shared_section_counts_even_when_the_other_sections_differ():
@@ -104,3 +106,19 @@ def test_a_track_stored_without_parts_counts_its_own_vector_as_its_part(home, tw
         only = part_sets(lib.space(), [track.id])[track.id]
         assert only.shape == (1, len(raw))
         np.testing.assert_allclose(only[0], lib.space().to_unit(raw), atol=1e-6)
+
+
+def test_a_model_space_is_whitened_by_its_windows_and_keeps_plain_cosine(home, two_part_library, tiny_model_dir):
+    """A tiny random wav2vec2 (no pretrained weights here): its per-window vectors reach the catalog and fit
+    the within-track whitening, as the spectral excerpts do; its similar lists are not re-scored by parts."""
+    with Library.open(home, embedder="wav2vec2", model=str(tiny_model_dir), device="cpu") as lib:
+        assert list(scan_and_index(lib, [str(two_part_library / "music")], workers=1))[-1].indexed == 8
+        key = lib.active_key
+        parts = list(lib.catalog.part_vectors(key))
+        assert len(parts) == 8 and all(len(p) > 1 for p in parts)
+        assert lib.space().standardizer().whitening is not None
+        assert not late_interaction.applies(key)
+        query = lib.catalog.track_ids()[0]
+        hits = similar(lib, query, k=3)
+        by_cosine = lib.store().search(lib.store().get_vectors([query])[query], 3, exclude_ids=[query])
+    assert {h.track_id for h in hits} == {h.id for h in by_cosine}
