@@ -1,12 +1,15 @@
 """Radio: latency at library scale, and what a station plays on a labelled corpus.
 
-    .venv/bin/python bench/radio.py latency [--sizes 10000 100000] [--dim 256] [--duplicates]
+    .venv/bin/python bench/radio.py latency [--sizes 10000 100000] [--dim 256] [--duplicates] [--keep DIR]
     .venv/bin/python bench/radio.py corpus CORPUS_DIR [--seeds 40] [--json OUT]
 
 latency: a library of N tracks (catalog rows pointing at empty files, random unit vectors in a real
 Edge store; random vectors are the worst case for an exact scan and fine for latency), then for 20
 seeds the time of `Station(...).take(1)` (first track: seed lookup + first refill) and of 5 refills
-of 10 tracks each (p50/p90). With --duplicates also `find_duplicates` over the 10k library (random
+of 10 tracks each (p50/p90, and the refill's CPU time, which another load on a shared machine distorts
+less than its wall time). --keep DIR builds each library once in DIR/<N> and reuses it: run two versions
+of the code (a `git worktree` of the older one) on the same libraries, one after the other, to compare
+them in the same time window. With --duplicates also `find_duplicates` over the 10k library (random
 vectors give it no candidates to confirm, so this is the vector-store part of its cost).
 
 corpus: indexes CORPUS_DIR (labels.csv: path,label; label = soundtrack) with the spectral embedder into
@@ -73,12 +76,17 @@ def latency(args) -> dict:
     out = {}
     for n in args.sizes:
         tmp = Path(tempfile.mkdtemp(prefix="sa-radio-"))
+        home = Path(args.keep) / str(n) if args.keep else tmp / "home"
         try:
             t0 = time.monotonic()
-            lib = build_random_library(tmp / "home", n, args.dim, rng)
+            if (home / "files").is_dir():
+                lib = Library.open(home)
+                rng.standard_normal((n, args.dim))  # the same seeds as when it was built
+            else:
+                lib = build_random_library(home, n, args.dim, rng)
             build_s = time.monotonic() - t0
             ids = lib.catalog.track_ids()
-            first, refill = [], []
+            first, refill, refill_cpu = [], [], []
             for seed in rng.choice(ids, 20, replace=False):
                 t = time.perf_counter()
                 st = Station(lib, [int(seed)])
@@ -86,12 +94,14 @@ def latency(args) -> dict:
                 first.append(time.perf_counter() - t)
                 st.take(st.rules.refill - 1)  # the rest of the first batch
                 for _ in range(5):
-                    t = time.perf_counter()
+                    t, c = time.perf_counter(), time.process_time()
                     st.take(st.rules.refill)
                     refill.append(time.perf_counter() - t)
+                    refill_cpu.append(time.process_time() - c)
             row = {"tracks": n, "dim": args.dim, "build_s": round(build_s, 1),
                    "first_track_ms_p50": round(pct(first, 50), 1), "first_track_ms_p90": round(pct(first, 90), 1),
-                   "refill_ms_p50": round(pct(refill, 50), 1), "refill_ms_p90": round(pct(refill, 90), 1)}
+                   "refill_ms_p50": round(pct(refill, 50), 1), "refill_ms_p90": round(pct(refill, 90), 1),
+                   "refill_cpu_ms_p50": round(pct(refill_cpu, 50), 1), "load_average": round(os.getloadavg()[0], 1)}
             if args.duplicates and n <= 10000:
                 from desktop.core.duplicates import find_duplicates
 
@@ -168,6 +178,7 @@ def main() -> int:
     lp.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
     lp.add_argument("--dim", type=int, default=256)
     lp.add_argument("--duplicates", action="store_true")
+    lp.add_argument("--keep", metavar="DIR", help="build each library once in DIR/<N> and reuse it")
     cp = sub.add_parser("corpus")
     cp.add_argument("corpus")
     cp.add_argument("--seeds", type=int, default=40)
