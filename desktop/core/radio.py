@@ -2,7 +2,8 @@
 
 Each refill asks the vector store for tracks nearer the positives (the seeds, tracks liked or played to
 the end, the last few the station chose) than the negatives (tracks skipped early: "not this"), the
-engine's best-score recommend, then re-ranks those candidates by maximal marginal relevance around a
+engine's best-score recommend among a pool of tracks around the positives (fetched every few refills: a
+scan of a big library was half of each refill), then re-ranks those candidates by maximal marginal relevance around a
 point between the recent tracks and the seeds: the station drifts but is pulled back, and one refill
 does not hold five near-copies of one sound. The rules a good station keeps are applied to the
 ranked candidates: no track twice within the no-repeat horizon, at most M per artist and per album
