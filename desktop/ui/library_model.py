@@ -262,22 +262,23 @@ class LibraryModel(QAbstractTableModel):
             return
         self._apply(self.catalog.track_ids(text=self._text, order=self._order, descending=self._descending), {})
 
-    def ids_loaded(self, key: tuple, ids: list[int], rows: dict[int, Track]) -> None:
-        """The loader's answer: the id list for `key` and some of its rows (the first page, the selected
-        track's); an answer for an older filter or order is dropped (the newer one is on its way)."""
+    def ids_loaded(self, key: tuple, ids: list[int], rows: dict[int, Track], row_of: dict[int, int]) -> None:
+        """The loader's answer: the id list for `key`, some of its rows (the first page, the selected
+        track's) and each id's row; an answer for an older filter or order is dropped (the newer one is
+        on its way)."""
         if key != self.key or self._loading != key:
             return
         self._loading = None
-        self._apply(ids, rows)
+        self._apply(ids, rows, row_of)
 
     def load_failed(self) -> None:
         """The loader could not read the list (the caller says why): keep showing the previous one."""
         self._loading = None
 
-    def _apply(self, ids: list[int], rows: dict[int, Track]) -> None:
+    def _apply(self, ids: list[int], rows: dict[int, Track], row_of: dict[int, int] | None = None) -> None:
         self.beginResetModel()
         self._ids = ids
-        self._row_of = {tid: row for row, tid in enumerate(ids)}
+        self._row_of = row_of if row_of is not None else {tid: row for row, tid in enumerate(ids)}
         self._pages.clear()
         for page_no in sorted({self._row_of[t] // PAGE_SIZE for t in rows if t in self._row_of}):
             page_ids = ids[page_no * PAGE_SIZE : (page_no + 1) * PAGE_SIZE]

@@ -57,7 +57,7 @@ class LibrarySession(QObject):
     peaks_ready = Signal(str, object)  # path, (points, 2) array
     peaks_failed = Signal(str, str)  # path, message
     tags_ready = Signal(str, object)  # path, dict of the track's tag fields (a file outside the library)
-    ids_ready = Signal(object, object, object)  # (filter, order, descending), track ids, {id: Track} of some rows
+    ids_ready = Signal(object, object, object, object)  # (filter, order, descending), ids, {id: Track}, {id: row}
     ids_failed = Signal(str)  # why the id list could not be read
     store_checked = Signal(str)  # "" when the configured vector store answers, else why not
 
@@ -227,10 +227,10 @@ class LibrarySession(QObject):
         def read():
             text, order, descending = key
             ids = catalog.track_ids(text=text, order=order, descending=descending)
-            where = {tid: row for row, tid in enumerate(ids)}
+            where = {tid: row for row, tid in enumerate(ids)}  # built here too: 100,000 entries
             pages = {0} | {where[t] // page for t in show if t in where}
             wanted = [t for p in sorted(pages) for t in ids[p * page : (p + 1) * page]]
-            return key, ids, catalog.many(wanted)
+            return key, ids, catalog.many(wanted), where
 
         return self.reader.request("ids", read)
 
