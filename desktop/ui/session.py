@@ -172,8 +172,11 @@ class LibrarySession(QObject):
 
     # -- requests (latest wins) -------------------------------------------------------------------
     def load_embedder(self) -> None:
-        """Build the embedder in the library thread (wav2vec2 imports torch: seconds) and report it."""
+        """Build the embedder in the library thread (wav2vec2 imports torch: seconds) and report it. The
+        indexer's modules are imported here too, while the window sits idle after its first paint: imported
+        when the first folder is added, they held the GIL for 60-170 ms of the first run (bench/ui_stall.py)."""
         def build():
+            indexer()
             emb = self.library.embedder
             return embedder_text(emb.label, getattr(emb, "device", "cpu")), self.library.notice
 
