@@ -1,6 +1,8 @@
-"""The longest GUI event-loop stall while the window indexes 200 tracks with spectral (target: <= 50 ms).
+"""The longest GUI event-loop stall while the window indexes synthetic tracks with spectral (target: <= 16 ms,
+one frame at 60 Hz).
 
-    .venv/bin/python bench/ui_stall.py [--tracks 200] [--seconds 20] [--clicks] [--play] [--library-dir DIR]
+    .venv/bin/python bench/ui_stall.py [--tracks 200] [--seconds 20] [--clicks] [--play] [--sample N]
+                                       [--library-dir DIR]
 
 Synthesises --tracks clips (kept in bench/out/stall-music for the next run), opens the real window
 on a fresh spectral library, drops the folder on it (scan + index in the library thread) and runs a
@@ -8,7 +10,9 @@ on a fresh spectral library, drops the folder on it (scan + index in the library
 also selects another row every 300 ms, like a user browsing, so similar-tracks queries, pane updates
 and table repaints happen during the run too; --play also plays from the first indexed track (through the
 null output when there is no sound card), so decoding for playback competes too. Prints the longest gap,
-its excess over the 5 ms period, and percentiles.
+its excess over the 5 ms period, and percentiles. --sample N also says where the GUI thread and the busy
+threads were during the N longest stalls, and how all stalls split into the GUI thread running, waiting for
+a CPU and blocked (GIL, locks), from Linux's schedstat.
 
 Known floor: Qdrant Edge holds the GIL inside its calls, including `flush()`, which fsyncs; on a
 disk with slow fsync that alone stalls every Python thread (try --library-dir /dev/shm to compare).
