@@ -276,24 +276,31 @@ def _join_split_groups(ids, tracks, store, root, join, excerpts, waveform, match
         return members
     vectors = store.get_vectors([i for u in groups + lone for i in u])
     # Each compared through one member with a readable excerpt (a group joined by file hash alone may have
-    # none decoded yet: its first member is decoded now).
-    units = []
-    for u in groups + lone:
-        held = [i for i in u if i in vectors]
-        face = next((i for i in u if excerpts.get(i) is not None), None) or (waveform(u[0]) is not None and u[0])
-        units.append((face, held) if face and held else (None, held))
+    # none decoded yet: its first member is decoded now); units without a vector or an excerpt are left out.
+    faces, held, kept_groups = [], [], 0
+    for n, u in enumerate(groups + lone):
+        rows = [i for i in u if i in vectors]
+        face = next((i for i in u if excerpts.get(i) is not None), None)
+        if face is None and waveform(u[0]) is not None:
+            face = u[0]
+        if face is not None and rows:
+            faces.append(face)
+            held.append(rows)
+            kept_groups += n < len(groups)
+    if len(faces) < 2:
+        return members
+    matrix = np.stack([vectors[i] for rows in held for i in rows])
+    starts = np.cumsum([0] + [len(rows) for rows in held[:-1]])
+    durations = np.array([tracks[f].duration for f in faces])
     joined = False
-    for a, (x, group) in enumerate(units[: len(groups)]):
-        if x is None:
-            continue
-        mine = np.stack([vectors[i] for i in group])
-        for y, other in units[a + 1 :]:
-            if y is None or root(x) == root(y):
-                continue
-            dx, dy = tracks[x].duration, tracks[y].duration
-            if dx > 0 and dy > 0 and abs(dx - dy) > DURATION_TOLERANCE:
-                continue
-            if float((mine @ np.stack([vectors[i] for i in other]).T).max()) < MERGE_SCORE:
+    for a in range(kept_groups):  # the groups come first; the rest are lone tracks
+        x = faces[a]
+        # The best score between any member of this group and any member of each unit, in one product.
+        near = np.maximum.reduceat((matrix[starts[a] : starts[a] + len(held[a])] @ matrix.T).max(axis=0), starts)
+        same_length = (durations <= 0) | (durations[a] <= 0) | (np.abs(durations - durations[a]) <= DURATION_TOLERANCE)
+        for b in np.flatnonzero((near >= MERGE_SCORE) & same_length):
+            y = faces[b]
+            if b <= a or root(x) == root(y):
                 continue
             same, m = compare(excerpts[x], excerpts[y])
             if same:
