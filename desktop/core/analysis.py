@@ -7,6 +7,7 @@ reasons.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -65,6 +66,23 @@ def embed_decoded(embedder: Embedder, decoded: Decoded) -> Analysis:
     except Exception as e:  # a model bug must cost one file, not the run
         return Analysis(None, failure_reason(e))
     return result._replace(error=error) if result.raw is not None else result
+
+
+def embed_decoded_many(embedder: Embedder, batch: list[tuple[int, str, Decoded]]) -> Iterator:
+    """(track_id, path, Analysis) of several decoded files, embedded in shared batches where the embedder
+    can (`embed_many`: a GPU's throughput); a failure of the shared call costs no file: each is retried alone."""
+    good = [(tid, path, d) for tid, path, d in batch if d.windows is not None]
+    results: dict[int, Analysis] = {}
+    if len(good) > 1 and hasattr(embedder, "embed_many"):
+        try:
+            for (tid, _, d), (raw, parts) in zip(good, embedder.embed_many([d.windows for _, _, d in good]),
+                                                 strict=True):
+                result = checked(embedder, raw, parts, d.seconds)
+                results[tid] = result._replace(error=d.error) if result.raw is not None else result
+        except Exception:  # e.g. windows one file cannot give: found out file by file below
+            results.clear()
+    for tid, path, decoded in batch:
+        yield tid, path, results[tid] if tid in results else embed_decoded(embedder, decoded)
 
 
 def failure_reason(e: Exception) -> str:

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from desktop.core.analysis import analyze_file, embed_decoded
+from desktop.core.analysis import analyze_file, embed_decoded_many
 from desktop.core.backup import backup_path, make_backup
 from desktop.core.diskspace import MIN_FREE_MB, ensure_space, free_mb
 from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
@@ -46,8 +46,15 @@ def _results_in_process(embedder, jobs: list[tuple[int, str]], cancel) -> Iterat
                 return
             yield tid, path, analyze_file(embedder, path)
         return
-    for tid, path, decoded in decoded_ahead(embedder.window_reader(), jobs, cancel):
-        yield tid, path, embed_decoded(embedder, decoded)
+    group = max(1, int(getattr(embedder, "tracks_per_batch", 1)))  # on a GPU, several files per forward
+    batch: list = []
+    for item in decoded_ahead(embedder.window_reader(), jobs, cancel, ahead=2 * group):
+        batch.append(item)
+        if len(batch) == group:
+            yield from embed_decoded_many(embedder, batch)
+            batch = []
+    if batch and not cancel.is_set():
+        yield from embed_decoded_many(embedder, batch)
 
 
 def index(library: Library, *, retry_failed: bool = False, cancel: threading.Event | None = None,

@@ -77,8 +77,8 @@ def _pool(name: str | None, options: dict, workers: int) -> cf.ProcessPoolExecut
 
 
 def _results_in_pool(embedder, jobs: list[tuple[int, str]], workers: int, cancel, task=_worker_analyze,
-                     crashed=Analysis(None, CRASHED)) -> Iterator:
-    """(track_id, path, task(path)) in completion order, `2 * workers` files in flight. `task` is a
+                     crashed=Analysis(None, CRASHED), ahead: int = 0) -> Iterator:
+    """(track_id, path, task(path)) in completion order, `ahead` (default `2 * workers`) files in flight. `task` is a
     module-level function run in the workers (default: the track's Analysis; the passage pass reads windows).
     `embedder` None: the workers only decode (`task` needs no embedder of its own)."""
     name, options = (embedder.name, dict(embedder.options)) if embedder is not None else (None, {})
@@ -89,7 +89,7 @@ def _results_in_pool(embedder, jobs: list[tuple[int, str]], workers: int, cancel
         inflight: dict[cf.Future, tuple[int, str]] = {}
         try:
             while todo or inflight:
-                while todo and len(inflight) < 2 * workers and not cancel.is_set():
+                while todo and len(inflight) < (ahead or 2 * workers) and not cancel.is_set():
                     tid, path = todo[-1]
                     future = pool.submit(task, path)  # raises BrokenProcessPool once a worker died
                     inflight[future] = todo.pop()  # so a file leaves `todo` only when it is in flight
@@ -159,8 +159,8 @@ def read_isolated(path: str, stretches: list[tuple[float, float]]) -> tuple[floa
     return analyze_isolated(None, path, task, crashed=(0.0, None, CRASHED))
 
 
-def decoded_ahead(reader, jobs: list[tuple[int, str]], cancel) -> Iterator:
-    """(track_id, path, Decoded) in planned order, decoded by a child process that stays two files ahead
-    of the caller: while the model embeds one file here, the child decodes the next ones."""
+def decoded_ahead(reader, jobs: list[tuple[int, str]], cancel, ahead: int = 2) -> Iterator:
+    """(track_id, path, Decoded) in planned order, decoded by a child process that stays `ahead` files ahead
+    of the caller: while the model embeds one file (or one batch of files) here, the child decodes the next."""
     return _results_in_pool(None, jobs, 1, cancel, task=functools.partial(_worker_decode, reader),
-                            crashed=Decoded(None, CRASHED))
+                            crashed=Decoded(None, CRASHED), ahead=ahead)

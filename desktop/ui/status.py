@@ -120,13 +120,15 @@ class ProgressItem(QWidget):
 
 
 class IndexStatus(ProgressItem):
-    """'Indexing 12 of 200 · song.flac · 8.3 tracks/s · 21 s left [====    ] [Cancel]'."""
+    """'Indexing 12 of 200 · song.flac · wav2vec2-base · CUDA fp16 · 8.3 tracks/s · 21 s left [====  ] [Cancel]'."""
 
     def __init__(self, parent=None):
         super().__init__("indexing", "Stop indexing (finished tracks are kept; the rest is resumed next time)", 160,
                          parent)
+        self.running_on = ""
 
     def start(self, text: str = "Starting…") -> None:
+        self.running_on = ""  # the embedder and its device ("wav2vec2-base · CUDA fp16"), from the first event
         self._begin(text)
 
     def show_progress(self, ev, rate: float = 0.0, eta: float | None = None) -> None:
@@ -143,8 +145,12 @@ class IndexStatus(ProgressItem):
             parts = [f"Indexing {ev.done} of {ev.total}"]
         else:
             parts = ["Indexing…"]
+        if ev.stage == "index" and ev.message:  # the embedder's label; feature embedders run on the CPU
+            self.running_on = ev.message if "·" in ev.message else f"{ev.message} · CPU"
         if name:
             parts.append(name)
+        if ev.stage == "index" and self.running_on:
+            parts.append(self.running_on)
         if ev.stage == "index" and rate > 0:
             parts.append(f"{rate:.1f} tracks/s")
             if eta is not None and ev.done < ev.total:

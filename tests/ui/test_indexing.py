@@ -36,6 +36,7 @@ def test_progress_cancel_and_resume(spectral_empty_home, tmp_path, make_window, 
     assert w.index_status.isVisible()
     text = w.index_status.text
     assert "Indexing" in text and " of 36" in text and ".wav" in text
+    assert "spectral · CPU" in text  # what runs the analysis, and where
     assert any(ev.stage == "index" and rate > 0 for ev, rate, _ in progress)
     with qtbot.waitSignal(w.session.idle, timeout=30000):  # how fast (< 1 s): bench/timeouts.py
         w.index_status.cancel_button.click()

@@ -24,7 +24,7 @@ import numpy as np
 
 from desktop.core.decode import TARGET_SR
 from desktop.core.embedders.base import Embedder, register
-from desktop.core.embedders.batching import WindowedModelEmbedder, run_with_fallback
+from desktop.core.embedders.batching import WindowedModelEmbedder
 from desktop.core.embedders.model_files import import_torch, layer_text, locate_model, quiet, read_config
 from desktop.core.embedders.wav2vec2 import (
     DEFAULT_MODEL,
@@ -135,17 +135,9 @@ class SpectrogramEmbedder(WindowedModelEmbedder):
         return load_encoder_parts(self._source, **self._hub_kw).model.to(device)
 
     # -- embedding --------------------------------------------------------------------------------
-    def embed_window_parts(self, windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """(mean vector, one vector per window). An empty read embeds 1 s of silence."""
-        if self._model is None:
-            raise RuntimeError(f"{self.name} embedder is closed")
-        if not windows:
-            windows = [np.zeros(self.sampling_rate, np.float32)]
-        parts = run_with_fallback(self, windows, self._forward)
-        if not np.isfinite(parts).all() and self.precision != "fp32":  # fp16 overflow: redo in fp32
-            parts = self._forward(windows, self._model, self.device, "fp32")
-        parts = np.nan_to_num(parts).astype(np.float32)
-        return parts.astype(np.float64).mean(0).astype(np.float32), parts
+    def _prepare(self, windows: list[np.ndarray]) -> list[np.ndarray]:
+        """An empty read embeds 1 s of silence."""
+        return windows or [np.zeros(self.sampling_rate, np.float32)]
 
     def _forward(self, windows: list[np.ndarray], model, device: str, precision: str) -> np.ndarray:
         torch, _ = import_torch()

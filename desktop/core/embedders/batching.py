@@ -4,8 +4,10 @@
   sampling rate: 16 kHz for the wav2vec2 family and AST, 48 kHz for CLAP. Resampling 16 kHz audio up
   to 48 kHz would hand CLAP a signal with nothing above 8 kHz, so the decoder resamples from the file's
   native rate instead.
-* A CUDA out-of-memory first halves the batch (the next files keep the smaller batch: the card is
-  that full), and only at batch 1 moves that one file to a CPU copy of the model; the run goes on.
+* On a GPU the windows of several tracks share each forward (`embed_many`; the indexer hands it
+  `tracks_per_batch` decoded files at a time). A CUDA out-of-memory first halves the batch (the next
+  files keep the smaller batch: the card is that full); at batch 1 the tracks are retried one by one,
+  and only the file that still does not fit moves to a CPU copy of the model; the run goes on.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from desktop.core.embedders.model_files import (
 from desktop.core.model_cache import hub_cache_dir
 
 log = logging.getLogger(__name__)
+TRACKS_PER_GPU_BATCH = 4  # 4 tracks x 6 windows of 10 s per forward: small for any GPU that runs base models
 
 
 def plan_windows(duration: float, windows: int, window_seconds: float) -> list[float]:
@@ -61,9 +64,10 @@ def read_planned_windows(source: AudioSource, windows: int, window_seconds: floa
     return out
 
 
-def run_with_fallback(embedder, windows: list, forward):
+def run_with_fallback(embedder, windows: list, forward, cpu_ok: bool = True):
     """`forward(windows, model, device, precision)` on the embedder's device; on CUDA out-of-memory,
-    smaller batches, then this file on the CPU. The embedder has `_model`, `_cpu_model`, `_load_model`,
+    smaller batches, then this file on the CPU (`cpu_ok` False, windows of several files: None instead,
+    so the caller retries each file alone). The embedder has `_model`, `_cpu_model`, `_load_model`,
     `device`, `precision`, `batch_size` and `cpu_fallbacks`."""
     import torch
 
@@ -71,11 +75,14 @@ def run_with_fallback(embedder, windows: list, forward):
         try:
             return forward(windows, embedder._model, embedder.device, embedder.precision)
         except torch.cuda.OutOfMemoryError:
-            torch.cuda.empty_cache()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
             if embedder.batch_size <= 1:
                 break
             embedder.batch_size = max(1, embedder.batch_size // 2)
             log.warning("%s: CUDA out of memory; batches of %d windows from now on", embedder.name, embedder.batch_size)
+    if not cpu_ok:
+        return None
     log.warning("%s: CUDA out of memory even one window at a time; this file runs on the CPU", embedder.name)
     embedder.cpu_fallbacks += 1
     if embedder._cpu_model is None:
@@ -135,7 +142,9 @@ class WindowedModelEmbedder(Embedder):
         torch, transformers = import_torch()
         self.device = resolve_device(device)
         self.precision = pick_precision(self.device, precision)
-        self.batch_size = self.batch_size or (1 if self.device == "cpu" else self.windows)
+        # A GPU takes several tracks' windows per forward (its throughput grows with the batch); a CPU one file.
+        self.tracks_per_batch = 1 if self.device == "cpu" else TRACKS_PER_GPU_BATCH
+        self.batch_size = self.batch_size or (1 if self.device == "cpu" else self.windows * self.tracks_per_batch)
         torch.set_num_threads(cpu_cores())
         return layers, source, transformers
 
@@ -176,3 +185,39 @@ class WindowedModelEmbedder(Embedder):
 
     def embed_windows(self, windows: list[np.ndarray]) -> np.ndarray:
         return self.embed_window_parts(windows)[0]
+
+    def embed_window_parts(self, windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(raw vector, one vector per window) from windows read by `window_reader()`; the raw vector is
+        the windows' mean, the per-window vectors feed the library's within-track whitening."""
+        return self.embed_many([windows])[0]
+
+    def embed_many(self, tracks: list[list[np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """`embed_window_parts` of several tracks, their windows sharing batches (`tracks_per_batch` on a
+        GPU). A CUDA out-of-memory first halves the batch; if one window at a time still does not fit, each
+        track is retried alone, so only the file that does not fit runs on the CPU.
+
+        One thread at a time per instance; the indexer's decode process reads the next files meanwhile."""
+        if self._model is None:
+            raise RuntimeError(f"{self.name} embedder is closed")
+        prepared = [self._prepare(windows) for windows in tracks]
+        flat = [w for windows in prepared for w in windows]
+        parts = run_with_fallback(self, flat, self._forward, cpu_ok=len(tracks) == 1)
+        if parts is None:
+            return [one for windows in tracks for one in self.embed_many([windows])]
+        if not np.isfinite(parts).all() and self.precision != "fp32":  # fp16 overflow: redo in fp32
+            parts = self._forward(flat, self._model, self.device, "fp32")
+        parts = np.nan_to_num(parts).astype(np.float32)
+        out, start = [], 0
+        for windows in prepared:
+            mine = parts[start:start + len(windows)]
+            start += len(windows)
+            out.append((mine.astype(np.float64).mean(0).astype(np.float32), mine))
+        return out
+
+    def _prepare(self, windows: list[np.ndarray]) -> list[np.ndarray]:
+        """The model's input windows of one track (what an empty read becomes, padding...)."""
+        raise NotImplementedError
+
+    def _forward(self, windows: list[np.ndarray], model, device: str, precision: str) -> np.ndarray:
+        """One vector per window (len(windows) x dim), in the windows' order, `batch_size` per forward."""
+        raise NotImplementedError

@@ -52,7 +52,6 @@ from desktop.core.decode import TARGET_SR
 from desktop.core.embedders.batching import (  # noqa: F401  (plan_windows: re-exported for callers)
     WindowedModelEmbedder,
     plan_windows,
-    run_with_fallback,
 )
 from desktop.core.embedders.model_files import import_torch, layer_text, quiet
 from desktop.core.errors import ModelUnavailable
@@ -140,30 +139,18 @@ class Wav2Vec2Embedder(WindowedModelEmbedder):
         return model.eval().to(device)
 
     # -- embedding --------------------------------------------------------------------------------
-    def embed_window_parts(self, windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """(raw vector, one vector per window) from windows read by `window_reader()`; the raw vector
-        is the windows' mean, the per-window vectors feed the library's within-track whitening.
-
-        One thread at a time per instance (the layer taps live on the model); the indexer's decode process
-        reads the next files' windows meanwhile, which is how decoding overlaps the model."""
-        if self._model is None:
-            raise RuntimeError("wav2vec2 embedder is closed")
+    def _prepare(self, windows: list[np.ndarray]) -> list[np.ndarray]:
+        """Each window at least MIN_SAMPLES long, with the fixed dither; nothing read: silence."""
         windows = [np.pad(w, (0, max(0, MIN_SAMPLES - len(w)))) + self._dither_for(len(w)) for w in windows]
-        if not windows:  # nothing could be read: embed silence like any silent track
-            windows = [self._dither[:MIN_SAMPLES].copy()]
-        parts = run_with_fallback(self, windows, lambda batch, model, device, precision:
-                                  self._pool(batch, model, device, precision))
-        if not np.isfinite(parts).all() and self.precision != "fp32":  # fp16 overflow: redo in fp32
-            parts = self._pool(windows, self._model, self.device, "fp32")
-        parts = np.nan_to_num(parts).astype(np.float32)
-        return parts.astype(np.float64).mean(0).astype(np.float32), parts
+        return windows or [self._dither[:MIN_SAMPLES].copy()]  # embedded like any silent track
 
     def _dither_for(self, n: int) -> np.ndarray:
         n = max(n, MIN_SAMPLES)
         return self._dither[:n] if n <= len(self._dither) else np.resize(self._dither, n)
 
-    def _pool(self, windows: list[np.ndarray], model, device: str, precision: str) -> np.ndarray:
-        """One pooled vector per window (len(windows) x dim), in the windows' order."""
+    def _forward(self, windows: list[np.ndarray], model, device: str, precision: str) -> np.ndarray:
+        """One pooled vector per window (len(windows) x dim), in the windows' order. One thread at a time
+        per instance: the layer taps live on the model."""
         torch, _ = import_torch()
         order = sorted(range(len(windows)), key=lambda i: -len(windows[i]))
         out = np.zeros((len(windows), self.dim), np.float32)
