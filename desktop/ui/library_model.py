@@ -124,11 +124,31 @@ class LibraryModel(QAbstractTableModel):
         if role == TRACK_ID_ROLE:
             return self._ids[row] if row < len(self._ids) else None
         track = self.track_at(row)
-        if track is None:
-            return None
+        return None if track is None else self._cell(track, COLUMNS[index.column()][0], role)
+
+    def multiData(self, index, span) -> None:  # noqa: N802 (Qt's name)
+        """What the table's painting asks: every role a cell is drawn with (7) in one Python call instead of
+        one `data` call per role; a repaint of the table took 24-41 ms of the GUI thread that way."""
+        if not index.isValid():
+            return
+        row = index.row()
+        track = self.track_at(row)
+        name = COLUMNS[index.column()][0]
+        for slot in span:
+            role = slot.role()
+            if role == TRACK_ID_ROLE:
+                value = self.track_id(row)
+            else:
+                value = None if track is None or role not in _HANDLED else self._cell(track, name, role)
+            if value is None:
+                slot.clearData()
+            else:
+                slot.setData(value)
+
+    def _cell(self, track: Track, name: str, role: int):
+        """One role of one cell: the track's value in column `name`, its font, colour, tooltip..."""
         if role == TRACK_ROLE:
             return track
-        name = COLUMNS[index.column()][0]
         if role == DISPLAY:
             return self._display(track, name)
         if role == ALIGNMENT:

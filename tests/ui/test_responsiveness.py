@@ -1,10 +1,12 @@
 """The GUI thread does no avoidable work inside a signal handler (bench/ui_stall.py measures the stalls)."""
 
-from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget
 
+from desktop.core.catalog import Catalog, Track
 from desktop.core.events import Progress
-from desktop.ui.library_model import TRACK_ROLE
+from desktop.ui.library_model import COLUMNS, TRACK_ROLE, LibraryModel
 from desktop.ui.status import IndexStatus
 
 
@@ -55,3 +57,31 @@ def test_the_table_lists_tracks_without_reading_the_catalog_on_the_gui_thread(in
     assert len(paths) == 4 and all("/drums/" in p for p in paths)
     assert model.page_fetches == fetches  # the rows came with the list: no SQL here
     assert "4 tracks" in w.panel.summary.text()
+
+
+def test_a_painted_cell_gets_the_same_roles_as_data_asks(tmp_path, qtbot):
+    """The table's delegate fills its cells through multiData (all roles in one call): the text, font,
+    colour, icon and alignment it paints are the ones data() gives role by role."""
+    cat = Catalog(tmp_path / "c.sqlite3")
+    cat.add_track(Track(id=0, path="/m/a.flac", title="Song", artist="Made Up", generated="artist", duration=100,
+                        status="indexed"))
+    cat.add_track(Track(id=0, path="/m/b.flac", title="Other", artist="Real", duration=3700, status="failed",
+                        error="bad header"))
+    model = LibraryModel(cat)
+    model.set_playing(model.track_id(0))
+    delegate = QStyledItemDelegate()
+    for row in range(2):
+        for column in range(model.columnCount()):
+            ix = model.index(row, column)
+            opt = QStyleOptionViewItem()
+            delegate.initStyleOption(opt, ix)
+            assert opt.text == (ix.data(Qt.DisplayRole) or "")
+            font = ix.data(Qt.FontRole)
+            assert (opt.font.bold(), opt.font.italic()) == ((font.bold(), font.italic()) if font else (False, False))
+            assert opt.icon.isNull() == (ix.data(Qt.DecorationRole) is None)
+            if ix.data(Qt.ForegroundRole) is not None:
+                assert opt.palette.brush(QPalette.Text).color() == ix.data(Qt.ForegroundRole)
+            if ix.data(Qt.TextAlignmentRole) is not None:
+                assert int(opt.displayAlignment.value) == ix.data(Qt.TextAlignmentRole)
+    assert model.index(0, COLUMNS.index(("title", "Title"))).data(Qt.DecorationRole) is not None  # playing
+    cat.close()
