@@ -3,7 +3,8 @@
 Two tracks are one recording when their file hashes match, or when the vector store proposes them
 (score at least `CANDIDATE_SCORE` among a track's nearest neighbours whose duration is within
 `DURATION_TOLERANCE` s) and their waveforms match (fingerprint.py: the low band at one offset that
-holds through the excerpt, and the high band at that offset). Measured (bench/
+holds through the excerpt, and the high band at that offset); a second pass compares the groups found
+with each other, so a recording split by the narrow neighbour search comes out whole. Measured (bench/
 duplicates_quality.py, spectral embedder, re-encodings as WAV/FLAC/Opus/MP3/AAC at 64-320 kbps against
 distinct tracks of one synthesised family): vector scores alone overlap (copies 0.42-0.999, different
 tracks of one family up to 0.993), so no vector threshold separates them; the waveform check does.
