@@ -259,6 +259,10 @@ def main(argv=None) -> int:
                 print("bliss: skipped (pip install bliss-audio)")
                 continue
         run = run_method(name, paths, args.jobs)
+        if not run["results"]:  # e.g. a bliss wheel built for other CPUs dies on SIGILL in every child
+            why = next(iter(run["failures"].values()), "no files")
+            print(f"{name}: every file failed ({why}); not scored")
+            continue
         rep = evaluate_method(name, run, paths, labels)
         reports.append(rep)
         extra = ""

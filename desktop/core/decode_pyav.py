@@ -3,6 +3,7 @@ libsndfile on Vorbis. Seeks land on a key frame; `_samples_before` says how much
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import numpy as np
@@ -35,6 +36,17 @@ class PyAVSource(AudioSource):
         if not self.sample_rate:
             self._c.close()
             raise DecodeError(path, "not audio", "no sample rate in the audio stream")
+        # Seconds of the stream's first sample (an MP3's encoder delay is skipped, so its first frame is late)
+        self._origin = float(self._s.start_time * self._s.time_base) if self._s.start_time else 0.0
+        self._started = False
+
+    def _reopen(self) -> None:
+        import av
+
+        self._c.close()
+        self._c = av.open(self.path, metadata_errors="ignore")
+        self._s = self._c.streams.audio[0]
+        self._s.thread_type = "AUTO"
         self._started = False
 
     def _seek(self, start: float) -> None:
@@ -50,29 +62,73 @@ class PyAVSource(AudioSource):
         """Native samples between a decoded frame's time `t` and `start` (what to drop)."""
         return max(0, int(round((start - t) * self.sample_rate)))
 
-    def _planes(self, start: float = 0.0) -> Iterator[list[np.ndarray]]:
+    def _decode_from(self, start: float) -> tuple[list, Iterator, int]:
+        """(the first decoded frames, the decoder's later frames, how many samples of them precede `start`),
+        `start` in seconds from the first sample (> 0).
+
+        Decoding starts at least PREROLL before `start`: lossy decoders need the lead-in to converge (Opus
+        asks for 80 ms, MP3's bit reservoir and AAC's overlapping frames give wrong samples right after a
+        seek). Positions come from the timestamp of a frame ANCHOR seconds on, not the first one: after a
+        seek FFmpeg can date a whole Ogg page of Vorbis 448 samples (10 ms) wrong, since the first packet's
+        length depends on the packet before it, which it skipped. A seek that lands after `start` (an
+        inexact index) is retried further back, and finally from the beginning."""
+        tb, rate, back = self._s.time_base, self.sample_rate, PREROLL
+        while True:
+            at = max(0.0, start - back)
+            if at > 0:
+                self._c.seek(int((self._origin + at) / tb), stream=self._s, backward=True, any_frame=False)
+            else:
+                self._c.seek(self._s.start_time or 0, stream=self._s)
+            self._started = True
+            frames = self._c.decode(self._s)
+            held, got = [], 0
+            for frame in frames:
+                held.append(frame)
+                got += frame.samples
+                if got >= ANCHOR * rate and frame.pts is not None:
+                    break
+            if not held or held[-1].pts is None:
+                return held, frames, 0  # no timestamps: the seek's own position
+            first = (float(held[-1].pts * tb) - self._origin) * rate - (got - held[-1].samples)
+            skip = int(round(start * rate - first))
+            if skip >= 0 or at == 0:
+                return held, frames, max(0, skip)
+            back *= 16
+
+    def _planes(self, start: float = 0.0) -> Iterator[tuple[np.ndarray, ...]]:
         """Each decoded frame from `start` as float32 arrays, one per channel: views of the frame's own
         memory where it is already planar float (Vorbis, Opus, AAC, MP3), so nothing is copied here.
 
         Why not FFmpeg's resampler: PyAV runs it as a filter graph, one call per codec frame (~700
         samples for Vorbis), and converting its output cost more than decoding (bench/README.md,
-        "Decode"). Samples before `start` (the seek lands on the key frame before it) are dropped here,
-        across frames. An error near the end (a bad last packet, seen in real Ogg files) ends the track.
+        "Decode"). Positions count from the stream's first sample (an MP3's starts after the encoder's
+        delay), so an excerpt holds the samples a whole decode holds at that time; samples before
+        `start` are dropped here, across frames. An error near the end (a bad last packet, seen in real
+        Ogg files) ends the track.
         """
         import av
 
-        self._seek(start)
-        skip, done = (-1 if start > 0 else 0), 0
+        skip, done, fltp = 0, 0, None
         try:
-            for frame in self._c.decode(self._s):
+            if start > 0:
+                held, frames, skip = self._decode_from(start)
+            else:
+                if self._started:  # from the top again: reopened, since after a seek back to 0 an Opus
+                    self._reopen()  # decoder no longer drops the encoder's priming (312 samples)
+                self._started = True
+                held, frames = [], self._c.decode(self._s)
+            for frame in itertools.chain(held, frames):
                 n = frame.samples
                 done += n
-                if skip < 0:
-                    skip = 0 if frame.pts is None else self._samples_before(start, float(frame.pts * frame.time_base))
                 if skip >= n:
                     skip -= n
                     continue
-                yield _float_planes(frame, skip, n - skip)
+                if fltp is None:  # the frames' format, checked once: planar float needs no conversion
+                    fltp = frame.format.name == "fltp"
+                if fltp and not skip:
+                    yield tuple(np.frombuffer(plane, np.float32, n) for plane in frame.planes)
+                else:
+                    yield _float_planes(frame, skip, n - skip)
                 skip = 0
         except av.error.FFmpegError as e:
             at = start + done / self.sample_rate
@@ -87,6 +143,10 @@ class PyAVSource(AudioSource):
         size, have, channels = len(buf), 0, self.channels
         for planes in self._planes(start):
             n, at, channels = len(planes[0]), 0, len(planes)
+            if have + n < size and channels == 2:  # the usual frame: stereo, and it fits
+                np.add(planes[0], planes[1], out=buf[have : have + n])
+                have += n
+                continue
             while at < n:
                 m = min(n - at, size - have)
                 _sum_into(buf[have : have + m], planes, at, m)
@@ -158,17 +218,22 @@ class PyAVSource(AudioSource):
 
 
 _CHUNK = 65536  # native samples
+# Seconds decoded (and dropped) before an excerpt, for lossy decoders to converge after a seek: Opus asks
+# for 80 ms (RFC 7845), an MP3 frame's bit reservoir reaches back ~4 frames (~100 ms at 44.1 kHz).
+PREROLL = 0.1
+# Seconds decoded after a seek before positions are taken from a frame's timestamp: past the first Ogg page.
+ANCHOR = 1.0
 
 # Integer sample formats as FFmpeg's converter scales them to float (libswresample: x / 2^(bits-1)).
 _INT_SCALE = {"u8": 1 / 128, "s16": 1 / 32768, "s32": 1 / 2**31, "s64": 1 / 2**63}
 
 
-def _float_planes(frame, first: int, count: int) -> list[np.ndarray]:
+def _float_planes(frame, first: int, count: int) -> tuple[np.ndarray, ...]:
     """Samples first..first+count of each channel of `frame` as float32 (views where it is planar float)."""
     fmt = frame.format
     name = fmt.name.rstrip("p")
     if name == "flt" and fmt.is_planar:
-        return [np.frombuffer(plane, np.float32, count, 4 * first) for plane in frame.planes]
+        return tuple(np.frombuffer(plane, np.float32, count, 4 * first) for plane in frame.planes)
     arr = frame.to_ndarray()  # planar: (channels, n); packed: (1, n * channels)
     if not fmt.is_planar:
         arr = arr.reshape(-1, len(frame.layout.channels)).T
@@ -176,10 +241,10 @@ def _float_planes(frame, first: int, count: int) -> list[np.ndarray]:
     if name in _INT_SCALE:
         offset = 128 if name == "u8" else 0
         arr = (arr.astype(np.float64 if name in ("s32", "s64") else np.float32) - offset) * _INT_SCALE[name]
-    return list(arr.astype(np.float32, copy=False))
+    return tuple(arr.astype(np.float32, copy=False))
 
 
-def _sum_into(out: np.ndarray, planes: list[np.ndarray], at: int, count: int) -> None:
+def _sum_into(out: np.ndarray, planes: tuple[np.ndarray, ...], at: int, count: int) -> None:
     """out = the sum of the channels' samples at..at+count (scaled to their mean by `_finish_mix`)."""
     if len(planes) == 1:
         out[:] = planes[0][at : at + count]

@@ -26,10 +26,10 @@ class SoundFileSource(AudioSource):
     def blocks(self, block_seconds: float = 10.0) -> Iterator[np.ndarray]:
         import soundfile as sf
 
-        self._f.seek(0)
         resample, got = Resampler(self.sample_rate), 0
         size = max(1024, int(block_seconds * self.sample_rate))
         try:
+            self._seek(0)
             while True:
                 block = self._f.read(size, dtype="float32", always_2d=True)
                 got += len(block)
@@ -40,7 +40,7 @@ class SoundFileSource(AudioSource):
                 if last:
                     break
         except (sf.LibsndfileError, RuntimeError) as e:
-            raise self._damaged(max(got, self._f.tell()) / self.sample_rate, e) from e
+            raise self._damaged(max(got, self._position()) / self.sample_rate, e) from e
         self._check_length(got / self.sample_rate)
 
     def read(self, start: float, seconds: float, rate: int = TARGET_SR) -> np.ndarray:
@@ -48,7 +48,7 @@ class SoundFileSource(AudioSource):
 
         first = min(max(0, int(start * self.sample_rate)), max(0, self.frames - 1))
         try:
-            self._f.seek(first)
+            self._seek(first)
             block = self._f.read(int(seconds * self.sample_rate), dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as e:
             raise self._damaged(max(first, self._f.tell()) / self.sample_rate, e) from e
@@ -68,6 +68,25 @@ class SoundFileSource(AudioSource):
                     return
         except (sf.LibsndfileError, RuntimeError) as e:
             raise DecodeError(self.path, "corrupt data", str(e)) from e
+
+    def _seek(self, frame: int) -> None:
+        """Seek; a seek that failed before (past the end of a cut file) leaves libsndfile's handle unable
+        to seek at all, so on failure the file is opened again and the seek tried once more."""
+        import soundfile as sf
+
+        try:
+            self._f.seek(frame)
+        except (sf.LibsndfileError, RuntimeError):
+            self._f.close()
+            self._f = sf.SoundFile(os.fsencode(self.path))
+            self._f.seek(frame)
+
+    def _position(self) -> int:
+        """Frames read so far, or 0 where libsndfile cannot tell (its seek failed on a cut file)."""
+        try:
+            return self._f.tell()
+        except (RuntimeError, OSError):
+            return 0
 
     def close(self) -> None:
         self._f.close()

@@ -125,6 +125,18 @@ _SLOPE_X = (_LOGF[1:] - _LOGF[1:].mean()) / float(((_LOGF[1:] - _LOGF[1:].mean()
 _PATCH_WIN = [np.outer(np.hanning(TEX), np.hanning(b - a)).astype(np.float32) for a, b in REGIONS]
 
 
+def _pooling(edges, index: np.ndarray) -> np.ndarray:
+    """(len(index) x bins) weights averaging the entries whose index falls in each [edge, next edge)."""
+    member = np.stack([(index >= lo) & (index < hi) for lo, hi in zip(edges[:-1], edges[1:])], axis=1)
+    return member / np.maximum(member.sum(0), 1)
+
+
+# Per region: temporal pooling (bins x 17 rows) and spectral pooling (the region's columns x bins); an empty
+# bin averages nothing and reads 0.
+_MOD_POOL = [(_pooling(TMOD_EDGES, np.arange(TEX // 2 + 1)).T,
+              _pooling(SMOD_EDGES, np.abs(np.fft.fftfreq(b - a) * (b - a)))) for a, b in REGIONS]
+
+
 class _Texture:
     """Running texture statistics of a (frames x d) matrix: mean, mean |delta|, mean std inside
     1 s windows, std of the 1 s window means. Additive over segments, so memory stays constant."""
@@ -231,16 +243,10 @@ class _Accumulator:
         return np.concatenate([mfcc, self.spectral.vector(), self._mod_vector(), self._rep_vector()])
 
     def _mod_vector(self) -> np.ndarray:
-        out = []
-        for acc, (a, b) in zip(self.mod, REGIONS):
-            s = acc / max(self.mod_n, 1)
-            smod = np.abs(np.fft.fftfreq(b - a) * (b - a))
-            for t0, t1 in zip(TMOD_EDGES[:-1], TMOD_EDGES[1:]):
-                row = s[t0:t1]
-                for s0, s1 in zip(SMOD_EDGES[:-1], SMOD_EDGES[1:]):
-                    cols = (smod >= s0) & (smod < s1)
-                    out.append(row[:, cols].mean() if cols.any() else 0.0)
-        return np.log(np.asarray(out) + 1e-3)
+        """The mean of each (temporal x spectral) modulation bin, region by region: one matrix product
+        each (`_MOD_POOL`), not 126 small means (which cost 12 % of the features' time)."""
+        out = [tpool @ (acc / max(self.mod_n, 1)) @ spool for acc, (tpool, spool) in zip(self.mod, _MOD_POOL)]
+        return np.log(np.concatenate([o.ravel() for o in out]) + 1e-3)
 
     def _rep_vector(self) -> np.ndarray:
         if not self.rep_n:  # too short to tell, or silent: "no repetition measured"
@@ -305,7 +311,10 @@ def _scalars(power: np.ndarray, logpower: np.ndarray, frames: np.ndarray) -> np.
 @register("spectral")
 class SpectralEmbedder(Embedder):
     name = "spectral"
-    version = "2"  # 2: returns per-part vectors (within-track whitening); the features are v1's
+    # 2: returns per-part vectors (within-track whitening); the features are v1's. 3: excerpts hold exactly the
+    # samples a whole decode holds there (v2 read MP3 excerpts 25 ms early, some Vorbis ones 10 ms off, and the
+    # first ~20 ms of Opus/AAC ones before the decoder had converged after the seek).
+    version = "3"
     dim = TIMBRE_DIM + MOTION_DIM
     # Two groups of equal weight: what the sound is made of, and how it moves.
     groups = (("timbre", 0, TIMBRE_DIM), ("motion", TIMBRE_DIM, TIMBRE_DIM + MOTION_DIM))
