@@ -54,8 +54,8 @@ from desktop.core.model_cache import (
 
 # The cache's names stay importable from here: `models.list_models()` is the CLI's and the tests' way in.
 __all__ = ["DEFAULT_MODEL", "HUB_ID", "CachedModel", "CorruptDownload", "DownloadCancelled", "DownloadProgress",
-           "HubUnreachable", "PullDone", "hub_cache_dir", "hub_endpoint", "is_cached", "is_hub_id", "list_models",
-           "pull", "record_use", "remove", "repo_folder", "select_files", "verify_loads"]
+           "HubUnreachable", "PullDone", "download_size", "hub_cache_dir", "hub_endpoint", "is_cached", "is_hub_id",
+           "list_models", "pull", "record_use", "remove", "repo_folder", "select_files", "verify_loads"]
 
 DEFAULT_MODEL = "facebook/wav2vec2-base"
 PROBE_SECONDS = 3.0
@@ -160,6 +160,20 @@ def _model_files(model: str, revision: str, timeout: float) -> tuple[str, list[d
         return str(info["sha"]), list(info.get("siblings") or [])
     except (ValueError, KeyError, TypeError) as e:
         raise HubUnreachable(f"{hub_endpoint()} did not answer like a model hub ({e})") from e
+
+
+def download_size(model: str, revision: str = "main", timeout: float = PROBE_SECONDS) -> int | None:
+    """Bytes a pull of `model` fetches (the files `pull` would choose, from the hub's file list), or None
+    when the hub does not answer within `timeout` or does not say: the first-run offer then names no size."""
+    try:
+        with _online():
+            _, siblings = _model_files(model, revision, timeout)
+    except Exception:  # offline, no such model, a proxy's odd answer: the size is only a courtesy
+        return None
+    sizes = {s["rfilename"]: int(s.get("size") or (s.get("lfs") or {}).get("size") or 0)
+             for s in siblings if "rfilename" in s}
+    total = sum(sizes[n] for n in select_files(list(sizes)))
+    return total or None
 
 
 def select_files(names: list[str]) -> list[str]:

@@ -1,5 +1,5 @@
 """Getting a neural model from the window: a status-bar download with progress and Cancel, and the
-first-run offer ("Better matches with a neural model — download 360 MB?").
+first-run offer ("Better matches with a neural model — download 378 MB?", its size from the hub).
 
 The download is `desktop.core.models.pull` (resumable, checksummed, a 3 s probe before anything else)
 run as a job of its *own* worker thread: the library thread stays free for similar queries and indexing
@@ -17,11 +17,10 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
 
 from desktop.core.model_cache import is_cached, is_hub_id
-from desktop.core.models import DEFAULT_MODEL, DownloadProgress, PullDone
+from desktop.core.models import DownloadProgress, PullDone, download_size, pull
 from desktop.ui.jobs import Job, WorkerThread, format_eta
 from desktop.ui.status import ProgressItem
 
-KNOWN_SIZES = {DEFAULT_MODEL: "360 MB"}  # what the offer quotes before the hub is asked anything
 OFFER_KEY = "model_offer_answered"  # window.ini: the first-run choice is shown once
 
 
@@ -106,7 +105,6 @@ class ModelDownloader(QObject):
         """Download `model` (a hub id) into the hub cache; a download already running is returned instead."""
         if self.job is not None:
             return self.job
-        from desktop.core.models import pull
 
         self._done, self._error = None, ""
         self.view.start(model)
@@ -144,7 +142,8 @@ class ModelDownloader(QObject):
 
 
 class ModelOffer(QFrame):
-    """The first-run choice, a strip above the library (never a modal dialog)."""
+    """The first-run choice, a strip above the library (never a modal dialog). It names the download's size
+    once the hub has said it (`set_size`, asked off the GUI thread); without an answer it names none."""
 
     download_clicked = Signal()
     builtin_clicked = Signal()
@@ -152,13 +151,12 @@ class ModelOffer(QFrame):
     def __init__(self, model: str, parent=None):
         super().__init__(parent)
         self.setObjectName("modelOffer")
-        size = KNOWN_SIZES.get(model)
-        what = f"download {size}" if size else f"download {model}"
-        self.label = QLabel(f"Better matches with a neural model — {what}?")
+        self.model = model
+        self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setToolTip(f"{model}, from {os.environ.get('HF_ENDPOINT') or 'huggingface.co'}; "
                               "the built-in analysis works offline and stays in use until it is downloaded")
-        self.download_button = QPushButton(f"Download ({size})" if size else "Download")
+        self.download_button = QPushButton()
         self.download_button.setObjectName("offerDownload")
         self.builtin_button = QPushButton("Use the built-in analysis")
         self.builtin_button.setObjectName("offerBuiltin")
@@ -169,6 +167,12 @@ class ModelOffer(QFrame):
         lay.addWidget(self.label, 1)
         lay.addWidget(self.download_button, 0, Qt.AlignVCenter)
         lay.addWidget(self.builtin_button, 0, Qt.AlignVCenter)
+        self.set_size(None)
+
+    def set_size(self, size: int | None) -> None:
+        what = format_bytes(size) if size else ""
+        self.label.setText(f"Better matches with a neural model — download {what or self.model}?")
+        self.download_button.setText(f"Download ({what})" if what else "Download")
 
 
 class ModelControl(QObject):
@@ -181,6 +185,7 @@ class ModelControl(QObject):
         window.statusBar().insertWidget(1, self.view, 1)
         self.downloader = ModelDownloader(self.view, self)
         self.downloader.downloaded.connect(self._downloaded)
+        self.downloader.worker.request_done.connect(self._size_known)  # the offer's size, asked off the GUI thread
         self.downloader.failed.connect(lambda msg: window.statusBar().showMessage(msg))
         self.downloader.cancelled.connect(lambda msg: window.statusBar().showMessage(msg, 10000))
         self.offer: ModelOffer | None = None
@@ -196,10 +201,15 @@ class ModelControl(QObject):
                 or not needs_download(settings.model):
             return
         self.offer = ModelOffer(settings.model)
+        self.downloader.worker.request("size", lambda: download_size(settings.model))  # a 3 s probe at most
         self.offer.download_clicked.connect(lambda: self._answer("download"))
         self.offer.builtin_clicked.connect(lambda: self._answer("builtin"))
         self.window.centralWidget().layout().insertWidget(2, self.offer)
         self.offer.setVisible(True)  # added to a window already shown
+
+    def _size_known(self, kind: str, token: int, size) -> None:
+        if kind == "size" and self.offer is not None and self.downloader.worker.is_latest(kind, token):
+            self.offer.set_size(size)
 
     def _answer(self, choice: str) -> None:
         self.window.ui_settings.setValue(OFFER_KEY, choice)

@@ -3,6 +3,7 @@ unreachable hub, damaged files, list and remove. No network beyond 127.0.0.1."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 
@@ -156,3 +157,17 @@ def test_list_shows_size_and_users_and_remove_frees_the_space(hub, tmp_path):
     assert list_models() == [] and not is_cached(REPO)
     with pytest.raises(ModelUnavailable, match="not in the cache"):
         remove(REPO)
+
+
+def test_download_size_is_what_a_pull_fetches_or_none_when_the_hub_does_not_say(hub, tiny_model_dir, tmp_path,
+                                                                                 monkeypatch):
+    folder = shutil.copytree(tiny_model_dir, tmp_path / "with-other-weights")
+    (folder / "tf_model.h5").write_bytes(b"\0" * 50_000)  # another framework's weights: never fetched
+    (folder / "README.md").write_text("# a model card\n")
+    hub.add_folder("someone/other", folder)
+    pulled = sum(p.stat().st_size for p in tiny_model_dir.iterdir() if p.is_file())
+    assert models.download_size(REPO) == pulled == models.download_size("someone/other")
+    assert not any("/resolve/" in path for _, path, _ in hub.requests)  # the file list only: nothing downloaded
+    assert models.download_size("someone/missing") is None
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens: no size, no error
+    assert models.download_size(REPO) is None

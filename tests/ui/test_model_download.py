@@ -10,7 +10,7 @@ import pytest
 
 from desktop.core.config import load_settings
 from desktop.core.model_cache import is_cached, list_models, repo_folder
-from desktop.ui.model_download import OFFER_KEY, needs_download
+from desktop.ui.model_download import OFFER_KEY, format_bytes, needs_download
 from desktop.ui.settings_dialog import SettingsDialog
 
 REPO = "someone/tiny-w2v"
@@ -106,6 +106,9 @@ def test_first_run_offer_is_asked_once_and_builtin_is_remembered(hub, neural_hom
     qtbot.waitUntil(lambda: w.models.offer is not None, timeout=10000)
     offer = w.models.offer
     assert "Better matches with a neural model" in offer.label.text() and not offer.isHidden()
+    size = format_bytes(sum(len(f.data) for f in hub.repos[REPO].files.values()))  # asked of the hub, off the GUI
+    qtbot.waitUntil(lambda: f"download {size}?" in offer.label.text(), timeout=15000)
+    assert offer.download_button.text() == f"Download ({size})"
     offer.builtin_button.click()
     assert load_settings(neural_home).embedder == "spectral"
     assert w.ui_settings.value(OFFER_KEY) == "builtin"
