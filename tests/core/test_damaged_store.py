@@ -26,7 +26,8 @@ def clean_library(tmp_path_factory):
 def library(clean_library, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(clean_library[0], home)
-    shard = next((home / "vectors").iterdir())
+    # the track store, not the passage index beside it (iterdir's order is the file system's, not by name)
+    shard = next(p for p in (home / "vectors").iterdir() if not p.name.startswith("passages-"))
     return home, shard, clean_library[1]
 
 
