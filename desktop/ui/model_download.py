@@ -1,5 +1,5 @@
 """Getting a neural model from the window: a status-bar download with progress and Cancel, and the
-first-run offer ("Better matches with a neural model — download 378 MB?", its size from the hub).
+first-run offer ("Better matches with a neural model — download 377.5 MB?", its size from the hub).
 
 The download is `desktop.core.models.pull` (resumable, checksummed, a 3 s probe before anything else)
 run as a job of its *own* worker thread: the library thread stays free for similar queries and indexing
