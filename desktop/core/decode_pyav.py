@@ -1,5 +1,5 @@
 """The FFmpeg backend (PyAV): compressed formats (m4a/AAC/ALAC, mp3, Opus, ...), ~3x faster than
-libsndfile on Vorbis. Seeks land on a key frame; `_samples_before` says how much to drop."""
+libsndfile on Vorbis. Seeks land on a key frame before the asked time; `_decode_from` says how much to drop."""
 
 from __future__ import annotations
 
@@ -49,19 +49,6 @@ class PyAVSource(AudioSource):
         self._s.thread_type = "AUTO"
         self._started = False
 
-    def _seek(self, start: float) -> None:
-        """To the key frame at or before `start` (the decoder then starts there: callers drop what
-        precedes `start`, `_samples_before` says how much)."""
-        if start > 0:
-            self._c.seek(int(start / self._s.time_base), stream=self._s, backward=True, any_frame=False)
-        elif self._started:
-            self._c.seek(0, stream=self._s)
-        self._started = True
-
-    def _samples_before(self, start: float, t: float) -> int:
-        """Native samples between a decoded frame's time `t` and `start` (what to drop)."""
-        return max(0, int(round((start - t) * self.sample_rate)))
-
     def _decode_from(self, start: float) -> tuple[list, Iterator, int]:
         """(the first decoded frames, the decoder's later frames, how many samples of them precede `start`),
         `start` in seconds from the first sample (> 0).
@@ -95,6 +82,17 @@ class PyAVSource(AudioSource):
                 return held, frames, max(0, skip)
             back *= 16
 
+    def _frames(self, start: float) -> tuple[Iterator, int]:
+        """The decoder's frames from `start` on, and how many samples of them precede `start` (to drop):
+        one way in for analysis and playback, so both land on the same sample."""
+        if start > 0:
+            held, frames, skip = self._decode_from(start)
+            return itertools.chain(held, frames), skip
+        if self._started:  # from the top again: reopened, since after a seek back to 0 an Opus
+            self._reopen()  # decoder no longer drops the encoder's priming (312 samples)
+        self._started = True
+        return self._c.decode(self._s), 0
+
     def _planes(self, start: float = 0.0) -> Iterator[tuple[np.ndarray, ...]]:
         """Each decoded frame from `start` as float32 arrays, one per channel: views of the frame's own
         memory where it is already planar float (Vorbis, Opus, AAC, MP3), so nothing is copied here.
@@ -108,16 +106,10 @@ class PyAVSource(AudioSource):
         """
         import av
 
-        skip, done, fltp = 0, 0, None
+        done, fltp = 0, None
         try:
-            if start > 0:
-                held, frames, skip = self._decode_from(start)
-            else:
-                if self._started:  # from the top again: reopened, since after a seek back to 0 an Opus
-                    self._reopen()  # decoder no longer drops the encoder's priming (312 samples)
-                self._started = True
-                held, frames = [], self._c.decode(self._s)
-            for frame in itertools.chain(held, frames):
+            frames, skip = self._frames(start)
+            for frame in frames:
                 n = frame.samples
                 done += n
                 if skip >= n:
@@ -184,13 +176,15 @@ class PyAVSource(AudioSource):
         return resample_once(buf[:have], self.sample_rate, rate)
 
     def _native_blocks(self, start: float, block_frames: int) -> Iterator[np.ndarray]:
+        """FFmpeg's resampler folds the channels to stereo here (a few calls a second at playback speed,
+        so its per-frame cost does not matter); the first sample is the one `read` and `blocks` put at
+        `start`."""
         import av
 
-        self._seek(start)
         ch = 1 if self.channels == 1 else 2
         resampler = av.AudioResampler(format="flt", layout="mono" if ch == 1 else "stereo", rate=self.sample_rate,
                                       frame_size=block_frames)
-        skip = -1  # frames to drop before `start`, known from the first decoded frame's timestamp
+        skip = 0
 
         def convert(frame) -> np.ndarray:
             nonlocal skip
@@ -200,10 +194,8 @@ class PyAVSource(AudioSource):
             return clean(out.astype(np.float32, copy=False))
 
         try:
-            for frame in self._c.decode(self._s):
-                if skip < 0:
-                    skip = self._samples_before(start, float(frame.pts * frame.time_base) if frame.pts is not None
-                                                else start)
+            frames, skip = self._frames(start)
+            for frame in frames:
                 for out in resampler.resample(frame):
                     if len(block := convert(out)):
                         yield block
