@@ -267,6 +267,21 @@ def test_edge_persists_across_reopen_with_indexes(tmp_path, data):
     store.close()
 
 
+def test_edge_count_is_the_live_points_through_rewrites_deletes_and_reopens(tmp_path, data):
+    """count() reads Edge's unfiltered estimate (the exact count walks every point): it must stay exact."""
+    store = open_store(str(tmp_path), NAME, DIM)
+    store.upsert(items(data))
+    store.upsert([(i, -data[i - 1], payload(i)) for i in range(1, 101)])  # the same ids again
+    store.delete(range(50, 151, 2))
+    assert store.count() == len(store.ids()) == 249
+    store.close()
+    store = open_store(str(tmp_path), NAME, DIM)
+    store.upsert([(i, data[i - 1], payload(i)) for i in range(40, 61)])  # some were deleted, some not
+    store.delete([1, 2, 3, 999])
+    assert store.count() == len(store.ids()) == 252
+    store.close()
+
+
 def test_edge_dimension_mismatch_is_clear(tmp_path, data):
     open_store(str(tmp_path), NAME, DIM).close()
     with pytest.raises(StoreUnavailable, match=r"(?i)dimension mismatch.*holds 32-dimensional.*64"):

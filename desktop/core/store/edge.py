@@ -209,7 +209,10 @@ class EdgeStore(VectorStore):
     # -- reads ------------------------------------------------------------------------------------
 
     def count(self) -> int:
-        return int(self._call(self._s().count, CountRequest(exact=True)))
+        # Without a filter Edge's estimate is the sum of its segments' live points, the exact count (the same
+        # after upserts, re-upserts of an id, deletes and a reopen: test_store); exact=True walks every point
+        # instead: 23 ms at 100k tracks against 0.02 ms, a third of a station's first track (bench/radio.py).
+        return int(self._call(self._s().count, CountRequest(exact=False)))
 
     def ids(self) -> set[int]:
         s, out, offset = self._s(), set(), None
