@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.calibration import LEVELS
 from desktop.core.paths import shown
 from desktop.ui.library_model import GENERATED_ARTIST_TIP, format_time
 
@@ -32,6 +33,7 @@ HIT_ROLE = Qt.UserRole + 1
 BAR = QColor(255, 140, 60)
 BAR_BACK = QColor(255, 255, 255, 28)
 MUTED = QColor(150, 150, 160)
+LONGEST_WORDS = max((words for _, words in LEVELS), key=len)  # "very close": the score label's widest text
 
 
 def local_paths(mime) -> list[str]:
@@ -119,7 +121,7 @@ class HitDelegate(QStyledItemDelegate):
         r = option.rect
         selected, fm, text_col, rank_w = self.begin_row(p, option, index)
         line_h = fm.height()
-        bar_w = min(self.BAR_W, max(56, r.width() // 5))  # a narrow pane keeps room for the titles
+        bar_w = self.score_width(fm, r.width())
         left = r.left() + rank_w + 4
         cover_px = r.height() - 8
         pm = self.covers.pixmap(hit.path) if self.covers is not None else None
@@ -152,6 +154,12 @@ class HitDelegate(QStyledItemDelegate):
         label = getattr(hit, "words", "") or (f"{pct}%" if pct > 0 else "–")  # cosine <= 0: nothing in common
         self.score_bar(p, option, bar_w, pct, label, text_col)
         p.restore()
+
+    @classmethod
+    def score_width(cls, fm: QFontMetrics, row_width: int) -> int:
+        """A narrow pane keeps room for the titles, but never less than the widest word (at 900 px "very
+        close" was cut to "ery close")."""
+        return max(fm.horizontalAdvance(LONGEST_WORDS) + 4, min(cls.BAR_W, row_width // 5))
 
     @staticmethod
     def begin_row(p: QPainter, option: QStyleOptionViewItem, index, hover: bool = True):

@@ -90,3 +90,23 @@ def test_failed_track_shows_the_reason(indexed_home, make_window, qtbot):
     w.session.catalog.set_failed(tid, "x", "truncated (the file ends early)")
     w.table.select_row(2)
     assert "could not be indexed" in w.similar.state_text and "truncated" in w.similar.state_text
+
+
+def test_a_small_window_cuts_neither_the_score_words_nor_the_progress_text(indexed_home, make_window, qtbot):
+    """At 900 x 600 (the Xvfb screenshot showed "ery close" and "Passage inde"), both fit whole."""
+    from PySide6.QtGui import QFontMetrics
+
+    from desktop.core.events import Progress
+    from desktop.ui.similar_pane import LONGEST_WORDS, HitDelegate
+
+    w = make_window(indexed_home)
+    w.resize(900, 600)
+    w.table.select_row(0)
+    wait_hits(qtbot, w.similar)
+    view = w.similar.list
+    fm = QFontMetrics(view.font())
+    assert HitDelegate.score_width(fm, view.viewport().width()) >= fm.horizontalAdvance(LONGEST_WORDS)
+    status = w.statusBar().index_status
+    status.show_progress(Progress("passages", 10, 30))
+    label = status.label
+    qtbot.waitUntil(lambda: label.isVisible() and label.width() >= label.fontMetrics().horizontalAdvance(label.text()))
