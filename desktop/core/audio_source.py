@@ -98,9 +98,21 @@ class AudioSource:
         """An excerpt inside the declared length that comes back short means the file ends early."""
         expected = min(seconds, self.duration - start)
         if expected > 1.0 and got_frames / self.sample_rate < expected * TRUNCATION_TOLERANCE:
-            decoded = start + got_frames / self.sample_rate
+            # Nothing at `start`: the seek went past where the data ends, which only a whole decode can tell
+            # (rare: damaged files only). Saying `start` would send the damaged-file path past the end again.
+            decoded = start + got_frames / self.sample_rate if got_frames else self._decodable_seconds()
             raise DecodeError(self.path, "truncated", f"audio ends at {decoded:.1f} s of {self.duration:.1f} s",
                               playable=decoded)
+
+    def _decodable_seconds(self) -> float:
+        """How far a whole decode from the start gets, in seconds."""
+        got = 0
+        try:
+            for block in self.blocks():
+                got += len(block)
+        except DecodeError as e:
+            return e.playable if e.playable is not None else got / TARGET_SR
+        return got / TARGET_SR
 
     def _check_length(self, decoded: float) -> None:
         """The whole track decoded to `decoded` seconds: far short of the header's length is a truncated file."""

@@ -49,6 +49,9 @@ class SoundFileSource(AudioSource):
         first = min(max(0, int(start * self.sample_rate)), max(0, self.frames - 1))
         try:
             self._seek(first)
+        except (sf.LibsndfileError, RuntimeError) as e:  # past where a cut file's data ends: a whole decode
+            raise self._damaged(self._decodable_seconds(), e) from e  # says where that is (`first` would not)
+        try:
             block = self._f.read(int(seconds * self.sample_rate), dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as e:
             raise self._damaged(max(first, self._f.tell()) / self.sample_rate, e) from e
