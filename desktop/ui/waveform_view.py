@@ -1,15 +1,16 @@
 """The waveform seek bar: min/max peaks, the played part in the accent colour, a moving playhead.
 
-Peaks come ready-made (computed and cached by `desktop.core.waveform` in a worker); this widget only
-reduces them to one column per pixel when its width changes, so painting is a handful of line
-draws. Click or drag seeks (`seek_requested`); hovering shows the time under the cursor.
+Peaks come ready-made (computed and cached by `desktop.core.waveform` in a worker); this widget draws
+them once per size and peaks into two pictures, one in each colour, so a repaint (the playhead moving,
+the window repainting around it) is two blits and the playhead, not a thousand lines built in Python on
+the GUI thread. Click or drag seeks (`seek_requested`); hovering shows the time under the cursor.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from desktop.ui.library_model import format_time
@@ -35,6 +36,15 @@ def columns(peaks: np.ndarray, width: int) -> np.ndarray:
     return np.stack([lo, hi], axis=1).astype(np.float32)
 
 
+def draw_columns(p: QPainter, cols: np.ndarray, colour: QColor, height: int, first: int = 0) -> None:
+    """One vertical line a pixel column, from each column's max down to its min, columns `first`.. on."""
+    mid = height / 2
+    half = mid - 2
+    p.setPen(QPen(colour, 1))
+    p.drawLines([QLineF(x + 0.5, mid - hi * half, x + 0.5, mid - lo * half + 0.5)
+                 for x, (lo, hi) in enumerate(cols.tolist(), first)])
+
+
 class WaveformView(QWidget):
     seek_requested = Signal(float)  # seconds
 
@@ -43,9 +53,11 @@ class WaveformView(QWidget):
         self.setMouseTracking(True)
         self.setMinimumHeight(64)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+        self.setAttribute(Qt.WA_OpaquePaintEvent)  # every paint covers its whole rect: no background below
         self.setToolTip("Click or drag to seek")
         self._peaks: np.ndarray | None = None
-        self._cols: np.ndarray | None = None
+        self._layers: tuple[QPixmap, QPixmap] | None = None  # (played, unplayed) colour, whole width
+        self._layers_key: tuple = ()
         self._duration = 0.0
         self._position = 0.0
         self._hover_x: float | None = None
@@ -55,7 +67,7 @@ class WaveformView(QWidget):
     # -- state -------------------------------------------------------------------------------------
     def set_peaks(self, peaks: np.ndarray | None, duration: float | None = None) -> None:
         self._peaks = None if peaks is None else np.asarray(peaks, np.float32).reshape(-1, 2)
-        self._cols = None
+        self._layers = None
         if duration is not None:
             self._duration = max(0.0, float(duration))
         self.update()
@@ -66,8 +78,10 @@ class WaveformView(QWidget):
         self.update()
 
     def set_duration(self, seconds: float) -> None:
-        self._duration = max(0.0, float(seconds or 0))
-        self.update()
+        duration = max(0.0, float(seconds or 0))
+        if duration != self._duration:  # called with every position: the same duration repaints nothing
+            self._duration = duration
+            self.update()
 
     def set_position(self, seconds: float) -> None:
         if not self._dragging and abs(seconds - self._position) > 1e-3:
@@ -102,16 +116,35 @@ class WaveformView(QWidget):
         return max(0.0, min(1.0, x / self.width())) * self._duration
 
     def resizeEvent(self, event) -> None:
-        self._cols = None
+        self._layers = None
         super().resizeEvent(event)
+
+    def _pictures(self) -> tuple[QPixmap, QPixmap]:
+        """The whole waveform drawn in the played and in the unplayed colour, once per size, pixel ratio and
+        peaks; paintEvent shows the part left of the playhead from the first and the rest from the second."""
+        w, h, ratio = self.width(), self.height(), self.devicePixelRatioF()
+        key = (w, h, ratio)
+        if self._layers is None or self._layers_key != key:
+            cols = columns(self._peaks, w)
+            layers = []
+            for colour in (PLAYED, UNPLAYED):
+                picture = QPixmap(max(1, round(w * ratio)), max(1, round(h * ratio)))
+                picture.setDevicePixelRatio(ratio)
+                picture.fill(BACKGROUND)
+                p = QPainter(picture)
+                draw_columns(p, cols, colour, h)
+                p.end()
+                layers.append(picture)
+            self._layers, self._layers_key = tuple(layers), key
+        return self._layers
 
     # -- painting --------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
         p = QPainter(self)
-        p.fillRect(event.rect(), BACKGROUND)
         w, h = self.width(), self.height()
-        mid = h / 2
         if self._peaks is None:
+            p.fillRect(event.rect(), BACKGROUND)
+            mid = h / 2
             if self._message:  # the message alone: a line through it would strike it out
                 p.setPen(TEXT)
                 p.drawText(QRectF(0, 0, w, h), Qt.AlignCenter, self._message)
@@ -120,20 +153,12 @@ class WaveformView(QWidget):
                 p.drawLine(QLineF(0, mid, w, mid))
             p.end()
             return
-        if self._cols is None or len(self._cols) != w:
-            self._cols = columns(self._peaks, w)
-        cols = self._cols
+        ratio = self.devicePixelRatioF()
         left, right = max(0, event.rect().left()), min(w, event.rect().right() + 1)
         play_x = int(self._x_of(self._position))
-        half = mid - 2
-        for colour, a, b in ((PLAYED, left, min(right, play_x)), (UNPLAYED, max(left, play_x), right)):
-            if b <= a:
-                continue
-            p.setPen(QPen(colour, 1))
-            seg = cols[a:b]
-            xs = np.arange(a, b) + 0.5
-            lines = [QLineF(x, mid - hi * half, x, mid - lo * half + 0.5) for x, (lo, hi) in zip(xs, seg)]
-            p.drawLines(lines)
+        for picture, a, b in zip(self._pictures(), (left, max(left, play_x)), (min(right, play_x), right)):
+            if b > a:
+                p.drawPixmap(QRectF(a, 0, b - a, h), picture, QRectF(a * ratio, 0, (b - a) * ratio, h * ratio))
         if self._duration > 0:
             p.setPen(QPen(PLAYHEAD, 2))
             p.drawLine(QLineF(play_x, 0, play_x, h))

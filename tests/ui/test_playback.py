@@ -1,11 +1,11 @@
 """Transport, queue, keyboard and waveform with the real Player on a machine with no sound card."""
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QLineF, QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QRegion
 from PySide6.QtWidgets import QSlider
 
-from desktop.ui.waveform_view import BACKGROUND, WaveformView
+from desktop.ui.waveform_view import BACKGROUND, PLAYED, PLAYHEAD, UNPLAYED, WaveformView, columns, draw_columns
 
 
 def test_waveform_paints_peaks_and_a_click_seeks(qtbot):
@@ -26,6 +26,50 @@ def test_waveform_paints_peaks_and_a_click_seeks(qtbot):
     with qtbot.waitSignal(view.seek_requested) as sig:
         qtbot.mouseClick(view, Qt.LeftButton, pos=QPoint(300, 40))
     assert abs(sig.args[0] - 60.0) < 0.5
+
+
+def test_waveform_shows_the_same_picture_from_its_cache(qtbot):
+    """The waveform is drawn once per size and peaks and then blitted: what it shows equals drawing every column
+    directly (played part left of the playhead), and the strip repainted as the playhead moves matches a whole
+    repaint at the new position."""
+    w, h, duration = 600, 72, 120.0
+    t = np.linspace(0, 20 * np.pi, 1500)
+    amp = 0.1 + 0.8 * np.abs(np.sin(t / 5))
+    peaks = np.stack([-amp * 0.7, amp], axis=1)
+    view = WaveformView()
+    qtbot.addWidget(view)
+    view.resize(w, h)
+    view.set_peaks(peaks, duration=duration)
+
+    def drawn_directly(seconds: float) -> QImage:
+        img = QImage(w, h, QImage.Format_RGB32)
+        img.fill(BACKGROUND)
+        p = QPainter(img)
+        cols, play_x = columns(peaks.astype(np.float32), w), int(seconds / duration * w)
+        draw_columns(p, cols[:play_x], PLAYED, h)
+        draw_columns(p, cols[play_x:], UNPLAYED, h, first=play_x)
+        p.setPen(QPen(PLAYHEAD, 2))
+        p.drawLine(QLineF(play_x, 0, play_x, h))
+        p.end()
+        return img
+
+    def shown() -> QImage:
+        return view.grab().toImage().convertToFormat(QImage.Format_RGB32)
+
+    for seconds in (0.0, 30.0, 77.7, duration):
+        view.set_position(seconds)
+        assert shown() == drawn_directly(seconds), seconds
+    view.set_position(30.0)
+    img = shown()
+    view.set_position(31.0)  # the playhead moves 5 px: only the strip around it is repainted
+    strip = QRect(145, 0, 15, h)
+    p = QPainter(img)
+    view.render(p, strip.topLeft(), QRegion(strip))
+    p.end()
+    assert img == drawn_directly(31.0)
+    view.resize(400, h)  # a new size draws the picture again
+    w = 400
+    assert shown() == drawn_directly(31.0)
 
 
 def test_waveform_without_peaks_says_why(qtbot):

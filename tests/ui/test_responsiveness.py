@@ -85,3 +85,37 @@ def test_a_painted_cell_gets_the_same_roles_as_data_asks(tmp_path, qtbot):
                 assert int(opt.displayAlignment.value) == ix.data(Qt.TextAlignmentRole)
     assert model.index(0, COLUMNS.index(("title", "Title"))).data(Qt.DecorationRole) is not None  # playing
     cat.close()
+
+
+def test_the_playhead_repaints_only_the_strip_it_moved_over(qtbot):
+    """Every position tick also passes the duration; the same duration repaints nothing, so the waveform paints
+    the few columns the playhead crossed, not its whole width."""
+    import numpy as np
+
+    from desktop.ui.waveform_view import WaveformView
+
+    view = WaveformView()
+    qtbot.addWidget(view)
+    view.resize(800, 72)
+    amp = np.linspace(0.1, 0.9, 2000, dtype=np.float32)
+    view.set_peaks(np.stack([-amp, amp], axis=1), duration=200.0)
+    view.show()
+    qtbot.waitExposed(view)
+    rects = []
+
+    class Rects(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 (Qt's name)
+            if event.type() == QEvent.Paint:
+                rects.append(event.rect().width())
+            return False
+
+    spy = Rects()
+    view.installEventFilter(spy)
+    qtbot.wait(50)
+    rects.clear()
+    for tick in range(1, 21):
+        view.set_duration(200.0)
+        view.set_position(tick * 0.25)
+        qtbot.wait(10)
+    qtbot.waitUntil(lambda: len(rects) > 0)
+    assert max(rects) < 20, rects
