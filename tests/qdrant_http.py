@@ -191,7 +191,8 @@ class QdrantHttpServer:
 
     def _query(self, name, req):
         return self.engine.query_points(name, query=req.query, prefetch=req.prefetch, query_filter=req.filter,
-                                        limit=req.limit, search_params=req.params, with_payload=req.with_payload)
+                                        limit=req.limit, search_params=req.params, with_payload=req.with_payload,
+                                        with_vectors=req.with_vector or False)
 
 
 def make_test_ca(folder: Path) -> dict[str, Path]:

@@ -487,6 +487,21 @@ def test_recommend_within_a_pool_ranks_only_its_members(filled, data):
     assert filled.recommend([q], [], 10, within=[1], exclude_ids=[1]) == []
 
 
+def test_recommend_can_bring_the_stored_vectors_in_the_same_answer(filled, data):
+    """A station scores its candidates on their vectors: with_vectors spares it a get_vectors call."""
+    q, neg = data[0], data[7]
+    within = set(filled.nearest_ids(q, 60))
+    for pool in (None, within):
+        plain = filled.recommend([q], [neg], 12, within=pool, around=q, diversity=0.3, exclude_ids=[1])
+        hits = filled.recommend([q], [neg], 12, within=pool, around=q, diversity=0.3, exclude_ids=[1],
+                                with_vectors=True)
+        assert [h.id for h in hits] == [h.id for h in plain] and all(h.vector is None for h in plain)
+        stored = filled.get_vectors([h.id for h in hits])
+        for h in hits:
+            assert h.vector.dtype == np.float32
+            np.testing.assert_allclose(h.vector, stored[h.id], atol=1e-6)
+
+
 def test_recommend_refuses_no_positive(filled, data):
     with pytest.raises(ValueError):
         filled.recommend([], [data[0]], 5)

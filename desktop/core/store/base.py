@@ -20,6 +20,7 @@ Conventions every backend keeps:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ class Hit:
     id: int
     score: float
     payload: dict
+    # recommend(with_vectors=True) fills it
+    vector: np.ndarray | None = dataclasses.field(default=None, compare=False, repr=False)
 
 
 class VectorStore:
@@ -83,6 +86,8 @@ class VectorStore:
         exclude_ids: Iterable[int] = (),
         must: Mapping[str, Any] | None = None,
         within: Iterable[int] | None = None,
+        with_vectors: bool = False,
+        prefix_of: int | None = None,
     ) -> list[Hit]:
         """Points nearer some positive example than any negative one (Qdrant's best-score recommend).
 
@@ -93,7 +98,10 @@ class VectorStore:
 
         Without `within` the store takes one scan for a pool of points around the positives' mean and
         recommends from it; with `within` (ids from `nearest_ids`, kept by the caller across calls) it
-        recommends among those ids only and scans nothing.
+        recommends among those ids only and scans nothing. `with_vectors`: each hit also carries its stored
+        float32 vector (`Hit.vector`) where the store can return it in the same query (else None).
+        `prefix_of` (at least k): rank the candidates a query for that many hits would rank, so the k hits are
+        the first k of its answer (a caller that may need more asks again, and the order holds).
         """
         raise NotImplementedError
 
@@ -192,7 +200,7 @@ def clean_payload(track_id: int, payload: dict | None) -> dict:
 
 def as_ids(ids: Iterable[int]) -> list[int]:
     given = list(ids)
-    if all(type(i) is int for i in given) and (not given or min(given) >= 0):
+    if not given or (set(map(type, given)) == {int} and min(given) >= 0):
         return given  # plain ints, the usual case (a station's pool of 1000 ids each refill): checked at C speed
     out = []
     for i in given:

@@ -236,7 +236,8 @@ class RemoteStore(VectorStore):
 
     def recommend(self, positives, negatives=(), k: int = 10, *, around=None, diversity: float = 0.0,
                   exclude_ids: Iterable[int] = (), must: Mapping[str, Any] | None = None,
-                  within: Iterable[int] | None = None) -> list[Hit]:
+                  within: Iterable[int] | None = None, with_vectors: bool = False,
+                  prefix_of: int | None = None) -> list[Hit]:
         """As EdgeStore.recommend: the server's best-score recommend over a pool (one nearest search around
         the positives' mean, or the caller's `within` ids), then MMR around `around`.
 
@@ -257,7 +258,7 @@ class RemoteStore(VectorStore):
         flt = models.Filter(must=conds or None, must_not=must_not) if (conds or must_not) else None
         rec = models.RecommendQuery(recommend=models.RecommendInput(
             positive=pos, negative=neg or None, strategy=models.RecommendStrategy.BEST_SCORE))
-        candidates = max(PREFETCH_MIN, OVERSAMPLE * k)
+        candidates = max(PREFETCH_MIN, OVERSAMPLE * max(k, prefix_of or 0))
         params = search_params(candidates, self.quantization)
         pool = None
         if within is None:
@@ -271,8 +272,10 @@ class RemoteStore(VectorStore):
         else:
             query = rec
         res = self._call(self._c().query_points, self.name, query=query, prefetch=stage, query_filter=flt,
-                         limit=k, with_payload=True)
-        return [Hit(int(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
+                         limit=k, with_payload=True, with_vectors=with_vectors)
+        return [Hit(int(p.id), float(p.score), dict(p.payload or {}),
+                    np.asarray(p.vector, np.float32) if with_vectors and p.vector is not None else None)
+                for p in res.points]
 
     def nearest_ids(self, vector, n: int) -> list[int]:
         """The ids of the `n` points nearest `vector` (no payload): a pool for `recommend(within=)`."""
