@@ -87,6 +87,27 @@ class CopyGuard:
             key = (song_text(info.get("artist", "")), song_text(info["title"]))
             self._songs.setdefault(key, []).append(float(info.get("duration") or 0))
 
+    def add_many(self, vectors, infos: list[dict]) -> None:
+        """`add` for many tracks at once: a station rebuilds its guard over up to a few hundred played tracks
+        each refill, and adding them one by one was 5 ms of a 20 ms refill at a 200-track horizon."""
+        if not len(infos):
+            return
+        m = np.asarray(vectors, np.float32).reshape(len(infos), -1)
+        if self._n + len(m) > len(self._matrix):
+            grown = np.empty((max(16, 2 * (self._n + len(m))), m.shape[1]), np.float32)
+            if self._n:
+                grown[: self._n] = self._matrix[: self._n]
+            self._matrix, self._durations = grown, np.resize(self._durations, len(grown))
+        self._matrix[self._n : self._n + len(m)] = m
+        self._durations[self._n : self._n + len(m)] = [float(i.get("duration") or 0) for i in infos]
+        self._n += len(m)
+        for info in infos:
+            if info.get("file_hash"):
+                self._hashes.add(info["file_hash"])
+            if info.get("title"):
+                key = (song_text(info.get("artist", "")), song_text(info["title"]))
+                self._songs.setdefault(key, []).append(float(info.get("duration") or 0))
+
     def is_copy(self, vector: np.ndarray, info: dict) -> bool:
         if info.get("file_hash") and info["file_hash"] in self._hashes:
             return True
@@ -136,7 +157,7 @@ class KnownCopies:
         """Ids to leave out of a list around `track_ids`: every extra copy (when hidden), and the other
         copies of `track_ids` themselves (when hidden, or always with copies_of_these=True: a station)."""
         out = set(self.extras) if self.hide else set()
-        if self.hide if copies_of_these is None else copies_of_these:
+        if self._group_of and (self.hide if copies_of_these is None else copies_of_these):
             for tid in track_ids:
                 out |= self.copies_of(tid)
         return out - set(track_ids)

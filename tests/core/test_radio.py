@@ -165,6 +165,34 @@ def test_station_state_survives_a_restart(listening):
     assert not {p.track_id for p in nxt} & {p.track_id for p in played}
 
 
+def test_when_the_caps_rule_out_everything_the_pick_breaks_the_fewest(listening):
+    """9 artists and 6 albums, one of each per 10 picks: from the 7th pick on every track breaks the album cap.
+    The station then takes one whose artist is not in the window rather than one breaking both caps, and
+    never a track it played (under 500 tracks the whole session is the no-repeat window)."""
+    lib, info = listening
+    seed = tid(lib, next(iter(info["copies"])))
+    picks = Station(lib, [seed], RadioRules(per_artist=1, per_album=1, window=10)).take(20)
+    ids = [p.track_id for p in picks]
+    assert len(set(ids)) == 20 and seed not in ids
+    # Tracks with another copy or version in the library are left out of the alternatives (the guard may
+    # have ruled them out), and so is the track whose file is gone.
+    doubtful = {tid(lib, p) for group in info["copies"].items() for p in [group[0], *group[1]]}
+    doubtful |= {tid(lib, p) for p in info["version"]}
+    tracks = lib.catalog.many(lib.catalog.track_ids(status="indexed"))
+    both = 0
+    for i, p in enumerate(picks):
+        window = picks[max(0, i - 9) : i]
+        artists, albums = {w.artist for w in window}, {w.album for w in window}
+        if p.artist in artists and p.album in albums:
+            both += 1
+            for t in tracks.values():
+                if t.id in set(ids[:i]) | {seed} | doubtful or not os.path.exists(t.path):
+                    continue
+                assert t.artist in artists and t.album in albums, f"pick {i} broke both caps, {t.path} fewer"
+    assert sum(p.album in {w.album for w in picks[max(0, i - 9) : i]} for i, p in enumerate(picks)) >= 10
+    assert both < 10
+
+
 def test_rules_reject_nonsense():
     with pytest.raises(ValueError):
         RadioRules(per_artist=0)
