@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from desktop.ui.library_model import COLUMNS, LibraryModel
 from desktop.ui.similar_pane import accept_paths
+from desktop.ui.style import item_view_look
 
 FILTER_DELAY_MS = 150
 
@@ -61,6 +62,7 @@ class LibraryView(QTableView):
         self.setSortingEnabled(True)
         self.setAlternatingRowColors(True)
         self.setShowGrid(False)
+        item_view_look(self)  # the palette's Base and AlternateBase are the table's colours
         self.setWordWrap(False)
         self.setTabKeyNavigation(False)
         self.verticalHeader().setVisible(False)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from desktop.core.calibration import LEVELS
 from desktop.core.paths import shown
 from desktop.ui.library_model import GENERATED_ARTIST_TIP, format_time
+from desktop.ui.style import LIST_BACKGROUND, item_view_look
 
 HIT_ROLE = Qt.UserRole + 1
 BAR = QColor(255, 140, 60)
@@ -220,6 +221,7 @@ class SimilarPane(QWidget):
         self.list.setItemDelegate(HitDelegate(self.list))
         self.list.setMouseTracking(True)
         self.list.setUniformItemSizes(True)
+        item_view_look(self.list, LIST_BACKGROUND)
         self.list.setEditTriggers(QListView.NoEditTriggers)
         # activated = double-click (or the platform's click convention) and Enter
         self.list.activated.connect(self._activated)

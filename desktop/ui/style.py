@@ -1,10 +1,18 @@
-"""The look: Fusion with a dark palette and a small style sheet (kept in code so bundles need no files)."""
+"""The look: Fusion with a dark palette and a small style sheet (kept in code so bundles need no files).
+
+The item views (the library table, the Sounds-like and Up next lists) take their colours from the palette,
+not the style sheet: a style-sheet background makes a view's viewport transparent, and then every scroll
+and every changed row repaints the whole view and the widgets under it instead of moving the pixels
+(`item_view_look`).
+"""
 
 from __future__ import annotations
 
 from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QAbstractItemView, QFrame
 
 ACCENT = "#ff8c3c"
+LIST_BACKGROUND = "#1e2026"  # the side pane's lists: the window's colour, a shade lighter than the table
 
 STYLE_SHEET = f"""
 QMainWindow, QWidget#similarPane {{ background: #1e2026; }}
@@ -21,11 +29,9 @@ QSlider::sub-page:horizontal {{ background: {ACCENT}; border-radius: 2px; }}
 QSlider::handle:horizontal {{ background: #f2f2f5; width: 12px; margin: -5px 0; border-radius: 6px; }}
 QLineEdit#filterBox {{ padding: 5px 8px; border: 1px solid #3a3e48; border-radius: 5px; background: #15171b; }}
 QLineEdit#filterBox:focus {{ border-color: {ACCENT}; }}
-QTableView {{ background: #1a1c21; alternate-background-color: #1f2127; border: none;
-             selection-background-color: #4a3526; selection-color: #ffffff; }}
 QHeaderView::section {{ background: #23262d; color: #a8acb8; padding: 4px 6px; border: none;
                         border-right: 1px solid #1a1c21; border-bottom: 1px solid #15161a; }}
-QListView {{ background: #1e2026; border: none; selection-background-color: #4a3526; }}
+QComboBox QListView {{ background: #1e2026; border: none; selection-background-color: #4a3526; }}
 QLabel#paneCaption {{ color: #8e929d; font-size: 8pt; letter-spacing: 2px; font-weight: bold; }}
 QLabel#paneTitle {{ color: #f2f2f5; font-size: 11pt; font-weight: bold; padding-bottom: 4px; }}
 QLabel#paneMessage {{ color: #a8acb8; font-size: 10pt; padding: 20px; }}
@@ -65,6 +71,16 @@ def dark_palette() -> QPalette:
     for role in (QPalette.Text, QPalette.ButtonText, QPalette.WindowText):
         p.setColor(QPalette.Disabled, role, QColor("#60646e"))
     return p
+
+
+def item_view_look(view: QAbstractItemView, background: str | None = None) -> None:
+    """No frame and, when given, another background than the palette's Base, set without the style sheet so
+    the viewport stays opaque and Qt scrolls it by moving pixels."""
+    view.setFrameShape(QFrame.NoFrame)
+    if background:
+        palette = view.palette()
+        palette.setColor(QPalette.Base, QColor(background))
+        view.setPalette(palette)
 
 
 def apply_style(app) -> None:

@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.ui.style import LIST_BACKGROUND, item_view_look
+
 PLAYING_MARK = "▶ "
 PATH_ROLE = Qt.UserRole + 2  # the row's audio file, to put its cover on it when the cover arrives
 
@@ -42,6 +44,7 @@ class UpNextPanel(QWidget):
         self.station_label.setWordWrap(True)
         self.list = QListWidget()
         self.list.setObjectName("upNextList")
+        item_view_look(self.list, LIST_BACKGROUND)
         self.list.setDragDropMode(QAbstractItemView.InternalMove)
         self.list.setDefaultDropAction(Qt.MoveAction)
         self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)

@@ -87,3 +87,16 @@ def drop_event(paths, modifiers=Qt.NoModifier) -> QDropEvent:
 def row_of_path(window, path) -> int:
     tid = window.session.catalog.by_path(str(path)).id
     return window.model.row_of(tid)
+
+
+@pytest.fixture
+def styled_app(qapp):
+    """The app's own look (pytest-qt made the QApplication, so create_app did not style it), undone after."""
+    from desktop.ui.style import apply_style
+
+    saved = (qapp.style().name(), qapp.palette(), qapp.styleSheet())
+    apply_style(qapp)
+    yield qapp
+    qapp.setStyleSheet(saved[2])
+    qapp.setPalette(saved[1])
+    qapp.setStyle(saved[0])

@@ -66,19 +66,6 @@ def test_library_with_tracks_enables_play_and_plays_the_selection(indexed_home, 
     assert all(b.isEnabled() for b in (t.prev_button, t.stop_button, t.next_button))
 
 
-@pytest.fixture
-def styled_app(qapp):
-    """The app's own look (pytest-qt made the QApplication, so create_app did not style it), undone after."""
-    from desktop.ui.style import apply_style
-
-    saved = (qapp.style().name(), qapp.palette(), qapp.styleSheet())
-    apply_style(qapp)
-    yield qapp
-    qapp.setStyleSheet(saved[2])
-    qapp.setPalette(saved[1])
-    qapp.setStyle(saved[0])
-
-
 def test_transport_and_labels_are_readable(indexed_home, styled_app, make_window, qtbot):
     w = make_window(indexed_home)
     w.play_row(0)

@@ -1,7 +1,7 @@
 """The GUI thread does no avoidable work inside a signal handler (bench/ui_stall.py measures the stalls)."""
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget
 
 from desktop.core.catalog import Catalog, Track
@@ -119,3 +119,44 @@ def test_the_playhead_repaints_only_the_strip_it_moved_over(qtbot):
         qtbot.wait(10)
     qtbot.waitUntil(lambda: len(rects) > 0)
     assert max(rects) < 20, rects
+
+
+def test_scrolling_the_table_paints_only_the_rows_that_came_into_view(tmp_path, styled_app, qtbot):
+    """The table takes its colours from the palette, not the style sheet (a style-sheet background makes the
+    viewport transparent, and every scroll repainted the whole table and the widgets under it): a scroll by
+    one row moves the pixels and paints that row; the rows keep their colours."""
+    from desktop.ui.library_view import LibraryView
+
+    cat = Catalog(tmp_path / "c.sqlite3")
+    for i in range(200):
+        cat.add_track(Track(id=0, path=f"/m/{i:03d}.flac", title=f"Song {i:03d}", artist="Band", duration=100))
+    view = LibraryView(LibraryModel(cat))
+    qtbot.addWidget(view)
+    view.resize(700, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    view.select_row(1)
+    qtbot.wait(50)
+    heights = []
+
+    class Regions(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 (Qt's name)
+            if event.type() == QEvent.Paint:
+                heights.append(event.region().boundingRect().height())
+            return False
+
+    spy = Regions()
+    view.viewport().installEventFilter(spy)
+    bar = view.verticalScrollBar()
+    for _ in range(3):
+        heights.clear()
+        bar.setValue(bar.value() + 1)
+        qtbot.waitUntil(lambda: len(heights) > 0)
+        assert max(heights) <= view.rowHeight(0) + 2, (heights, view.viewport().height())
+    bar.setValue(0)
+    qtbot.waitUntil(lambda: view.rowAt(0) == 0)
+    img = view.viewport().grab().toImage()
+    colour_at = lambda row: QColor(img.pixel(view.viewport().width() - 3, view.rowViewportPosition(row) + 2)).name()  # noqa: E731
+    assert (colour_at(0), colour_at(1), colour_at(2)) == ("#1a1c21", "#4a3526", "#1a1c21")  # Base, Highlight
+    assert colour_at(3) == "#1f2127"  # AlternateBase
+    cat.close()
