@@ -118,7 +118,8 @@ class Points(_Base, ps.PointsServicer):
         req = GrpcToRest.convert_query_points(request)
         with self.o.lock:
             res = self.o.engine.query_points(request.collection_name, query=req.query, prefetch=req.prefetch,
-                                             query_filter=req.filter, limit=req.limit, with_payload=True,
+                                             query_filter=req.filter, limit=req.limit,
+                                             with_payload=req.with_payload if req.with_payload is not None else True,
                                              with_vectors=req.with_vector or False)
         return pb.QueryResponse(result=[RestToGrpc.convert_scored_point(p) for p in res.points], time=0.0)
 

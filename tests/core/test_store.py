@@ -496,6 +496,10 @@ def test_recommend_can_bring_the_stored_vectors_in_the_same_answer(filled, data)
         hits = filled.recommend([q], [neg], 12, within=pool, around=q, diversity=0.3, exclude_ids=[1],
                                 with_vectors=True)
         assert [h.id for h in hits] == [h.id for h in plain] and all(h.vector is None for h in plain)
+        bare = filled.recommend([q], [neg], 12, within=pool, around=q, diversity=0.3, exclude_ids=[1],
+                                with_payload=False)
+        assert [h.id for h in bare] == [h.id for h in plain] and all(h.payload == {} for h in bare)
+        assert all(h.payload["track_id"] == h.id for h in plain)
         stored = filled.get_vectors([h.id for h in hits])
         for h in hits:
             assert h.vector.dtype == np.float32

@@ -87,6 +87,7 @@ class VectorStore:
         must: Mapping[str, Any] | None = None,
         within: Iterable[int] | None = None,
         with_vectors: bool = False,
+        with_payload: bool = True,
         prefix_of: int | None = None,
     ) -> list[Hit]:
         """Points nearer some positive example than any negative one (Qdrant's best-score recommend).
@@ -99,7 +100,8 @@ class VectorStore:
         Without `within` the store takes one scan for a pool of points around the positives' mean and
         recommends from it; with `within` (ids from `nearest_ids`, kept by the caller across calls) it
         recommends among those ids only and scans nothing. `with_vectors`: each hit also carries its stored
-        float32 vector (`Hit.vector`) where the store can return it in the same query (else None).
+        float32 vector (`Hit.vector`) where the store can return it in the same query (else None);
+        `with_payload=False`: hits carry no payload (a caller that reads the catalog's rows anyway).
         `prefix_of` (at least k): rank the candidates a query for that many hits would rank, so the k hits are
         the first k of its answer (a caller that may need more asks again, and the order holds).
         """

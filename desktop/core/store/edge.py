@@ -271,7 +271,7 @@ class EdgeStore(VectorStore):
     def recommend(self, positives, negatives=(), k: int = 10, *, around=None, diversity: float = 0.0,
                   exclude_ids: Iterable[int] = (), must: Mapping[str, Any] | None = None,
                   within: Iterable[int] | None = None, with_vectors: bool = False,
-                  prefix_of: int | None = None) -> list[Hit]:
+                  with_payload: bool = True, prefix_of: int | None = None) -> list[Hit]:
         args = recommend_args(positives, negatives, k, diversity, self.dim)
         if args is None:
             return []
@@ -310,7 +310,7 @@ class EdgeStore(VectorStore):
         else:
             final = Query.RecommendBestScore(RecommendQuery(pos, neg), using=FULL)
         # The vectors come in the same answer: a second call (get_vectors) cost about 1 ms more at 100k tracks.
-        req = QueryRequest(prefetches=[prefetch], query=final, limit=k, filter=last, with_payload=True,
+        req = QueryRequest(prefetches=[prefetch], query=final, limit=k, filter=last, with_payload=with_payload,
                            with_vector=[FULL] if with_vectors else None)
         points = self._call(self._s().query, req)
         return [Hit(int(p.id), float(p.score), dict(p.payload or {}),

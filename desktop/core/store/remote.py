@@ -237,7 +237,7 @@ class RemoteStore(VectorStore):
     def recommend(self, positives, negatives=(), k: int = 10, *, around=None, diversity: float = 0.0,
                   exclude_ids: Iterable[int] = (), must: Mapping[str, Any] | None = None,
                   within: Iterable[int] | None = None, with_vectors: bool = False,
-                  prefix_of: int | None = None) -> list[Hit]:
+                  with_payload: bool = True, prefix_of: int | None = None) -> list[Hit]:
         """As EdgeStore.recommend: the server's best-score recommend over a pool (one nearest search around
         the positives' mean, or the caller's `within` ids), then MMR around `around`.
 
@@ -272,7 +272,7 @@ class RemoteStore(VectorStore):
         else:
             query = rec
         res = self._call(self._c().query_points, self.name, query=query, prefetch=stage, query_filter=flt,
-                         limit=k, with_payload=True, with_vectors=with_vectors)
+                         limit=k, with_payload=with_payload, with_vectors=with_vectors)
         return [Hit(int(p.id), float(p.score), dict(p.payload or {}),
                     np.asarray(p.vector, np.float32) if with_vectors and p.vector is not None else None)
                 for p in res.points]
