@@ -22,6 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 
 from desktop.core.analysis import Analysis, Decoded, analyze_file, decode_windows, failure_reason
+from desktop.core.blas_threads import one_blas_thread
 from desktop.core.decode import open_audio
 from desktop.core.embedders import create
 from desktop.core.faults import crash_on_file
@@ -38,6 +39,7 @@ def _worker_init(name: str | None, options: dict, parent: int) -> None:
     global _worker_embedder
 
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
+    one_blas_thread()  # one worker per core already: OpenBLAS's own threads would only oversubscribe
     if name is not None:  # a decode-only child never builds the embedder (no model, no torch)
         _lower_priority()
         _worker_embedder = create(name, **options)

@@ -66,9 +66,11 @@ def open_window(home=None, files=(), player=None, start: bool = True, ask_store=
     """
     from PySide6.QtCore import QTimer
 
+    from desktop.core.blas_threads import one_blas_thread
     from desktop.core.library import Library
     from desktop.ui.main_window import MainWindow
 
+    one_blas_thread()  # OpenBLAS's spinning threads took both cores from the GUI thread
     library = Library.open(home, **overrides)
     try:
         window = MainWindow(library, player=player, ask_store=ask_store)

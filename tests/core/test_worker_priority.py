@@ -15,3 +15,16 @@ def test_embedder_workers_are_niced_and_decode_only_children_are_not():
     base = os.nice(0)
     assert analyze_isolated(create("spectral"), "unused.flac", _priority) == min(19, base + WORKER_NICE)
     assert analyze_isolated(None, "unused.flac", _priority) == base  # the model in the app waits for it
+
+
+def _blas_threads(path: str) -> int | None:
+    """Runs in the child: OpenBLAS's thread count there."""
+    from desktop.core.blas_threads import blas_threads
+
+    return blas_threads()
+
+
+def test_workers_run_one_openblas_thread_each():
+    """One worker per core already: OpenBLAS's own threads (spinning while they wait) would only oversubscribe."""
+    assert analyze_isolated(create("spectral"), "unused.flac", _blas_threads) == 1
+    assert analyze_isolated(None, "unused.flac", _blas_threads) in (1, None)  # None: numpy not loaded there

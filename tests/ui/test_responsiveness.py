@@ -160,3 +160,16 @@ def test_scrolling_the_table_paints_only_the_rows_that_came_into_view(tmp_path, 
     assert (colour_at(0), colour_at(1), colour_at(2)) == ("#1a1c21", "#4a3526", "#1a1c21")  # Base, Highlight
     assert colour_at(3) == "#1f2127"  # AlternateBase
     cat.close()
+
+
+def test_the_window_process_runs_one_openblas_thread(indexed_home, make_window):
+    """The library thread's matrix work (standardising, the refit's eigh) must not take every core from the GUI
+    thread: OpenBLAS's threads spin while waiting and took both cores of a 2-core machine."""
+    from threadpoolctl import ThreadpoolController
+
+    from desktop.core.blas_threads import blas_threads
+
+    ThreadpoolController().select(internal_api="openblas").limit(limits=2)
+    assert blas_threads() == 2
+    make_window(indexed_home)
+    assert blas_threads() == 1
