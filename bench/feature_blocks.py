@@ -17,6 +17,7 @@ for the whole track (from the parts' summed statistics, as the embedder does):
   fluct    fluctuation patterns: modulation spectrum of the dB envelope of 8 mel bands over 4 s windows,
            0.25-10 Hz in 8 log-spaced bins (finer at slow rates than the 1 s patches of `motion`)
   mfccvar  MFCC spread inside the part and mean |delta MFCC| (log): how much the envelope moves per coefficient
+and a second round, timbre at other resolutions (bench/timbre_blocks.py): melenv, contrast8, texture4, mfcccov.
 
 Every block enters the app's pipeline (z-score per dimension over the library, group weights, within-track
 whitening fitted on the parts, L2, late-interaction re-rank of the 100 nearest). How it is weighed against
@@ -43,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+import timbre_blocks  # noqa: E402
 from quality import run_pool  # noqa: E402
 
 from desktop.core import standardize  # noqa: E402
@@ -51,7 +53,7 @@ from desktop.core.evaluate import evaluate_rankings, rank_by_cosine  # noqa: E40
 from desktop.core.late_interaction import rerank_rankings  # noqa: E402
 from desktop.core.standardize import Standardizer, group_weights  # noqa: E402
 
-BLOCKS = ("rhythm", "tonal", "fluct", "mfccvar")
+BLOCKS = ("rhythm", "tonal", "fluct", "mfccvar") + timbre_blocks.BLOCKS
 ROWS = ("base",
         "rhythm own", "rhythm in:motion", "rhythm bd", "rhythm bd-eq",
         "onsetac bd-eq", "rhythmfold bd-eq", "onsetlevel bd-eq", "onsetlevel in:timbre",
@@ -59,7 +61,9 @@ ROWS = ("base",
         "fluct own", "fluct in:motion", "fluct bd", "fluct bd-eq",
         "mfccvar own", "mfccvar in:timbre", "mfccvar bd", "mfccvar bd-eq",
         "tonal+mfccvar in:timbre", "tonal+mfccvar bd-eq", "rhythm+tonal+fluct+mfccvar own",
-        "rhythm+tonal+fluct+mfccvar bd-eq")
+        "rhythm+tonal+fluct+mfccvar bd-eq",
+        "melenv own", "melenv in:timbre", "melenv bd-eq", "contrast8 own", "contrast8 in:timbre", "contrast8 bd-eq",
+        "texture4 own", "texture4 in:timbre", "texture4 bd-eq", "mfcccov own", "mfcccov in:timbre", "mfcccov bd-eq")
 
 # -- rhythm ----------------------------------------------------------------------------------------------
 ONSET_LAGS = tuple(int(v) for v in np.unique(np.round(np.geomspace(3, 125, 17))))  # 0.1-4 s
@@ -194,9 +198,11 @@ VECTORS = {"rhythm": rhythm_vector, "tonal": tonal_vector, "fluct": fluct_vector
 def part_sums(segments: list[np.ndarray]) -> dict:
     from finer_parts import _frames
 
-    logmel = np.concatenate([_frames(s)[0] for s in segments])
+    frames = [_frames(s) for s in segments]
+    logmel, desc = np.concatenate([f[0] for f in frames]), np.concatenate([f[1] for f in frames])
     x = np.concatenate([np.clip(np.nan_to_num(np.asarray(s, np.float32)), -1e3, 1e3) for s in segments])
-    return {**rhythm_sums(logmel), **tonal_sums(x), **fluct_sums(logmel), **mfccvar_sums(logmel)}
+    return {**rhythm_sums(logmel), **tonal_sums(x), **fluct_sums(logmel), **mfccvar_sums(logmel),
+            **timbre_blocks.sums(logmel, desc)}
 
 
 def merged(sums: list[dict]) -> dict:
@@ -223,7 +229,9 @@ def worker(path: str):
             groups[-1].append(seg)
     sums = [part_sums(g) for g in groups] or [part_sums([np.zeros(S.N_FFT, np.float32)])]
     whole = merged(sums)
-    blocks = {b: (VECTORS[b](whole), np.stack([VECTORS[b](s) for s in sums])) for b in BLOCKS}
+    blocks = {b: (VECTORS[b](whole), np.stack([VECTORS[b](s) for s in sums])) for b in BLOCKS if b in VECTORS}
+    second = [timbre_blocks.vectors(s) for s in [whole] + sums]  # round 2 (bench/timbre_blocks.py)
+    blocks.update({b: (second[0][b], np.stack([v[b] for v in second[1:]])) for b in timbre_blocks.BLOCKS})
     return vec, parts, blocks
 
 
