@@ -1,6 +1,6 @@
 """Radio: latency at library scale, and what a station plays on a labelled corpus.
 
-    .venv/bin/python bench/radio.py latency [--sizes 10000 100000] [--dim 256] [--duplicates] [--keep DIR]
+    .venv/bin/python bench/radio.py latency [--sizes 10000 100000] [--dim 256] [--duplicates] [--keep DIR] [--repeat N]
     .venv/bin/python bench/radio.py corpus CORPUS_DIR [--seeds 40] [--json OUT]
 
 latency: a library of N tracks (catalog rows pointing at empty files, random unit vectors in a real
@@ -9,8 +9,10 @@ seeds the time of `Station(...).take(1)` (first track: seed lookup + first refil
 of 10 tracks each (p50/p90, and the refill's CPU time, which another load on a shared machine distorts
 less than its wall time). --keep DIR builds each library once in DIR/<N> and reuses it: run two versions
 of the code (a `git worktree` of the older one) on the same libraries, one after the other, to compare
-them in the same time window. With --duplicates also `find_duplicates` over the 10k library (random
-vectors give it no candidates to confirm, so this is the vector-store part of its cost).
+them in the same time window. --repeat N measures N times (on libraries built once) and ends with the
+median of each figure over the runs: one run's p50 moves by a quarter between identical runs here. With
+--duplicates also `find_duplicates` over the 10k library (random vectors give it no candidates to confirm,
+so this is the vector-store part of its cost).
 
 corpus: indexes CORPUS_DIR (labels.csv: path,label; label = soundtrack) with the spectral embedder into
 a temporary library and, for seeds spread over the labels, reports the share of a station's first 25
@@ -117,6 +119,26 @@ def latency(args) -> dict:
     return out
 
 
+def repeated(args) -> dict:
+    """`latency` args.repeat times (libraries built once, in --keep or a temporary folder), then the medians."""
+    if args.repeat <= 1:
+        return latency(args)
+    tmp = None if args.keep else tempfile.mkdtemp(prefix="sa-radio-keep-")
+    args.keep = args.keep or tmp
+    try:
+        runs = [latency(args) for _ in range(args.repeat)]
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    out = {}
+    for n in runs[0]:
+        rows = [r[n] for r in runs]
+        out[n] = {"tracks": int(n), "runs": len(rows), **{k: round(statistics.median(r[k] for r in rows), 1)
+                                                         for k in rows[0] if k.endswith(("_ms_p50", "_ms_p90"))}}
+        print(json.dumps({"median_of_runs": out[n]}), flush=True)
+    return out
+
+
 def corpus(args) -> dict:
     from desktop.core.indexer import scan_and_index
 
@@ -179,13 +201,14 @@ def main() -> int:
     lp.add_argument("--dim", type=int, default=256)
     lp.add_argument("--duplicates", action="store_true")
     lp.add_argument("--keep", metavar="DIR", help="build each library once in DIR/<N> and reuse it")
+    lp.add_argument("--repeat", type=int, default=1, metavar="N", help="measure N times; print the medians")
     cp = sub.add_parser("corpus")
     cp.add_argument("corpus")
     cp.add_argument("--seeds", type=int, default=40)
     for p in (lp, cp):
         p.add_argument("--json", metavar="OUT")
     args = ap.parse_args()
-    report = latency(args) if args.what == "latency" else corpus(args)
+    report = repeated(args) if args.what == "latency" else corpus(args)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0
