@@ -3,7 +3,9 @@
 Each sub-command is a few lines over the core, in a cli_* module of its own (cli_index, cli_similar,
 cli_listen, ...) that adds its sub-parsers and lists its functions in COMMANDS. Every expected failure
 (bad argument, missing folder, missing model, library in use) is one line on stderr and a non-zero
-exit, never a traceback.
+exit, never a traceback. The cli_* modules import the core inside each command function, on purpose:
+a command loads only what it runs, so `soundalike --help` and the quick commands start without numpy,
+Qdrant, PyAV or Qt.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ import logging
 import numpy as np
 
 from desktop.core import explain
-from desktop.core.fixed_space import fixed_space
+from desktop.core.fixed_space import NEIGHBOUR_POOL, POOL, fixed_space, top_scores
+from desktop.core.similarity import SAME_AUDIO_SCORE, Query, shape
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,6 @@ def sample_ids(ids, n: int = SAMPLE) -> list[int]:
 
 def fit(library) -> Calibration | None:
     """Search each sampled track's nearest neighbour (copies and duplicates dropped as in `similar`)."""
-    from desktop.core.similarity import Query, shape
-
     key = library.active_key
     if not key:
         return None
@@ -124,8 +123,6 @@ _LOCAL: dict[tuple[str, str, int], dict[int, list[float]]] = {}
 
 def best_scores(library, track_id: int, vector: np.ndarray | None = None, n: int = PER_NEIGHBOUR) -> list[float]:
     """A library track's `n` best match scores (copies dropped), cached per set of statistics."""
-    from desktop.core.similarity import Query, shape
-
     key = library.active_key
     cache = _LOCAL.setdefault((str(library.catalog.path), key, library.space().standardizer().n), {})
     if track_id not in cache:
@@ -147,8 +144,6 @@ def local_reference(library, q) -> np.ndarray:
     these scores together with the hit's, so closeness stays put as the library grows. It also evens
     out density: in a crowded genre every raw score is high, in a sparse corner low; "close" means close
     for the part of the library the query is in."""
-    from desktop.core.similarity import shape
-
     store = library.store()
     exclude = [q.track_id] if q.track_id is not None else []
     neighbours = shape(store.search(q.vector, NEIGHBOURS * 3 + 10, exclude_ids=exclude), q, NEIGHBOURS, None)
@@ -181,9 +176,6 @@ def fixed_closeness(library, fixed, q, hits: list) -> dict[int, float]:
     distance to the hit against the typical best-match distance of the query's neighbourhood, both in a
     space whose scores do not move when tracks are added, so neither does the closeness. Neighbours are
     the best of a pool of store candidates, rescored there."""
-    from desktop.core.fixed_space import NEIGHBOUR_POOL, POOL, top_scores
-    from desktop.core.similarity import SAME_AUDIO_SCORE
-
     catalog, store = library.catalog, library.store()
     unit = fixed.to_unit(q.raw)
     own = [q.track_id] if q.track_id is not None else []

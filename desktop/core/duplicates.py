@@ -207,6 +207,7 @@ def find_duplicates(library: Library, *, candidate_score: float = CANDIDATE_SCOR
                     progress: Callable[[int, int], None] | None = None, remember: bool = True) -> list[DuplicateGroup]:
     """Every group of two or more tracks holding one recording, biggest groups first; `remember` keeps
     them in the catalog for similar lists and stations (KnownCopies)."""
+    # lazy: fingerprinting only for a duplicate search
     from desktop.core.fingerprint import SAME_RECORDING, compare, excerpt
 
     catalog, store = library.catalog, library.store()

@@ -23,7 +23,7 @@ WORDS = ((40.0, "same"), (75.0, "similar"), (92.0, "somewhat different"), (101.0
 
 def spectral_groups() -> tuple[tuple[str, np.ndarray], ...]:
     """(plain name, raw-vector indices) of the spectral embedder's features, by what a listener hears."""
-    from desktop.core.embedders import spectral as sp
+    from desktop.core.embedders import spectral as sp  # lazy: the spectral embedder stays out of the window's start-up
 
     n_desc = 2 * (len(sp.OCTAVES) - 1) + sp.N_SCALARS  # per-frame descriptors, see spectral._frame_features
     bands = len(sp.OCTAVES) - 1

@@ -324,6 +324,7 @@ def _check(model: str, name: str, part: Path, sha256: str | None, blob_id: str |
 
 def verify_loads(path: str, model: str) -> None:
     """Load the downloaded model with transformers: the last proof that the files are whole and usable."""
+    # lazy: the model code only to verify a download
     from desktop.core.embedders.audio_encoder import load_encoder_parts
 
     try:

@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from desktop.core import workers
 from desktop.core.analysis import failure_reason
 from desktop.core.decode import open_audio
 from desktop.core.events import Progress
@@ -80,7 +81,6 @@ _niced = False
 def _windows_in_worker(path: str) -> WindowsResult:
     """Runs in an indexer worker process (its embedder built by the pool's initializer)."""
     global _niced
-    from desktop.core import workers
 
     if not _niced:
         try:

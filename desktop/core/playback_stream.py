@@ -20,6 +20,7 @@ import numpy as np
 import soxr
 
 from desktop.core.audio_source import AudioSource
+from desktop.core.cue import split_track_path
 from desktop.core.errors import DecodeError
 from desktop.core.ranged import RangedSource
 from desktop.core.replaygain import Gains
@@ -40,8 +41,6 @@ class NextTrack:
 def continuing_track(current: AudioSource | None, path: str) -> RangedSource | None:
     """The CUE track at `path` as a range of `current`'s already open file, when it is in the same file
     (no I/O); None when it is another file or not a CUE track."""
-    from desktop.core.cue import split_track_path
-
     parts = split_track_path(path)
     if parts is None or not isinstance(current, RangedSource) or current.inner.path != parts[0]:
         return None

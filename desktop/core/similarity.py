@@ -109,7 +109,7 @@ def embed_file(library: Library, path: str) -> Query:
     if not os.path.exists(path):
         raise TrackNotFound(f"{path}: no such file and no track with that id")
     embedder = library.query_embedder()  # the library's own vector space, whatever the settings say now
-    from desktop.core.workers import analyze_isolated, decode_isolated
+    from desktop.core.workers import analyze_isolated, decode_isolated  # lazy: worker processes only for a file query
 
     # Decoded in a child process: a decoder's native crash costs the query, not the app. A model embeds
     # here what its child decoded (one copy of the weights).
@@ -146,7 +146,7 @@ def similar(library: Library, query: int | str | Query, k: int = 10, *, per_arti
         hits = present_hits(library.catalog, found)
         shaped = drop_copies(store, shape(hits, q, k + 5, per_artist), q)[:k]
         if len(shaped) >= k or len(found) < fetch:
-            from desktop.core.calibration import annotate
+            from desktop.core.calibration import annotate  # lazy: calibration imports this module
 
             return annotate(library, q, shaped)
         fetch *= 3

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from desktop.core.embedders import create
 from desktop.core.errors import SoundalikeError
 from desktop.core.library import Library
 from desktop.core.similarity import SimilarHit
@@ -41,7 +42,6 @@ def text_embedder(library: Library):
     model = library.catalog.meta(MODEL_OF + key)
     if not model:
         raise NoTextSpace(f"the library does not record which CLAP model made {key}; index it again with --model")
-    from desktop.core.embedders import create
 
     emb = create("wav2vec2", model=model, device=library.settings.device, windows=1)
     if f"_r{emb.revision}-" not in key:

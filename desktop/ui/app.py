@@ -1,7 +1,9 @@
 """`soundalike` with no sub-command: the QApplication and the main window.
 
 Startup is kept short: only Qt, numpy and the catalog are imported before the window is shown; the
-embedder (torch/transformers for wav2vec2) is built afterwards in the library thread. A library held
+embedder (torch/transformers for wav2vec2) is built afterwards in the library thread. That is why this
+module imports inside its functions: a second instance hands its files to the open window and exits
+before the window's modules load. A library held
 by another Soundalike gets a clear message box and a non-zero exit, never a traceback.
 """
 

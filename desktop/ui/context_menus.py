@@ -120,7 +120,7 @@ def radio_from_playlist(window, listening, path: str | None = None) -> None:
     """Start radio from the tracks of a playlist file the user picks (entries not in the library: a notice)."""
     from PySide6.QtWidgets import QFileDialog
 
-    from desktop.core.playlists import match_library, read_playlist
+    from desktop.core.playlists import match_library, read_playlist  # lazy: stays out of the window's start-up
 
     if path is None:
         path, _ = QFileDialog.getOpenFileName(window, "Start radio from a playlist", "",

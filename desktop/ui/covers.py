@@ -25,7 +25,7 @@ MEMORY_ITEMS = 2000
 
 def make_thumbnail(path: str, cache_dir: Path, size: int = THUMB_PX) -> str | None:
     """Worker thread: the thumbnail file of `path`'s cover (made once per picture), or None."""
-    from desktop.core.covers import find_cover
+    from desktop.core.covers import find_cover  # lazy: stays out of the window's start-up
 
     cover = find_cover(path)
     if cover is None:

@@ -150,7 +150,7 @@ class ListeningController(QObject):
         self.status.emit("Starting radio…")
 
         def build():
-            from desktop.core.radio import Station
+            from desktop.core.radio import Station  # lazy: stays out of the window's start-up
 
             station = Station(self.session.library, seeds)
             return station, station.take(REFILL_BATCH)
@@ -165,7 +165,7 @@ class ListeningController(QObject):
         self._last_skip = last_skip
 
         def rebuild():
-            from desktop.core.radio import Station
+            from desktop.core.radio import Station  # lazy: stays out of the window's start-up
 
             return Station.restore(self.session.library, state)
 
@@ -244,13 +244,13 @@ class ListeningController(QObject):
 
     # -- paths, duplicates, files ------------------------------------------------------------------
     def path_to(self, start: int, end: int, steps: int = 12) -> None:
-        from desktop.core.songpath import song_path
+        from desktop.core.songpath import song_path  # lazy: stays out of the window's start-up
 
         self.status.emit("Finding a path…")
         self._request("path", lambda: song_path(self.session.library, start, end, steps))
 
     def find_duplicates(self) -> None:
-        from desktop.core.duplicates import KnownCopies, find_duplicates
+        from desktop.core.duplicates import KnownCopies, find_duplicates  # lazy: stays out of the window's start-up
 
         self.status.emit("Looking for duplicates…")
         lib = self.session.library
@@ -259,12 +259,12 @@ class ListeningController(QObject):
     def set_copies_hidden(self, hide: bool) -> None:
         """Leave the extra copies out of similar lists, stations and paths (or list them again); the
         Sounds-like pane is asked again so it shows the change."""
-        from desktop.core.duplicates import KnownCopies
+        from desktop.core.duplicates import KnownCopies  # lazy: stays out of the window's start-up
 
         self._request("hide-copies", lambda: KnownCopies.set_hidden(self.session.catalog, hide))
 
     def export(self, target: str, items) -> None:
-        from desktop.core.playlists import write_playlist
+        from desktop.core.playlists import write_playlist  # lazy: stays out of the window's start-up
 
         tracks = self.session.catalog.many([i for i in items if isinstance(i, int)])
         entries = [tracks[i] if isinstance(i, int) and i in tracks else {"path": str(i)} for i in items]
@@ -318,7 +318,7 @@ class ListeningController(QObject):
     def _failed(self, kind: str, token: int, exc) -> None:
         mine = ("radio-start", "radio-restore", "radio", "path", "duplicates")
         if kind in mine and self.session.worker.is_latest(kind, token):
-            from desktop.ui.jobs import error_text
+            from desktop.ui.jobs import error_text  # lazy: stays out of the window's start-up
 
             self.w.notices.add({"path": "No path", "duplicates": "Duplicates"}.get(kind, "Radio stopped"),
                                [error_text(exc)])

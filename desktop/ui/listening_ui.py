@@ -16,8 +16,9 @@ def install(window) -> ListeningController:
     from PySide6.QtGui import QAction, QKeySequence
     from PySide6.QtWidgets import QPushButton, QTabWidget
 
+    # lazy: stays out of the window's start-up
     from desktop.ui.context_menus import DuplicatesDialog, TrackMenus, radio_from_playlist
-    from desktop.ui.up_next import UpNextPanel
+    from desktop.ui.up_next import UpNextPanel  # lazy: stays out of the window's start-up
 
     panel = UpNextPanel()
     tabs = QTabWidget()

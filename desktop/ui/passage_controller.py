@@ -67,7 +67,7 @@ class PassageController(QObject):
         self._search(os.path.abspath(path), None, None, f"passages like {os.path.basename(path)}")
 
     def _search(self, target, start, end, title: str) -> None:
-        from desktop.core.passage_search import find_passages, passage_query
+        from desktop.core.passage_search import find_passages, passage_query  # lazy: stays out of the window's start-up
 
         library = self.session.library
 
@@ -93,7 +93,7 @@ class PassageController(QObject):
 
     def _failed(self, kind: str, token: int, exc) -> None:
         if kind == "passages" and token == self.token and self.active:
-            from desktop.ui.jobs import error_text
+            from desktop.ui.jobs import error_text  # lazy: stays out of the window's start-up
 
             self.pane.show_message(f"Cannot search for passages: {error_text(exc)}")
 

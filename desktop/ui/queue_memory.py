@@ -20,7 +20,7 @@ def queue_file(window) -> str:
 
 def save(window) -> None:
     """Write the queue and the station next to the library (called when the window closes)."""
-    from desktop.core.queue import save_state
+    from desktop.core.queue import save_state  # lazy: stays out of the window's start-up
 
     pb, listening = window.playback, window.listening
     station = listening.station
@@ -37,7 +37,7 @@ def save(window) -> None:
 def restore(window) -> bool:
     """Bring back the saved queue (current item loaded paused at its position) and station.
     False when nothing was saved or nothing of it is still playable (the caller falls back)."""
-    from desktop.core.queue import PlayQueue, load_state
+    from desktop.core.queue import PlayQueue, load_state  # lazy: stays out of the window's start-up
 
     state = load_state(queue_file(window))
     if not state or not isinstance(state.get("queue"), dict):
