@@ -7,8 +7,10 @@ Three parts (each can run alone):
                  windows in the catalog + the Qdrant Edge shard on disk);
   --sizes 100000,1000000
                  window vectors (260-d, clustered like real windows: tracks around genre clusters,
-                 sections around tracks, windows around sections) in a real passage store: single-window
-                 query p50/p99 and recall@10 against exact numpy search over the same vectors;
+                 sections around tracks, windows around sections) in a real passage store, with the
+                 search graph built as the passage pass builds it (a child process; only when enough
+                 windows lack one): single-window query p50/p99 and recall@10 against exact numpy search
+                 over the same vectors; --compare also queries a copy without the graph, alternating;
   --corpus DIR   the 10 s excerpt test: index DIR (first pass + passage pass, spectral), then for each
                  of --excerpts tracks re-encode it to MP3 at 128 kbps with ffmpeg, cut 10 s at a random
                  offset, search passages with that clip and report how often the source track is hit 1
@@ -38,6 +40,7 @@ from desktop.core.config import load_settings  # noqa: E402
 from desktop.core.indexer import scan_and_index  # noqa: E402
 from desktop.core.library import Library  # noqa: E402
 from desktop.core.passage_catalog import PassageRows  # noqa: E402
+from desktop.core.passage_graph import build_graph  # noqa: E402
 from desktop.core.passage_search import find_passages, passage_query  # noqa: E402
 from desktop.core.passage_store import PassageStore  # noqa: E402
 from desktop.core.passages import PassageSummary, index_passages  # noqa: E402
@@ -93,7 +96,24 @@ def clustered(n: int, dim: int, rng) -> np.ndarray:
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
-def bench_query(sizes: list[int], dim: int = 260, queries: int = 100) -> None:
+def query_round(store, data, qs, per: int) -> tuple[list[float], list[float]]:
+    """Each query window against `store` (k=10): the times and recall@10 against exact numpy search."""
+    times, recall = [], []
+    for q in qs:
+        s = time.perf_counter()
+        hits = store.search_many(q[None], 10)[0]
+        times.append(time.perf_counter() - s)
+        got = {(h.track_id, round(h.start)) for h in hits}
+        exact = np.argsort(-(data @ q))[:10]
+        recall.append(len(got & {(int(i) // per, (int(i) % per) * 2) for i in exact}) / 10)
+    return times, recall
+
+
+def bench_query(sizes: list[int], dim: int = 260, queries: int = 100, compare: bool = False, rounds: int = 5) -> None:
+    """The shipped path: windows written as the passage pass writes them, then the search graph built as
+    at the end of the pass (`passage_graph.build_graph`: a child process, when enough windows lack one),
+    then the queries. `compare`: also keep a copy of the index before the graph and alternate rounds of
+    queries between the two (on a shared machine both see the same load)."""
     rng = np.random.default_rng(7)
     for n in sizes:
         data = clustered(n, dim, rng)
@@ -107,21 +127,35 @@ def bench_query(sizes: list[int], dim: int = 260, queries: int = 100) -> None:
                 store.replace_track(t, np.arange(len(chunk)) * 2.0, np.arange(len(chunk)) * 2.0 + 4, chunk,
                                     had_windows=False)
             build = time.monotonic() - t0
+            stores = {}
+            if compare:
+                store.flush()
+                shutil.copytree(store.path, os.path.join(root, "scan", os.path.basename(store.path)))
+                stores["scan only (no graph)"] = PassageStore(os.path.join(root, "scan"), "bench", dim)
+            t0 = time.monotonic()
+            graph = [ev for ev in build_graph(store) if isinstance(ev, str)][-1] or "no search graph (below threshold)"
+            graph_s = time.monotonic() - t0
+            stores["shipped"] = store
             qi = rng.choice(n, queries, replace=False)
             qs = data[qi] + 0.05 * rng.normal(size=(queries, dim)).astype(np.float32)
             qs /= np.linalg.norm(qs, axis=1, keepdims=True)
-            times, recall = [], []
-            for q in qs:
-                s = time.perf_counter()
-                hits = store.search_many(q[None], 10)[0]
-                times.append(time.perf_counter() - s)
-                got = {(h.track_id, round(h.start)) for h in hits}
-                exact = np.argsort(-(data @ q))[:10]
-                recall.append(len(got & {(int(i) // per, (int(i) % per) * 2) for i in exact}) / 10)
-            store.close()
-            print(f"query at {n} windows ({dim}-d): p50 {np.median(times) * 1e3:.1f} ms, "
-                  f"p99 {np.percentile(times, 99) * 1e3:.1f} ms, recall@10 {np.mean(recall):.3f} "
-                  f"(build {n / build:.0f} windows/s, shard {disk_mb(Path(root)):.0f} MB)")
+            results = {name: ([], []) for name in stores}
+            loads = [os.getloadavg()[0]]
+            for _ in range(rounds if compare else 1):
+                for name, st in stores.items():
+                    times, recall = query_round(st, data, qs, per)
+                    results[name][0].extend(times)
+                    results[name][1].extend(recall)
+                    loads.append(os.getloadavg()[0])
+            shard = disk_mb(Path(store.path))
+            for st in stores.values():
+                st.close()
+            print(f"{n} windows ({dim}-d): written at {n / build:.0f} windows/s; {graph} in {graph_s:.1f} s; "
+                  f"shard {shard:.0f} MB; load average {min(loads):.1f}-{max(loads):.1f}")
+            for name, (times, recall) in results.items():
+                p50, p99 = np.median(times) * 1e3, np.percentile(times, 99) * 1e3
+                print(f"  query {name}: p50 {p50:.1f} ms, p99 {p99:.1f} ms, recall@10 {np.mean(recall):.3f} "
+                      f"({len(times)} queries)")
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
@@ -167,6 +201,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", type=int, default=0, metavar="N", help="tracks of 3 minutes for the build test")
     ap.add_argument("--sizes", default="", help="window counts for the query test, e.g. 100000,1000000")
+    ap.add_argument("--compare", action="store_true",
+                    help="with --sizes: also query a copy of the index without the search graph, alternating")
+    ap.add_argument("--rounds", type=int, default=5, help="with --compare: rounds of queries on each")
     ap.add_argument("--corpus", type=Path, help="a folder of real music for the excerpt test")
     ap.add_argument("--excerpts", type=int, default=100)
     ap.add_argument("--limit", type=int, default=0, help="index at most this many files of the corpus")
@@ -174,7 +211,7 @@ def main() -> None:
     if args.build:
         bench_build(args.build)
     if args.sizes:
-        bench_query([int(s) for s in args.sizes.split(",")])
+        bench_query([int(s) for s in args.sizes.split(",")], compare=args.compare, rounds=args.rounds)
     if args.corpus:
         bench_corpus(args.corpus, args.excerpts, args.limit)
 

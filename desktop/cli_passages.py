@@ -97,6 +97,8 @@ def run_pass(lib, args, bar) -> None:
                   f"({ev.seconds:.1f} s{rate})")
             for path, why in ev.failed:
                 print(f"  failed {path}: {why}")
+            if ev.graph:
+                print(f"passages: {ev.graph}")
 
 
 def status_lines(lib) -> list[str]:

@@ -20,14 +20,22 @@ track that became shorter keeps none of its old tail.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Iterator
 
 import numpy as np
 from qdrant_edge import (
     CountRequest,
+    Distance,
+    EdgeConfig,
+    EdgeOptimizersConfig,
+    EdgeShard,
+    EdgeVectorParams,
     FieldCondition,
     Filter,
+    HnswIndexConfig,
     MatchAny,
+    Memory,
     PayloadSchemaType,
     Point,
     Prefetch,
@@ -35,10 +43,14 @@ from qdrant_edge import (
     QueryBatchRequest,
     QueryRequest,
     ScrollRequest,
+    SearchParams,
     UpdateOperation,
+    VectorStorageDatatype,
 )
 
 from desktop.core.errors import StoreUnavailable
+from desktop.core.faults import crash_point
+from desktop.core.passage_graph import HNSW_EF_CONSTRUCT, HNSW_M, QUERY_EF, old_dir, recover
 from desktop.core.store.edge import BATCH, FAST, FULL, OVERSAMPLE, _create_in_child, _open_shard
 
 WINDOW_BITS = 20  # up to 1,048,576 windows per track (24 days of audio at a 2 s hop)
@@ -90,6 +102,27 @@ def batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
+def open_graph_shard(path: str, dim: int) -> EdgeShard:
+    """The shard at `path` with the settings `optimize()` builds the search graph by (passage_graph's child):
+    `edge_config`'s two vectors, a graph over the Turbo8 codes only (the float32 copy is read for the
+    rescore of the graph's candidates; a graph over it too would double the build), and every segment
+    indexed whatever its size (`indexing_threshold`/`full_scan_threshold` 1 KB), so that a small index in
+    the tests takes the same path as a million windows. The app reopens the result with `edge_config`:
+    the graph stays (the settings only steer the next optimize)."""
+    def graph(m: int) -> HnswIndexConfig:
+        return HnswIndexConfig(m=m, ef_construct=HNSW_EF_CONSTRUCT, full_scan_threshold=1)
+
+    config = EdgeConfig(
+        vectors={
+            FAST: EdgeVectorParams(size=dim, distance=Distance.Cosine, datatype=VectorStorageDatatype.Turbo8,
+                                   hnsw_config=graph(HNSW_M)),
+            FULL: EdgeVectorParams(size=dim, distance=Distance.Cosine, memory=Memory.Cold, hnsw_config=graph(0)),
+        },
+        optimizers=EdgeOptimizersConfig(prevent_unoptimized=False, indexing_threshold=1),
+    )
+    return EdgeShard.load(path, config)
+
+
 class PassageHit:
     __slots__ = ("track_id", "start", "end", "score")
 
@@ -106,24 +139,34 @@ class PassageHit:
 
 
 class PassageStore:
-    """Window vectors of one vector space. Thread-safe like the track store (Edge serialises calls)."""
+    """Window vectors of one vector space. Thread-safe: every call holds `_lock`, so a query waits for the
+    short swap that puts a search graph in place (`passage_graph`) instead of finding the shard closed."""
 
     def __init__(self, root_dir: str, key: str, dim: int):
         self.name, self.dim = collection_name(key), int(dim)
         self.path = os.path.abspath(os.path.join(root_dir, self.name))
+        self._lock = threading.RLock()
+        self._writes = 0  # writes since this store was opened: a graph built on an older copy is stale
+        recover(self.path)
         if not os.path.exists(os.path.join(self.path, "edge_config.json")):
             _create_in_child(self.path, self.name, self.dim)  # creation holds the GIL: not in the app's process
         self._shard = _open_shard(self.path, self.name, self.dim)
-        if "track_id" not in set(self._call(self._shard.info).payload_schema):
-            self._call(self._shard.update, UpdateOperation.create_field_index("track_id", PayloadSchemaType.Integer))
+        if "track_id" not in set(self._call("info").payload_schema):
+            self._write(UpdateOperation.create_field_index("track_id", PayloadSchemaType.Integer))
 
     def _call(self, fn, *args):
-        if self._shard is None:
-            raise StoreUnavailable(f"the passage index {self.path} is closed")
-        try:
-            return fn(*args)
-        except Exception as e:
-            raise StoreUnavailable(f"passage index {self.path}: {e}") from e
+        with self._lock:
+            if self._shard is None:
+                raise StoreUnavailable(f"the passage index {self.path} is closed")
+            try:
+                return getattr(self._shard, fn)(*args)
+            except Exception as e:
+                raise StoreUnavailable(f"passage index {self.path}: {e}") from e
+
+    def _write(self, operation) -> None:
+        with self._lock:
+            self._writes += 1
+            self._call("update", operation)
 
     # -- writes -----------------------------------------------------------------------------------
     def replace_track(self, track_id: int, starts, ends, units: np.ndarray, *, had_windows: bool = True) -> None:
@@ -138,24 +181,24 @@ class PassageStore:
         if had_windows:
             self.remove_tracks([tid for tid, *_ in items])
         for points in batches(window_points(items), BATCH):
-            self._call(self._shard.update, UpdateOperation.upsert_points(
+            self._write(UpdateOperation.upsert_points(
                 [Point(pid, {FAST: v, FULL: v}, payload) for pid, v, payload in points]))
 
     def remove_tracks(self, track_ids: Iterable[int]) -> None:
         ids = [int(t) for t in track_ids]
         for a in range(0, len(ids), 1000):
             flt = Filter(must=[FieldCondition(key="track_id", match=MatchAny(ids[a : a + 1000]))])
-            self._call(self._shard.update, UpdateOperation.delete_points_by_filter(flt))
+            self._write(UpdateOperation.delete_points_by_filter(flt))
 
     # -- reads ------------------------------------------------------------------------------------
     def count(self) -> int:
-        return int(self._call(self._shard.count, CountRequest(exact=True)))
+        return int(self._call("count", CountRequest(exact=True)))
 
     def get_vectors(self, point_ids: Iterable[int]) -> dict[int, np.ndarray]:
         """Stored window vectors by point id (`point_id(track, window)`); a migration verifies with them."""
         ids, out = [int(i) for i in point_ids], {}
         for a in range(0, len(ids), 1024):
-            for r in self._call(self._shard.retrieve, ids[a : a + 1024], False, [FULL]):
+            for r in self._call("retrieve", ids[a : a + 1024], False, [FULL]):
                 out[int(r.id)] = np.asarray(r.vector[FULL], np.float32)
         return out
 
@@ -163,7 +206,7 @@ class PassageStore:
         """The tracks that have windows here (ids are scanned, no payload read)."""
         out, offset = set(), None
         while True:
-            recs, offset = self._call(self._shard.scroll, ScrollRequest(offset=offset, limit=10_000,
+            recs, offset = self._call("scroll", ScrollRequest(offset=offset, limit=10_000,
                                                                           with_payload=False, with_vector=False))
             out.update(int(r.id) >> WINDOW_BITS for r in recs)
             if offset is None or not recs:
@@ -172,19 +215,50 @@ class PassageStore:
     def search_many(self, queries: np.ndarray, limit: int) -> list[list[PassageHit]]:
         """For each query unit vector, its `limit` nearest windows, best first (one batched call)."""
         queries = query_matrix(queries, self.dim)
+        params = SearchParams(hnsw_ef=QUERY_EF)  # used where a search graph exists (passage_graph)
         requests = []
         for q in queries:
             qv = q.tolist()
             requests.append(QueryRequest(
-                prefetches=[Prefetch(limit=OVERSAMPLE * limit, query=Query.Nearest(qv, using=FAST))],
+                prefetches=[Prefetch(limit=OVERSAMPLE * limit, query=Query.Nearest(qv, using=FAST), params=params)],
                 query=Query.Nearest(qv, using=FULL), limit=limit, with_payload=True))
-        results = self._call(self._shard.query_batch, QueryBatchRequest(requests))
+        results = self._call("query_batch", QueryBatchRequest(requests))
         return [[PassageHit.of(p.payload, p.score) for p in points] for points in results]
 
     def flush(self) -> None:
-        self._call(self._shard.flush)
+        self._call("flush")
+
+    # -- the search graph (passage_graph) ----------------------------------------------------------
+    def write_stamp(self) -> int:
+        return self._writes
+
+    def plain_windows(self) -> int:
+        """Windows outside any search graph (each query scans them one by one). Deleted windows that were in
+        a graph still count as graphed until the next build, so this can be low after many removals."""
+        info = self._call("info")
+        return max(0, int(info.points_count) - int(info.indexed_vectors_count) // 2)  # 2 vectors a window
+
+    def swap_in(self, graph: str, stamp: int) -> bool:
+        """Put the graphed copy `graph` in place of the shard, unless a write came after the copy (`stamp`).
+        Queries meanwhile wait on the lock (close + two renames + reopen)."""
+        with self._lock:
+            if self._shard is None or self._writes != stamp:
+                return False
+            self._shard.close()
+            self._shard = None
+            try:
+                os.replace(self.path, old_dir(self.path))
+                crash_point("graph-swap")
+                os.replace(graph, self.path)
+                swapped = True
+            except OSError:
+                swapped = False
+            recover(self.path)  # completes or undoes the renames, deletes the old shard
+            self._shard = _open_shard(self.path, self.name, self.dim)
+            return swapped
 
     def close(self) -> None:
-        shard, self._shard = self._shard, None
-        if shard is not None:
-            shard.close()
+        with self._lock:
+            shard, self._shard = self._shard, None
+            if shard is not None:
+                shard.close()

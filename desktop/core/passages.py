@@ -49,6 +49,7 @@ class PassageSummary:
     seconds: float = 0.0
     audio_seconds: float = 0.0
     skipped: str = ""  # why the pass did not run (no index yet, another embedder configured)
+    graph: str = ""  # what became of the search graph at the end of the pass ("" when none was due)
 
 
 class WindowsResult(NamedTuple):
@@ -163,7 +164,15 @@ def index_passages(library, *, cancel: threading.Event | None = None, workers: i
             summary.failed.append((path, result.error))
         yield Progress("passages", done, total, path)
     summary.cancelled = cancel.is_set() and done < total
-    summary.seconds = time.monotonic() - started
+    summary.seconds = time.monotonic() - started  # the pass itself (its speed is reported as x realtime)
+    if not cancel.is_set() and hasattr(store, "swap_in"):  # an embedded shard (a server builds its own graph)
+        from desktop.core.passage_graph import build_graph
+
+        for ev in build_graph(store, cancel):
+            if isinstance(ev, str):
+                summary.graph = ev
+            else:
+                yield ev
     yield summary
 
 

@@ -140,7 +140,8 @@ class IndexStatus(ProgressItem):
         elif ev.stage == "standardise":
             parts = [f"Updating similarity statistics {ev.done} of {ev.total}"]
         elif ev.stage == "passages":  # the second pass: the library is already searchable
-            parts = [f"Passage index {ev.done} of {ev.total}" if ev.total else "Passage index…"]
+            parts = [f"Passage index {ev.done} of {ev.total}" if ev.total else
+                     f"{ev.message[:1].upper()}{ev.message[1:]}…" if ev.message else "Passage index…"]
         elif ev.total:
             parts = [f"Indexing {ev.done} of {ev.total}"]
         else:
