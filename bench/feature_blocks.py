@@ -332,7 +332,7 @@ class Lab:
         return (lambda idx: project([r[idx] for r, _, _ in pieces]),
                 lambda i: project([p[i] for _, p, _ in pieces]))
 
-    def three_ways(self, spec: str) -> tuple[str, np.ndarray]:
+    def three_ways(self, spec: str, seeds=range(10)) -> tuple[str, np.ndarray]:
         pieces, how = self.pieces(spec)
         labs, n = np.array(self.labels), len(self.labels)
 
@@ -343,7 +343,7 @@ class Lab:
 
         full = score(np.arange(n), np.arange(n))
         halves = []
-        for s in range(10):
+        for s in seeds:
             perm = np.random.default_rng(s).permutation(n)
             halves.append(score(perm[: n // 2], perm[n // 2:]).p_at_k)
         lolo = [score(np.where(labs != lab)[0], np.arange(n)).per_label[lab]["p_at_k"] for lab in sorted(set(labs))]
@@ -358,18 +358,23 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default="feature_blocks.npz", help="features .npz (written on the first run)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--rows", help="';'-separated row specs (default: the table in bench/README.md)")
+    ap.add_argument("--split-seeds", default="0-9", help="split-half draws, A-B (default 0-9: the table's)")
     args = ap.parse_args(argv)
     if not os.path.exists(args.cache):
         extract(args.corpus, args.cache, args.jobs)
     lab = Lab(args.cache)
+    first, last = (int(v) for v in args.split_seeds.split("-"))
+    seeds = range(first, last + 1)
     base = None
     for spec in (args.rows.split(";") if args.rows else ROWS):
-        line, figures = lab.three_ways(spec)
+        line, figures = lab.three_ways(spec, seeds)
         if spec == "base":
             base = figures
         elif base is not None:
-            d_half, d_lolo = figures[:10] - base[:10], figures[10:] - base[10:]
+            k = len(seeds)
+            d_half, d_lolo = figures[:k] - base[:k], figures[k:] - base[k:]
             line += (f" | vs base: split-half {d_half.mean():+.3f} +- {d_half.std():.3f} (paired),"
+                     f" up/down {int((d_half > 0).sum())}/{int((d_half < 0).sum())} splits,"
                      f" LOLO up/down {int((d_lolo > 0).sum())}/{int((d_lolo < 0).sum())}")
         print(f"{spec:32s} {line}", flush=True)
     return 0
