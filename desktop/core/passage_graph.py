@@ -6,7 +6,11 @@ p50 46.6 / p99 69.0 ms against the targets of 20 / 50 ms (bench/README.md "Passa
 builds an HNSW graph only in `optimize()`, which holds the GIL for minutes (STACK.md), so it never
 runs in the app's process: a `nice`d child process optimizes a copy of the shard while queries go on
 against the live one, and the finished copy replaces it in one short step (close, two renames,
-reopen). See MEASURED below and bench/passages.py for the numbers this choice rests on.
+reopen). Measured on 260-d clustered windows (bench/passages.py, bench/README.md "Passage search"), on
+the shared machine under load 13-17, alternated: 300k windows scan p50 42.9-48.5 ms, graph (m 16, ef 256)
+1.1-1.2 ms, recall@10 1.000 both; the child's build took 642 s. Also measured and not chosen: binary
+quantization (optimize() without a graph; 1M: p50 56-81 ms against the scan's 144-180 ms, recall 1.000 at
+oversampling 4) is 2-3x, the graph 35-40x faster than the scan.
 
 Safe against kill -9 at any moment: the copy is built in `<shard>.graph/` and marked ready (a file
 written after the child closed the shard); the swap renames `<shard>` to `<shard>.old`, then
@@ -31,10 +35,13 @@ from desktop.core.faults import crash_point
 
 READY = "graph-ready"  # written into the copy once the child has optimized and closed it
 NICE = 10  # the child's priority: below the app, the player and the first pass
-# Windows not yet in a graph (scanned one by one) before a graph is worth building: below this the
-# plain scan is fast enough on its own (100k windows: p50 7.0 / p99 9.1 ms on a quiet machine; 200k about
-# twice that, still inside the 20 / 50 ms targets, also beside a graph over a million).
-GRAPH_MIN_PLAIN = 200_000
+# Windows not yet in a graph (scanned one by one) before a graph is worth building. The scan costs about
+# 47 ns a window on a quiet 2-core machine (100k: p50 7.0 ms, 1M: 46.6 ms), so up to 300k it stays near
+# 14 ms, inside the 20 / 50 ms targets, also beside a graph over a million. Below it a graph is not worth
+# its price: a graphed shard reopens about 10x slower than a plain one, with the GIL held (measured under
+# load 8-15: 300k windows 6.4-19 s against 0.6-1.6 s plain; 1M plain 2.5 s), and the app opens the
+# passage index on the first passage query or pass after each start.
+GRAPH_MIN_PLAIN = 300_000
 HNSW_M, HNSW_EF_CONSTRUCT = 16, 100
 QUERY_EF = 256  # candidates the graph search keeps (Qdrant takes max(ef, the prefetch limit)); 100k: recall 1.000
 
