@@ -9,7 +9,7 @@ plays them all as a queue. Dropping an audio file here asks for tracks like that
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -34,6 +34,7 @@ HIT_ROLE = Qt.UserRole + 1
 BAR = QColor(255, 140, 60)
 BAR_BACK = QColor(255, 255, 255, 28)
 MUTED = QColor(150, 150, 160)
+LOADING_DELAY_MS = 250  # a query's hits usually come sooner: then the pane never switches to the loading text
 LONGEST_WORDS = max((words for _, words in LEVELS), key=len)  # "very close": the score label's widest text
 
 
@@ -231,6 +232,10 @@ class SimilarPane(QWidget):
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.stack = QStackedWidget()
+        self._loading = QTimer(self)
+        self._loading.setSingleShot(True)
+        self._loading.setInterval(LOADING_DELAY_MS)
+        self._loading.timeout.connect(lambda: self.show_message("Finding similar tracks…"))
         self.stack.addWidget(self.message)
         self.stack.addWidget(self.list)
         self.play_all_button = QPushButton("Play these as a queue")
@@ -282,9 +287,14 @@ class SimilarPane(QWidget):
         self.play_example_button.setVisible(example_path is not None)
 
     def show_loading(self) -> None:
-        self.show_message("Finding similar tracks…", keep_hits=False)
+        """A new query: the old hits go at once, the loading text only when the answer is slow (switching the
+        pane to the text and back for a quick answer repainted the whole pane twice on every selected row)."""
+        self.model.set_hits([])
+        self.play_all_button.setEnabled(False)
+        self._loading.start()
 
     def show_message(self, text: str, keep_hits: bool = False) -> None:
+        self._loading.stop()
         if not keep_hits:
             self.model.set_hits([])
             self.play_all_button.setEnabled(False)
@@ -292,6 +302,7 @@ class SimilarPane(QWidget):
         self.stack.setCurrentWidget(self.message)
 
     def show_hits(self, hits) -> None:
+        self._loading.stop()
         self.model.set_hits(hits)
         self.play_all_button.setEnabled(bool(hits))
         if hits:

@@ -110,3 +110,26 @@ def test_a_small_window_cuts_neither_the_score_words_nor_the_progress_text(index
     status.show_progress(Progress("passages", 10, 30))
     label = status.label
     qtbot.waitUntil(lambda: label.isVisible() and label.width() >= label.fontMetrics().horizontalAdvance(label.text()))
+
+
+def test_a_quick_answer_replaces_the_hits_without_showing_the_loading_text(indexed_home, make_window, qtbot):
+    """Switching the pane to "Finding similar tracks…" and back for every selected row repainted the whole pane
+    twice; the old hits go at once, and the text shows only when the answer is slow."""
+    from desktop.ui.similar_pane import LOADING_DELAY_MS
+
+    w = make_window(indexed_home)
+    pane = w.similar
+    qtbot.waitUntil(lambda: not w.session.busy, timeout=20000)
+    w.table.select_row(0)
+    qtbot.waitUntil(lambda: bool(pane.hits), timeout=10000)
+    hits = pane.hits
+    pages = []
+    pane.stack.currentChanged.connect(pages.append)
+    pane.show_loading()
+    assert pane.hits == [] and pane.stack.currentWidget() is pane.list and pane.state_text == ""
+    pane.show_hits(hits)
+    qtbot.wait(LOADING_DELAY_MS + 100)
+    assert pages == [] and pane.hits == hits
+    pane.show_loading()  # no answer yet: the text comes after the delay
+    qtbot.waitUntil(lambda: pane.state_text == "Finding similar tracks…", timeout=5000)
+    assert pane.hits == []
