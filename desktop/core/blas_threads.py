@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 
+from threadpoolctl import ThreadpoolController, threadpool_info
+
 log = logging.getLogger(__name__)
 
 
 def one_blas_thread() -> None:
     """Limit numpy's OpenBLAS to one thread in this process (nothing happens where it is not loaded)."""
     try:
-        from threadpoolctl import ThreadpoolController
-
         ThreadpoolController().select(internal_api="openblas").limit(limits=1)
     except Exception as e:  # an unknown BLAS build: keep its threads, the app works the same
         log.warning("could not limit OpenBLAS's threads: %s", e)
@@ -26,7 +26,5 @@ def one_blas_thread() -> None:
 
 def blas_threads() -> int | None:
     """How many threads OpenBLAS uses in this process (None: not loaded)."""
-    from threadpoolctl import threadpool_info
-
     counts = [info["num_threads"] for info in threadpool_info() if info["internal_api"] == "openblas"]
     return max(counts) if counts else None
