@@ -81,6 +81,7 @@ class PlaybackController(QObject):
         self.queue = PlayQueue()
         self.current: NowPlaying | None = None
         self._primed: tuple[object, NowPlaying | None] | None = None  # (queue item, resolved) told to the player
+        self._closed = False
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
@@ -167,6 +168,7 @@ class PlaybackController(QObject):
         self.seek(self.position + delta)
 
     def close(self) -> None:
+        self._closed = True
         self._timer.stop()
         try:
             self.player.close()
@@ -211,6 +213,8 @@ class PlaybackController(QObject):
 
     def _on_advance(self, path: str) -> None:
         """The player went on into the track it was readied with: advance the queue to it."""
+        if self._closed:  # queued from the player's thread before close(): the library may be closed by now
+            return
         if self.current is not None:
             self.track_ended.emit(self.current)
         primed, self._primed = self._primed, None

@@ -193,3 +193,18 @@ def test_up_next_and_the_station_survive_closing_the_window(lhome, make_window, 
     assert len(q) > len(items)
     assert skipped not in q.items[len(items):]
     assert all(q.reason(i).startswith("like ") for i in range(len(items), len(q)))
+
+
+def test_an_advance_queued_by_the_player_before_closing_is_ignored_after(lhome, make_window, qtbot):
+    """The player's thread can queue "went on into the next track" just before the window closes; delivered
+    after the library is closed it must not read the catalog (it raised "closed database" at shutdown)."""
+    home, info = lhome
+    w = make_window(home)
+    start_radio_from_menu(w, qtbot, info)
+    w.playback.next()
+    nxt = w.playback.queue.peek_next()
+    path = w.session.catalog.get(nxt).path
+    w.shutdown()
+    w.playback._bridge.advanced.emit(path)  # what the player's thread sends (a queued signal)
+    qtbot.wait(50)
+    assert w.playback.queue.peek_next() == nxt  # nothing advanced on a closed library
