@@ -63,7 +63,7 @@ _PLAYING_ICON: list = []
 def playing_icon():
     """The small play triangle the playing track's title carries."""
     if not _PLAYING_ICON:
-        from desktop.ui.icons import transport_icon
+        from desktop.ui.icons import transport_icon  # lazy: stays out of the window's start-up
 
         _PLAYING_ICON.append(transport_icon("play", size=14))
     return _PLAYING_ICON[0]

@@ -63,8 +63,8 @@ class PlaybackController(QObject):
 
     def __init__(self, resolver: Callable[[object], NowPlaying], player=None, parent=None):
         super().__init__(parent)
-        from desktop.core.playback import Player
-        from desktop.core.queue import PlayQueue
+        from desktop.core.playback import Player  # lazy: stays out of the window's start-up
+        from desktop.core.queue import PlayQueue  # lazy: stays out of the window's start-up
 
         self.resolver = resolver
         self._bridge = _Bridge(self)

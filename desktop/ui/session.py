@@ -31,7 +31,7 @@ WAVEFORM_POINTS = 1200
 def indexer():
     """The indexer module, imported when the first job starts, not before the window's first paint: it
     brings multiprocessing and the process-pool machinery (bench/startup.py)."""
-    from desktop.core import indexer as module
+    from desktop.core import indexer as module  # lazy: stays out of the window's start-up
 
     return module
 
@@ -118,7 +118,7 @@ class LibrarySession(QObject):
         is queued, and the window starts it again after that job's first pass. It does not make the
         session busy (the library is searchable), and runs in the library thread, one track at a time,
         so closing the window or a new job stops it within one track (no process pool to wind down)."""
-        from desktop.core.passages import index_passages
+        from desktop.core.passages import index_passages  # lazy: stays out of the window's start-up
 
         worker = self.worker
 
@@ -194,7 +194,7 @@ class LibrarySession(QObject):
     def request_text(self, text: str, k: int = SIMILAR_K) -> int:
         """Tracks by description in the library's CLAP space; answers like a similar query (same kind:
         the newest of the two wins). The CLAP text tower stays loaded for the next description."""
-        from desktop.core.text_search import search_text, text_embedder
+        from desktop.core.text_search import search_text, text_embedder  # lazy: stays out of the window's start-up
 
         def run():
             key = self.library.active_key
