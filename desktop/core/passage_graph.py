@@ -8,9 +8,11 @@ runs in the app's process: a `nice`d child process optimizes a copy of the shard
 against the live one, and the finished copy replaces it in one short step (close, two renames,
 reopen). Measured on 260-d clustered windows (bench/passages.py, bench/README.md "Passage search"), on
 the shared machine under load 13-17, alternated: 300k windows scan p50 42.9-48.5 ms, graph (m 16, ef 256)
-1.1-1.2 ms, recall@10 1.000 both; the child's build took 642 s. Also measured and not chosen: binary
-quantization (optimize() without a graph; 1M: p50 56-81 ms against the scan's 144-180 ms, recall 1.000 at
-oversampling 4) is 2-3x, the graph 35-40x faster than the scan.
+1.1-1.2 ms, recall@10 1.000 both; the child's build took 642 s. At 1M, nearly quiet (load 0.2-1): scan
+p50 46-52 / p99 60-70 ms, graph 1.1-1.2 / 3.3-15.7 ms, recall 1.000; build 319 s at load 6.
+Also measured and not chosen: binary quantization (optimize() without a graph; 1M under load:
+p50 56-81 ms against the scan's 144-180 ms, recall 1.000 at oversampling 4) is only 2-3x faster than the
+scan, the graph 35-40x.
 
 Safe against kill -9 at any moment: the copy is built in `<shard>.graph/` and marked ready (a file
 written after the child closed the shard); the swap renames `<shard>` to `<shard>.old`, then
@@ -39,8 +41,8 @@ NICE = 10  # the child's priority: below the app, the player and the first pass
 # 47 ns a window on a quiet 2-core machine (100k: p50 7.0 ms, 1M: 46.6 ms), so up to 300k it stays near
 # 14 ms, inside the 20 / 50 ms targets, also beside a graph over a million. Below it a graph is not worth
 # its price: a graphed shard reopens about 10x slower than a plain one, with the GIL held (measured under
-# load 8-15: 300k windows 6.4-19 s against 0.6-1.6 s plain; 1M plain 2.5 s), and the app opens the
-# passage index on the first passage query or pass after each start.
+# load 8-15: 300k windows 6.4-19 s against 0.6-1.6 s plain; 1M at load 1: 5.5 s against 1.6 s), and the
+# app opens the passage index on the first passage query or pass after each start.
 GRAPH_MIN_PLAIN = 300_000
 HNSW_M, HNSW_EF_CONSTRUCT = 16, 100
 QUERY_EF = 256  # candidates the graph search keeps (Qdrant takes max(ef, the prefetch limit)); 100k: recall 1.000
