@@ -61,8 +61,8 @@ ROWS = ("stat=15 late=none", "stat=15 late=15",
 
 
 def _accumulate(logmel: np.ndarray, desc: np.ndarray):
-    """A part's feature sums from frames already computed (the embedder's _Accumulator.add, minus the FFT)."""
-    acc = S._Accumulator()
+    """A part's feature sums from frames already computed (the embedder's FeatureSums.add, minus the FFT)."""
+    acc = S.FeatureSums()
     acc.mfcc += (logmel @ S._DCT).sum(0)
     acc.n += len(logmel)
     acc.spectral.add(desc)
@@ -111,7 +111,8 @@ def worker(path: str):
             for start in range(0, n, step):
                 if start + length > n + 1:
                     break
-                vectors.append(S._finish(_accumulate(logmel[start : start + length], desc[start : start + length])))
+                part = _accumulate(logmel[start : start + length], desc[start : start + length])
+                vectors.append(S.finished_vector(part))
                 parent.append(k)
         out[name] = (np.stack(vectors), np.array(parent))
     return vec, parts, out

@@ -26,7 +26,6 @@ windows and `passages.rebuild` rewrites it without decoding).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 from collections.abc import Iterator
@@ -82,7 +81,7 @@ def _optimize_child(path: str, dim: int) -> None:
         os.nice(NICE)
     except OSError:
         pass
-    from desktop.core.passage_store import open_graph_shard
+    from desktop.core.passage_store import open_graph_shard  # lazy: passage_store imports this module
 
     shard = open_graph_shard(path, dim)
     crash_point("graph-child-optimize")
@@ -133,6 +132,8 @@ def build_graph(store, cancel=None, *, min_plain: int = GRAPH_MIN_PLAIN, poll: f
         shutil.rmtree(graph, ignore_errors=True)
         yield "search graph not built: the index changed while it was copied (next pass)"
         return
+    import multiprocessing  # lazy: passage_store (on the window's start-up path) imports this module
+
     child = multiprocessing.get_context("spawn").Process(target=_optimize_child, args=(graph, store.dim), daemon=True)
     child.start()
     yield Progress("passages", 0, 0, message="building the passage search graph")

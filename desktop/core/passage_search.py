@@ -131,11 +131,11 @@ class PassageQuery:
 def passage_query(library, source: int | str, start: float | None = None, end: float | None = None) -> PassageQuery:
     """A query from a library track (id or path) and a stretch of it, or from an audio file (a clip).
     Without start/end the first 60 s of the file (a clip is usually shorter)."""
-    from desktop.core.decode import open_audio
-    from desktop.core.duplicates import song_text
-    from desktop.core.errors import SoundalikeError, TrackNotFound
-    from desktop.core.passage_windows import embed_windows
-    from desktop.core.workers import read_isolated
+    from desktop.core.decode import open_audio  # lazy: stays out of the window's start-up
+    from desktop.core.duplicates import song_text  # lazy: stays out of the window's start-up
+    from desktop.core.errors import SoundalikeError, TrackNotFound  # lazy: stays out of the window's start-up
+    from desktop.core.passage_windows import embed_windows  # lazy: stays out of the window's start-up
+    from desktop.core.workers import read_isolated  # lazy: stays out of the window's start-up
 
     catalog = library.catalog
     if isinstance(source, int) or (isinstance(source, str) and source.isdigit() and not os.path.exists(source)):
@@ -176,7 +176,7 @@ def passage_query(library, source: int | str, start: float | None = None, end: f
     except (ValueError, SoundalikeError):
         raise
     except Exception as e:
-        from desktop.core.analysis import failure_reason
+        from desktop.core.analysis import failure_reason  # lazy: stays out of the window's start-up
 
         raise SoundalikeError(f"{path}: {failure_reason(e)}") from e
     if not len(cut[0][2]):
@@ -223,8 +223,8 @@ def find_passages(library, query: PassageQuery, k: int = 10, *, include_self: bo
 
 def _shape(library, hits: list[PassageHit], query: PassageQuery, k: int) -> list[Passage]:
     """Drop copies of the query track, tracks gone from the catalog or from the disk; add what to show."""
-    from desktop.core.duplicates import song_text
-    from desktop.core.similarity import SAME_AUDIO_SCORE, SAME_SONG_SECONDS
+    from desktop.core.duplicates import song_text  # lazy: stays out of the window's start-up
+    from desktop.core.similarity import SAME_AUDIO_SCORE, SAME_SONG_SECONDS  # lazy: stays out of the window's start-up
 
     tracks = library.catalog.many(h.track_id for h in hits)
     same_audio: set[int] = set()

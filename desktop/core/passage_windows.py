@@ -102,21 +102,20 @@ def _bounds(groups: list[tuple[int, int]], lengths: list[float]) -> tuple[np.nda
 
 def _spectral_windows(blocks: Iterable[np.ndarray]):
     # Spectral's features are running sums: a window is the merge of its blocks' sums.
-    from desktop.core.embedders.spectral import _Accumulator, _finish
-
+    from desktop.core.embedders.spectral import FeatureSums, finished_vector  # lazy: out of the window's start-up
     accs, lengths = [], []
     for block in fixed_blocks(blocks):
-        acc = _Accumulator()
+        acc = FeatureSums()
         acc.add(block)
         accs.append(acc)
         lengths.append(len(block) / TARGET_SR)
     groups = window_groups(len(accs), lengths[-1] if lengths else 0.0)
     vectors = []
     for a, b in groups:
-        merged = _Accumulator()
+        merged = FeatureSums()
         for acc in accs[a:b]:
             merged.merge(acc)
-        vectors.append(_finish(merged))
+        vectors.append(finished_vector(merged))
     starts, ends = _bounds(groups, lengths)
     return starts, ends, _matrix(vectors, 0)
 

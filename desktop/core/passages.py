@@ -166,7 +166,7 @@ def index_passages(library, *, cancel: threading.Event | None = None, workers: i
     summary.cancelled = cancel.is_set() and done < total
     summary.seconds = time.monotonic() - started  # the pass itself (its speed is reported as x realtime)
     if not cancel.is_set() and hasattr(store, "swap_in"):  # an embedded shard (a server builds its own graph)
-        from desktop.core.passage_graph import build_graph
+        from desktop.core.passage_graph import build_graph  # lazy: only when a graph is built
 
         for ev in build_graph(store, cancel):
             if isinstance(ev, str):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from desktop.core.catalog import Catalog
-from desktop.core.embedders.spectral import MAX_PARTS, SpectralEmbedder, _Accumulator, _finish
+from desktop.core.embedders.spectral import MAX_PARTS, FeatureSums, SpectralEmbedder, finished_vector
 from desktop.core.indexer import scan_and_index
 from desktop.core.library import Library
 from desktop.core.standardize import MAX_GAIN, Standardizer, within_track_whitening
@@ -101,10 +101,10 @@ def test_spectral_parts_add_up_to_the_track(rng):
     emb = SpectralEmbedder()
     segs = [audio.render("plucked", s, seed=i, sr=SR) for i, s in enumerate((15.0, 15.0, 10.0, 5.0))]
     whole, parts = emb.embed_segment_parts(segs)
-    one = _Accumulator()
+    one = FeatureSums()
     for s in segs:
         one.add(s)
-    assert np.allclose(whole, _finish(one), rtol=1e-5, atol=1e-4)  # merged parts = one running sum
+    assert np.allclose(whole, finished_vector(one), rtol=1e-5, atol=1e-4)  # merged parts = one running sum
     assert parts.shape == (3, emb.dim)  # 15, 15, 10+5: the 5 s tail joins the part before it
     assert np.allclose(parts[0], emb.embed_segments(segs[:1]), atol=1e-5)
     single = emb.embed_segment_parts([segs[3]])[1]

@@ -176,8 +176,9 @@ class _Texture:
         return np.concatenate([mean, disp])
 
 
-class _Accumulator:
-    """Feature sums over the segments of one track."""
+class FeatureSums:
+    """Feature sums over the segments of one track (public: the passage index merges blocks' sums into
+    windows, passage_windows.py)."""
 
     def __init__(self):
         self.mfcc, self.n = np.zeros(N_MFCC), 0
@@ -202,7 +203,7 @@ class _Accumulator:
         self._modulation(logmel)
         self._repetition(logmel.reshape(len(logmel), REP_BANDS, -1).mean(2))
 
-    def merge(self, other: _Accumulator) -> None:
+    def merge(self, other: FeatureSums) -> None:
         """Add another segment's sums: the track is the sum of its parts."""
         self.mfcc += other.mfcc
         self.n += other.n
@@ -362,21 +363,22 @@ class SpectralEmbedder(Embedder):
         """(track vector, part vectors). Each segment is a part; one shorter than half an excerpt (the
         tail of a streamed track) joins the part before it, so no part is too short to describe. A very
         long stream (an hour-long mix of unknown length) keeps at most MAX_PARTS; the rest joins the last."""
-        parts: list[_Accumulator] = []
+        parts: list[FeatureSums] = []
         for seg in segments:
             if not len(seg):
                 continue
             if not parts or (len(seg) >= 0.5 * self.excerpt_seconds * SR and len(parts) < MAX_PARTS):
-                parts.append(_Accumulator())
+                parts.append(FeatureSums())
             parts[-1].add(seg)
-        whole = _Accumulator()
+        whole = FeatureSums()
         for acc in parts:
             whole.merge(acc)
-        vectors = [_finish(acc) for acc in parts] or [_finish(_Accumulator())]
-        return _finish(whole), np.stack(vectors)
+        vectors = [finished_vector(acc) for acc in parts] or [finished_vector(FeatureSums())]
+        return finished_vector(whole), np.stack(vectors)
 
 
-def _finish(acc: _Accumulator) -> np.ndarray:
+def finished_vector(acc: FeatureSums) -> np.ndarray:
+    """The raw feature vector of the sums (finite: NaN/inf from a broken file become 0)."""
     if not acc.n:  # an empty file: the same vector as silence
         acc.add(np.zeros(N_FFT, np.float32))
     return np.nan_to_num(acc.vector(), nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)

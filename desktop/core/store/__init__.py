@@ -41,14 +41,14 @@ def open_store(
     with a message for the user. Imports are lazy so that each backend pays only for its own client.
     """
     if server is None and url:
-        from desktop.core.store.server import ServerConfig
+        from desktop.core.store.server import ServerConfig  # lazy: only the backend in use is loaded
 
         server = ServerConfig(url=url, timeout=timeout)
     if server is not None:
-        from desktop.core.store.remote import open_remote
+        from desktop.core.store.remote import open_remote  # lazy: only the backend in use is loaded
 
         return open_remote(server, name, dim, params)
-    from desktop.core.store.edge import open_edge
+    from desktop.core.store.edge import open_edge  # lazy: only the backend in use is loaded
 
     return open_edge(root_dir, name, dim)
 
@@ -81,11 +81,11 @@ def open_library_passages(settings, catalog, key: str, dim: int, windows: int, *
     the collection `soundalike-<id>-passages-<key>`, laid out for `windows` points."""
     url = settings.qdrant_url if url is None else url
     if not url:
-        from desktop.core.passage_store import PassageStore
+        from desktop.core.passage_store import PassageStore  # lazy: only the backend in use is loaded
 
         return PassageStore(str(settings.vectors_dir), key, dim)
-    from desktop.core.store.remote import open_remote
-    from desktop.core.store.remote_passages import RemotePassageStore
+    from desktop.core.store.remote import open_remote  # lazy: only the backend in use is loaded
+    from desktop.core.store.remote_passages import RemotePassageStore  # lazy: only the backend in use is loaded
 
     server, params = _server_layout(settings, url, windows, dim)
     return open_remote(server, server_collection(catalog, f"passages-{key}"), dim, params, kind=RemotePassageStore)
@@ -95,8 +95,8 @@ def _server_layout(settings, url: str, points: int, dim: int):
     """The library's server settings aimed at `url`, and the layout for a collection of `points`."""
     from dataclasses import replace
 
-    from desktop.core.store.params import CollectionParams
-    from desktop.core.store.server import ServerConfig
+    from desktop.core.store.params import CollectionParams  # lazy: only the backend in use is loaded
+    from desktop.core.store.server import ServerConfig  # lazy: only the backend in use is loaded
 
     return replace(ServerConfig.from_settings(settings), url=url), CollectionParams.choose(points, dim, settings)
 
@@ -105,7 +105,7 @@ def probe(settings, timeout: float = 3.0) -> None:
     """Raise `StoreUnavailable` (with a message for the user) when the configured server cannot be reached
     or refuses us; the embedded store (no URL) is always there. A network call: keep it off the GUI thread."""
     if settings.qdrant_url:
-        from desktop.core.store.remote import probe_server
-        from desktop.core.store.server import ServerConfig
+        from desktop.core.store.remote import probe_server  # lazy: only the backend in use is loaded
+        from desktop.core.store.server import ServerConfig  # lazy: only the backend in use is loaded
 
         probe_server(ServerConfig.from_settings(settings, timeout=timeout))
