@@ -142,11 +142,12 @@ class EmptyLibrary(QWidget):
         self.button.setObjectName("addMusicButton")
         self.button.setFocusPolicy(Qt.TabFocus)
         self.button.clicked.connect(self.add_folder_clicked)
-        hint = QLabel("or drop folders and audio files here.\nSoundalike listens to every track once, then finds "
-                      "the ones that sound alike.")
+        # Lines broken by hand: a word-wrapped label centred in a layout gets the height of a narrower one, and
+        # the first-run screenshot showed its first and last lines cut in half.
+        hint = QLabel("or drop folders and audio files here.\nSoundalike listens to every track once,\n"
+                      "then finds the ones that sound alike.")
         hint.setObjectName("emptyHint")
         hint.setAlignment(Qt.AlignCenter)
-        hint.setWordWrap(True)
         lay = QVBoxLayout(self)
         lay.addStretch(1)
         for w in (title, self.button, hint):

@@ -24,6 +24,7 @@ QToolButton {{ padding: 4px; border-radius: 4px; }}
 QToolButton:hover {{ background: #343842; }}
 QToolButton#playButton {{ background: {ACCENT}; border-radius: 14px; padding: 6px; }}
 QToolButton#playButton:hover {{ background: #ffa05c; }}
+QToolButton#playButton:disabled {{ background: #343842; }}
 QSlider::groove:horizontal {{ height: 4px; background: #3c404a; border-radius: 2px; }}
 QSlider::sub-page:horizontal {{ background: {ACCENT}; border-radius: 2px; }}
 QSlider::handle:horizontal {{ background: #f2f2f5; width: 12px; margin: -5px 0; border-radius: 6px; }}

@@ -6,8 +6,10 @@ from collections import Counter
 
 import pytest
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel
 
 from desktop.ui.library_model import COLUMNS, format_time
+from desktop.ui.style import ACCENT
 from desktop.ui.waveform_view import BACKGROUND, WaveformView
 
 
@@ -33,13 +35,19 @@ def foreground_contrast(widget) -> float:
     return max(contrast(QColor.fromRgb(p), background) for p in pixels)
 
 
-def test_empty_library_invites_to_add_music_and_play_waits(spectral_empty_home, make_window, qtbot):
+def test_empty_library_invites_to_add_music_and_play_waits(spectral_empty_home, styled_app, make_window, qtbot):
     w = make_window(spectral_empty_home)
     assert w.panel.stack.currentWidget() is w.panel.empty and not w.panel.empty.isHidden()
     assert w.panel.filter_edit.isHidden()
     assert "Add your music folder" in w.panel.empty.button.text()
+    hint = w.panel.empty.findChild(QLabel, "emptyHint")
+    assert hint.height() >= hint.sizeHint().height()  # every line whole (a wrapped label was cut in half)
     t = w.transport
     assert not any(b.isEnabled() for b in (t.play_button, t.prev_button, t.stop_button, t.next_button))
+    # A Play button that cannot play is not painted in the accent colour (the first bright thing a new user saw)
+    img = t.play_button.grab().toImage()
+    accent = QColor(ACCENT).rgb() & 0xFFFFFF
+    assert not any(img.pixel(x, y) & 0xFFFFFF == accent for x in range(img.width()) for y in range(img.height()))
     w.play_or_pause()  # nothing to play: nothing happens, nothing breaks
     assert w.playback.current is None
 
