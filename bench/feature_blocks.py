@@ -211,22 +211,9 @@ def merged(sums: list[dict]) -> dict:
 
 def worker(path: str):
     """(shipped track vector, shipped part vectors, {block: (track block vector, part block vectors)})."""
-    from desktop.core.decode import open_audio
-    from desktop.core.embedders import create
+    from finer_parts import excerpt_parts
 
-    emb = create("spectral")
-    with open_audio(path) as src:
-        plan = emb.plan(src)
-        segs = [src.read(start, sec) for start, sec in plan] if plan else []
-        if not plan or sum(map(len, segs)) < 0.5 * sum(sec for _, sec in plan) * S.SR:
-            segs = list(src.blocks(emb.excerpt_seconds))
-    vec, parts = emb.embed_segment_parts(segs)
-    groups: list[list[np.ndarray]] = []  # segments grouped into parts as embed_segment_parts does
-    for seg in segs:
-        if len(seg) and (not groups or (len(seg) >= 0.5 * emb.excerpt_seconds * S.SR and len(groups) < S.MAX_PARTS)):
-            groups.append([])
-        if len(seg):
-            groups[-1].append(seg)
+    vec, parts, groups = excerpt_parts(path)
     sums = [part_sums(g) for g in groups] or [part_sums([np.zeros(S.N_FFT, np.float32)])]
     whole = merged(sums)
     blocks = {b: (VECTORS[b](whole), np.stack([VECTORS[b](s) for s in sums])) for b in BLOCKS if b in VECTORS}

@@ -80,8 +80,9 @@ def _frames(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
 
 
-def worker(path: str):
-    """(track vector, 15 s part vectors, {scheme: (sub-part vectors, index of each one's part)})."""
+def excerpt_parts(path: str) -> tuple[np.ndarray, np.ndarray, list[list[np.ndarray]]]:
+    """(shipped track vector, shipped part vectors, the excerpts grouped into parts as embed_segment_parts
+    groups them): the reads the app makes, for the bench scripts that compute more from the same parts."""
     from desktop.core.decode import open_audio
     from desktop.core.embedders import create
 
@@ -98,6 +99,12 @@ def worker(path: str):
             groups.append([])
         if len(seg):
             groups[-1].append(seg)
+    return vec, parts, groups
+
+
+def worker(path: str):
+    """(track vector, 15 s part vectors, {scheme: (sub-part vectors, index of each one's part)})."""
+    vec, parts, groups = excerpt_parts(path)
     frames = []
     for g in groups:
         fr = [_frames(s) for s in g]
