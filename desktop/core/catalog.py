@@ -111,28 +111,38 @@ class Catalog(VectorTables):
         """Make the tracks table match the field table: missing columns are added (cheap, in place); a
         changed column definition (e.g. a new status in the CHECK) rebuilds the table, keeping every row
         and id. Columns this version does not know (a newer Soundalike's) are left alone, never dropped."""
-        row = self._one("SELECT sql FROM sqlite_master WHERE type='table' AND name='tracks'")
-        if row is None:
-            self._run(TRACKS_TABLE)
-        else:
+        # One write transaction for look-and-change: another process opening a new or older catalog at
+        # the same moment (the window and `soundalike index`) waits here, then finds the work done.
+        with self.transaction():
+            row = self._one("SELECT sql FROM sqlite_master WHERE type='table' AND name='tracks'")
+            if row is None:
+                self._run(TRACKS_TABLE)
+                return self._create_indexes()
             have = {r[1] for r in self._rows("PRAGMA table_info(tracks)")}
-            with self.transaction():
-                for f in FIELDS:
-                    if f.name not in have:
-                        self._run(f"ALTER TABLE tracks ADD COLUMN {f.declaration}")
-            stored = self._one("SELECT sql FROM sqlite_master WHERE type='table' AND name='tracks'")[0]
-            if have <= set(NAMES) and declarations(stored) != declarations(TRACKS_TABLE):
-                self._rebuild_tracks()
+            for f in FIELDS:
+                if f.name not in have:
+                    self._run(f"ALTER TABLE tracks ADD COLUMN {f.declaration}")
+        if have <= set(NAMES) and self._tracks_table_differs():
+            self._rebuild_tracks()
+        self._create_indexes()
+
+    def _tracks_table_differs(self) -> bool:
+        stored = self._one("SELECT sql FROM sqlite_master WHERE type='table' AND name='tracks'")[0]
+        return declarations(stored) != declarations(TRACKS_TABLE)
+
+    def _create_indexes(self) -> None:
         for sql in TRACKS_INDEXES:
             self._run(sql)
 
     def _rebuild_tracks(self) -> None:
         """SQLite's way to change a column definition: copy into a new table, drop, rename. Foreign keys
         are off meanwhile so dropping the old table does not cascade to the vectors."""
-        common = ", ".join(r[1] for r in self._rows("PRAGMA table_info(tracks)"))
         self._run("PRAGMA foreign_keys=OFF")
         try:
             with self.transaction():
+                if not self._tracks_table_differs():
+                    return  # another process rebuilt it meanwhile
+                common = ", ".join(r[1] for r in self._rows("PRAGMA table_info(tracks)"))
                 seq = self._one("SELECT seq FROM sqlite_sequence WHERE name='tracks'")
                 self._run(TRACKS_TABLE.replace("CREATE TABLE tracks", "CREATE TABLE tracks_new", 1))
                 self._run(f"INSERT INTO tracks_new({common}) SELECT {common} FROM tracks")

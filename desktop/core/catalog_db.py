@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -32,7 +33,7 @@ class SQLiteFile:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10, isolation_level=None)
             self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._enable_wal()
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
@@ -42,6 +43,20 @@ class SQLiteFile:
             raise CatalogError(damaged_message(self.path, e)) from e
         except OSError as e:
             raise CatalogError(f"{self.path}: cannot open the catalog ({e})") from e
+
+    def _enable_wal(self, patience: float = 10.0) -> None:
+        """WAL, so other processes read while one writes. Switching a new file to it needs the file to
+        itself, and SQLite answers "locked" at once (no busy wait) when another process opening the same
+        new catalog holds it a moment: try again for as long as an ordinary write would wait."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _migrate(self) -> None:
         """Create or upgrade the subclass's tables (nothing here)."""

@@ -130,3 +130,36 @@ def test_catalog_from_schema_1_gains_parts_and_keeps_its_vectors(tmp_path):
     assert n == 5 and np.array_equal(whitening, np.eye(3) * 2)
     cat.close()
     Catalog(path).close()  # opening a migrated catalog again is a no-op
+
+
+def _open_at(path: str, start: float) -> str:
+    """Open the catalog at a shared moment (another process's); the error text, or '' when it opened."""
+    import time
+
+    time.sleep(max(0.0, start - time.time()))
+    try:
+        Catalog(path).close()
+        return ""
+    except Exception as e:  # noqa: BLE001 - the test reports whatever went wrong
+        return f"{type(e).__name__}: {e}"
+
+
+def test_processes_opening_one_catalog_at_once_all_succeed(tmp_path):
+    """The window and `soundalike index` (or a test watching it) may open a new or older catalog at the
+    same moment: the one that creates or migrates the tables must not make the others fail."""
+    import concurrent.futures
+    import multiprocessing
+    import time
+
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(6, mp_context=ctx) as pool:
+        list(pool.map(_open_at, [str(tmp_path / "warm")] * 6, [0.0] * 6))  # interpreters started
+        for round in range(8):
+            new = tmp_path / f"new{round}.db"
+            old = tmp_path / f"old{round}.db"
+            old_catalog(old, "CREATE TABLE tracks (" + ", ".join(f.declaration for f in FIELDS
+                                                                   if f.name != "generated") + ")")
+            start = time.time() + 0.3
+            errors = list(pool.map(_open_at, [str(new)] * 3 + [str(old)] * 3, [start] * 6))
+            assert errors == [""] * 6
+            assert Catalog(old).get(3).title == "C" and columns(old).count("generated") == 1
