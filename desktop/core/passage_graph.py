@@ -35,7 +35,6 @@ from desktop.core.events import Progress
 from desktop.core.faults import crash_point
 
 READY = "graph-ready"  # written into the copy once the child has optimized and closed it
-NICE = 10  # the child's priority: below the app, the player and the first pass
 # Windows not yet in a graph (scanned one by one) before a graph is worth building. The scan costs about
 # 47 ns a window on a quiet 2-core machine (100k: p50 7.0 ms, 1M: 46.6 ms), so up to 300k it stays near
 # 14 ms, inside the 20 / 50 ms targets, also beside a graph over a million. Below it a graph is not worth
@@ -77,10 +76,6 @@ def recover(path: str) -> None:
 
 def _optimize_child(path: str, dim: int) -> None:
     """In the child: open the copy with the graph settings, build the graph, close, mark it ready."""
-    try:
-        os.nice(NICE)
-    except OSError:
-        pass
     from desktop.core.passage_store import open_graph_shard  # lazy: passage_store imports this module
 
     shard = open_graph_shard(path, dim)
@@ -132,9 +127,11 @@ def build_graph(store, cancel=None, *, min_plain: int = GRAPH_MIN_PLAIN, poll: f
         shutil.rmtree(graph, ignore_errors=True)
         yield "search graph not built: the index changed while it was copied (next pass)"
         return
-    import multiprocessing  # lazy: passage_store (on the window's start-up path) imports this module
+    # lazy: passage_store (on the window's start-up path) imports this module, and this brings multiprocessing
+    from desktop.core.low_priority import LowPriorityProcess
 
-    child = multiprocessing.get_context("spawn").Process(target=_optimize_child, args=(graph, store.dim), daemon=True)
+    # Below the app, the player and the first pass from its start (low_priority.py says why).
+    child = LowPriorityProcess(target=_optimize_child, args=(graph, store.dim), daemon=True)
     child.start()
     yield Progress("passages", 0, 0, message="building the passage search graph")
     while child.is_alive():

@@ -26,12 +26,9 @@ from desktop.core.blas_threads import one_blas_thread
 from desktop.core.decode import open_audio
 from desktop.core.embedders import create
 from desktop.core.faults import crash_on_file
+from desktop.core.low_priority import LOW_PRIORITY
 
 CRASHED = "the decoder crashed on this file"
-# A feature embedder's workers keep every core busy; below the window's GUI thread (and the player) they
-# still get all the idle CPU, but a repaint or an audio callback no longer waits behind them for a core
-# (bench/ui_stall.py: that wait was most of the window's stalls while indexing).
-WORKER_NICE = 10
 _worker_embedder = None  # in a worker of a feature embedder's pool: its own copy of the embedder
 
 
@@ -41,17 +38,7 @@ def _worker_init(name: str | None, options: dict, parent: int) -> None:
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
     one_blas_thread()  # one worker per core already: OpenBLAS's own threads would only oversubscribe
     if name is not None:  # a decode-only child never builds the embedder (no model, no torch)
-        _lower_priority()
         _worker_embedder = create(name, **options)
-
-
-def _lower_priority() -> None:
-    """A pool of workers, one per core, runs below the app (a decode-only child stays level: the model
-    in the app waits for it)."""
-    try:
-        os.nice(WORKER_NICE)
-    except OSError:  # not permitted here: run at the normal priority
-        pass
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -72,8 +59,10 @@ def _worker_decode(reader, path: str) -> Decoded:
 
 
 def _pool(name: str | None, options: dict, workers: int) -> cf.ProcessPoolExecutor:
-    # spawn, not fork: forking a process that runs Qt or torch threads can deadlock the child.
-    ctx = multiprocessing.get_context("spawn")
+    # spawn, not fork: forking a process that runs Qt or torch threads can deadlock the child. A feature
+    # embedder's workers (one per core) run below the app from their start; a decode-only child stays
+    # level: the model in the app waits for it.
+    ctx = LOW_PRIORITY if name is not None else multiprocessing.get_context("spawn")
     return cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
                                   initargs=(name, options, os.getpid()))
 

@@ -3,7 +3,8 @@
 import os
 
 from desktop.core.embedders import create
-from desktop.core.workers import WORKER_NICE, analyze_isolated
+from desktop.core.low_priority import NICE, LowPriorityProcess
+from desktop.core.workers import analyze_isolated
 
 
 def _priority(path: str) -> int:
@@ -13,7 +14,7 @@ def _priority(path: str) -> int:
 
 def test_embedder_workers_are_niced_and_decode_only_children_are_not():
     base = os.nice(0)
-    assert analyze_isolated(create("spectral"), "unused.flac", _priority) == min(19, base + WORKER_NICE)
+    assert analyze_isolated(create("spectral"), "unused.flac", _priority) == min(19, base + NICE)
     assert analyze_isolated(None, "unused.flac", _priority) == base  # the model in the app waits for it
 
 
@@ -28,3 +29,23 @@ def test_workers_run_one_openblas_thread_each():
     """One worker per core already: OpenBLAS's own threads (spinning while they wait) would only oversubscribe."""
     assert analyze_isolated(create("spectral"), "unused.flac", _blas_threads) == 1
     assert analyze_isolated(None, "unused.flac", _blas_threads) in (1, None)  # None: numpy not loaded there
+
+
+def _report_priority(queue) -> None:
+    queue.put(os.nice(0))
+
+
+def test_a_low_priority_child_is_lowered_by_its_parent_as_it_starts():
+    """The parent lowers it (not the child after its imports): its start-up second never competes with the
+    window at full priority. Used by the passage graph's builder and the embedder pools."""
+    import multiprocessing
+
+    from desktop.core.low_priority import LOW_PRIORITY
+
+    queue = LOW_PRIORITY.SimpleQueue()
+    child = LowPriorityProcess(target=_report_priority, args=(queue,))
+    child.start()
+    started_at = os.getpriority(os.PRIO_PROCESS, child.pid)  # already lowered when start() returns
+    child.join(60)
+    assert started_at == queue.get() == min(19, os.nice(0) + NICE) and child.exitcode == 0
+    assert multiprocessing.get_context("spawn").Process is not LowPriorityProcess  # others stay level
