@@ -36,7 +36,7 @@ from desktop.core.indexer import crash_point
 from desktop.core.library import Library, key_dim
 from desktop.core.passage_catalog import PassageRows
 from desktop.core.passage_store import point_id
-from desktop.core.passages import STAMP, stats_stamp
+from desktop.core.passages import SETTLED, STAMP, stats_stamp
 from desktop.core.store import open_library_passages, open_library_store
 
 PASSAGES = "passages-"  # prefix of a passage index's entry in the state and the report
@@ -177,6 +177,7 @@ def _copy_passages(library, key, rows, store, state, batch, sample, report) -> I
         store.flush()
         report.sampled += _verify_windows(store, key, rows, written, standardizer, total, sample)
         catalog.set_meta(STAMP + key, stats_stamp(library, key))  # written with today's statistics
+        catalog.set_meta(SETTLED + key, "")  # the next pass looks at the new index (its search graph)
         return total
     finally:
         store.close()

@@ -32,10 +32,14 @@ from desktop.core.decode import open_audio
 from desktop.core.events import Progress
 from desktop.core.faults import crash_point
 from desktop.core.passage_catalog import PassageRows
+from desktop.core.passage_store import index_exists
 from desktop.core.passage_windows import embed_source
 from desktop.core.workers import _results_in_pool
 
 STAMP = "passage_stats:"  # meta key: the fit (standardizer fitted_at) the passage index was written with
+# meta key: "1" once a pass over space `key` ended with nothing left to do (every track done, the search
+# graph built or not due); any new track, refit or lost index makes a pass open the index again.
+SETTLED = "passage_settled:"
 NICE = 10  # worker processes' priority: below the first pass and the player
 
 
@@ -124,6 +128,13 @@ def index_passages(library, *, cancel: threading.Event | None = None, workers: i
         yield summary
         return
     rows = PassageRows(library.catalog)
+    if _nothing_to_do(library, key, rows):
+        # The window runs this pass at every start. Opening a large embedded index holds Python's GIL
+        # (about 5 s for a million windows with a search graph, the whole window frozen meanwhile), so it
+        # is opened only when there is work, or when the user searches passages.
+        yield summary
+        return
+    library.catalog.set_meta(SETTLED + key, "")
     store = library.passages()
     if library.catalog.meta(STAMP + key) != stats_stamp(library) or (store.count() == 0 and rows.written(key)):
         # new statistics, or the index was lost: rewrite it from the stored raw windows
@@ -166,14 +177,24 @@ def index_passages(library, *, cancel: threading.Event | None = None, workers: i
     summary.cancelled = cancel.is_set() and done < total
     summary.seconds = time.monotonic() - started  # the pass itself (its speed is reported as x realtime)
     if not cancel.is_set() and hasattr(store, "swap_in"):  # an embedded shard (a server builds its own graph)
-        from desktop.core.passage_graph import build_graph  # lazy: only when a graph is built
+        from desktop.core.passage_graph import GRAPH_MIN_PLAIN, build_graph  # lazy: only when a graph is built
 
         for ev in build_graph(store, cancel):
             if isinstance(ev, str):
                 summary.graph = ev
             else:
                 yield ev
+        if not cancel.is_set() and store.plain_windows() < GRAPH_MIN_PLAIN:  # built, or not due
+            library.catalog.set_meta(SETTLED + key, "1")
     yield summary
+
+
+def _nothing_to_do(library, key: str, rows: PassageRows) -> bool:
+    """True when the last pass over `key` finished everything and nothing changed since: no track to
+    analyse, the same statistics, the embedded index still on disk (a server's is cheap to open)."""
+    return (not library.settings.qdrant_url and library.catalog.meta(SETTLED + key) == "1"
+            and library.catalog.meta(STAMP + key) == stats_stamp(library)
+            and index_exists(str(library.settings.vectors_dir), key) and not rows.plan(key))
 
 
 def rebuild(library) -> Iterator:

@@ -156,6 +156,24 @@ def test_rebuilt_from_stored_windows_without_decoding(lib_home, motif_lib, tmp_p
     assert {os.path.basename(h.path) for h in hits} == {os.path.basename(p) for p in motif_lib.truth}
 
 
+def test_a_pass_with_nothing_to_do_leaves_the_index_closed(lib_home, motif_lib, tmp_path):
+    """The window runs the pass at every start; opening a big index holds the GIL for seconds, so a pass
+    with nothing to do must not open it. New work (a new track) opens it again."""
+    with Library.open(lib_home) as lib:  # the template's pass finished everything
+        summary = list(index_passages(lib))[-1]
+        assert summary.tracks == 0 and summary.rebuilt == 0 and not summary.skipped, summary
+        assert lib._passages is None
+    music = tmp_path / "more"
+    audio.write(music / "new.flac", audio.render("pad", 20.0, seed=7))
+    with Library.open(lib_home) as lib:
+        list(scan_and_index(lib, [str(music)]))
+        summary = list(index_passages(lib))[-1]
+        assert summary.tracks == 1 and lib._passages is not None, summary
+    with Library.open(lib_home) as lib:
+        assert list(index_passages(lib))[-1].tracks == 0 and lib._passages is None
+        assert len(find_passages(lib, passage_query(lib, str(motif_lib.clip)), k=5)) == 5  # opened on use
+
+
 def run_index(home, music, crash_at=None):
     env = {**os.environ, "SOUNDALIKE_HOME": str(home)}
     env.pop("SOUNDALIKE_CRASH_AT", None)
