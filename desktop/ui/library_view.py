@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.ui.library_model import COLUMNS, LibraryModel
+from desktop.ui.quiet_widgets import RowHeader
 from desktop.ui.similar_pane import accept_paths
 from desktop.ui.style import item_view_look
 
@@ -51,6 +52,7 @@ class LibraryView(QTableView):
 
     def __init__(self, model: LibraryModel, parent=None):
         super().__init__(parent)
+        self.setHorizontalHeader(RowHeader(self))  # a new selected row does not repaint the header
         self.setModel(model)
         self.setAcceptDrops(True)
         self.viewport().setAcceptDrops(True)

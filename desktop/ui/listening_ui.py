@@ -14,14 +14,15 @@ def install(window) -> ListeningController:
     """Add Up next (tabbed with Sounds like), the right-click menus and the radio actions to `window`."""
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QAction, QKeySequence
-    from PySide6.QtWidgets import QPushButton, QTabWidget
+    from PySide6.QtWidgets import QPushButton
 
     # lazy: stays out of the window's start-up
     from desktop.ui.context_menus import DuplicatesDialog, TrackMenus, radio_from_playlist
+    from desktop.ui.quiet_widgets import SteadyTabWidget
     from desktop.ui.up_next import UpNextPanel  # lazy: stays out of the window's start-up
 
     panel = UpNextPanel()
-    tabs = QTabWidget()
+    tabs = SteadyTabWidget()  # a new title in Sounds like repaints the title, not the whole pane
     tabs.setObjectName("sideTabs")
     window.splitter.replaceWidget(1, tabs)
     window.splitter.setStretchFactor(1, 2)  # the stretch belonged to the replaced pane: wide windows widen both

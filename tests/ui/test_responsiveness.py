@@ -1,8 +1,15 @@
 """The GUI thread does no avoidable work inside a signal handler (bench/ui_stall.py measures the stalls)."""
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.core.catalog import Catalog, Track
 from desktop.core.events import Progress
@@ -173,3 +180,97 @@ def test_the_window_process_runs_one_openblas_thread(indexed_home, make_window):
     assert blas_threads() == 2
     make_window(indexed_home)
     assert blas_threads() == 1
+
+
+def test_selecting_a_row_does_not_repaint_the_tables_header(tmp_path, styled_app, qtbot):
+    """A selected row spans every column, and the stock header repainted all its sections on each row change
+    (its share of the selection's region); the table's header (RowHeader) does not highlight sections, so it
+    repaints nothing, and it still sorts when clicked."""
+    from desktop.ui.library_view import LibraryView
+
+    cat = Catalog(tmp_path / "c.sqlite3")
+    for i in range(40):
+        cat.add_track(Track(id=0, path=f"/m/{i:03d}.flac", title=f"Song {39 - i:03d}", artist="Band", duration=100))
+    view = LibraryView(LibraryModel(cat))
+    qtbot.addWidget(view)
+    view.resize(700, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    header = view.horizontalHeader()
+    header_paints, table_paints = PaintCounter(header.viewport()), PaintCounter(view.viewport())
+    qtbot.wait(50)
+    header_paints.paints = table_paints.paints = 0
+    for row in (3, 9, 20, 5):
+        view.select_row(row)
+        qtbot.wait(20)
+    qtbot.waitUntil(lambda: table_paints.paints > 0)  # the rows were repainted: the header was not
+    assert header_paints.paints == 0
+    title = [name for name, _ in COLUMNS].index("title")
+    qtbot.mouseClick(header.viewport(), Qt.LeftButton, pos=QPoint(header.sectionViewportPosition(title) + 20, 5))
+    qtbot.waitUntil(lambda: view.model().index(0, title).data() == "Song 000")
+    assert header.sortIndicatorSection() == title
+    cat.close()
+
+
+def _page_with_title(text: str):
+    page = QWidget()
+    title = QLabel(text)
+    title.setWordWrap(True)
+    button = QPushButton("Play these")
+    lay = QVBoxLayout(page)
+    lay.addWidget(title)
+    lay.addWidget(button, 0, Qt.AlignLeft)
+    lay.addStretch(1)
+    return page, title, button
+
+
+def test_a_new_title_in_a_tab_repaints_the_title_not_the_whole_tab_widget(qtbot):
+    """QTabWidget answers every layout request (a page's text changing its size hint) by repainting itself
+    whole, pages included: the Sounds-like pane was repainted on every selected row. SteadyTabWidget repaints
+    only the changed title."""
+    from desktop.ui.quiet_widgets import SteadyTabWidget
+
+    tabs = SteadyTabWidget()
+    qtbot.addWidget(tabs)
+    page, title, button = _page_with_title("Select a track")
+    tabs.addTab(page, "Sounds like")
+    tabs.addTab(QWidget(), "Up next")
+    tabs.resize(400, 300)
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    button_paints, title_paints = PaintCounter(button), PaintCounter(title)
+    qtbot.wait(50)
+    button_paints.paints = title_paints.paints = 0
+    for text in ("A much longer title — a band with a long name", "Short", "Another title — Band"):
+        title.setText(text)
+        qtbot.waitUntil(lambda: title_paints.paints > 0)
+        title_paints.paints = 0
+    qtbot.wait(50)
+    assert button_paints.paints == 0
+
+
+def test_steady_tabs_still_lay_out_when_their_tabs_or_minimum_size_change(qtbot):
+    """What places the tab bar and the pages still re-lays them out: a longer tab name widens the tab bar, and a
+    page that needs more room makes the splitter holding the tabs give it."""
+    from PySide6.QtWidgets import QSplitter
+
+    from desktop.ui.quiet_widgets import SteadyTabWidget
+
+    splitter = QSplitter(Qt.Horizontal)
+    qtbot.addWidget(splitter)
+    splitter.addWidget(QLabel("library"))
+    tabs = SteadyTabWidget()
+    splitter.addWidget(tabs)
+    page, title, _ = _page_with_title("Select a track")
+    tabs.addTab(page, "Sounds like")
+    splitter.resize(800, 300)
+    splitter.setSizes([600, 200])
+    splitter.show()
+    qtbot.waitExposed(splitter)
+    qtbot.wait(50)
+    narrow = tabs.tabBar().width()
+    tabs.addTab(QWidget(), "Up next, and what plays after it")
+    qtbot.waitUntil(lambda: tabs.tabBar().width() > narrow + 50)
+    page.setMinimumWidth(380)
+    qtbot.waitUntil(lambda: tabs.width() >= 380)
+    assert page.width() >= 380 - 2 * tabs.style().pixelMetric(tabs.style().PixelMetric.PM_DefaultFrameWidth)
