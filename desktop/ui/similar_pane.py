@@ -106,29 +106,68 @@ class HitsModel(QAbstractListModel):
         return None
 
 
+class RowFonts:
+    """The fonts and metrics the rows are drawn with, made once per view font: building them for every painted row
+    cost more than drawing it."""
+
+    def __init__(self, font: QFont):
+        self.key = font.key()
+        self.fm = QFontMetrics(font)
+        self.bold = QFont(font)
+        self.bold.setBold(True)
+        self.bold_fm = QFontMetrics(self.bold)
+        self.italic = QFont(font)
+        self.italic.setItalic(True)
+        self.italic_fm = QFontMetrics(self.italic)
+        self.rank_w = self.fm.horizontalAdvance("00") + 12
+        self.words_w = self.fm.horizontalAdvance(LONGEST_WORDS) + 4
+
+
 class HitDelegate(QStyledItemDelegate):
     """Two lines (title; artist · genre · time) and a similarity bar on the right."""
 
     BAR_W = 96
     covers = None  # a desktop.ui.covers.CoverCache, when the window has one
+    _fonts: RowFonts | None = None
+    SCALED_ITEMS = 256  # covers kept scaled to the row's size (smooth scaling per painted row was its dearest part)
 
     def sizeHint(self, option, index) -> QSize:
         fm = QFontMetrics(option.font)
         return QSize(200, fm.height() * 2 + 14)
+
+    def fonts(self, option: QStyleOptionViewItem) -> RowFonts:
+        if self._fonts is None or self._fonts.key != option.font.key():
+            self._fonts = RowFonts(option.font)
+        return self._fonts
+
+    def scaled_cover(self, path: str, side: int):
+        """The track's cover scaled to fit side x side (kept for the next paint), or None without one."""
+        pm = self.covers.pixmap(path) if self.covers is not None else None
+        if pm is None:
+            return None
+        if not hasattr(self, "_scaled"):
+            self._scaled: dict = {}
+        key = (pm.cacheKey(), side)
+        scaled = self._scaled.get(key)
+        if scaled is None:
+            if len(self._scaled) >= self.SCALED_ITEMS:
+                self._scaled.clear()
+            scaled = self._scaled[key] = pm.scaled(side, side, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+        return scaled
 
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index) -> None:
         hit = index.data(HIT_ROLE)
         if hit is None:
             return super().paint(p, option, index)
         r = option.rect
+        fonts = self.fonts(option)
         selected, fm, text_col, rank_w = self.begin_row(p, option, index)
         line_h = fm.height()
-        bar_w = self.score_width(fm, r.width())
+        bar_w = max(fonts.words_w, min(self.BAR_W, r.width() // 5))  # score_width, with the cached advance
         left = r.left() + rank_w + 4
         cover_px = r.height() - 8
-        pm = self.covers.pixmap(hit.path) if self.covers is not None else None
-        if pm is not None:
-            scaled = pm.scaled(cover_px, cover_px, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+        scaled = self.scaled_cover(hit.path, cover_px)
+        if scaled is not None:
             p.drawPixmap(left + (cover_px - scaled.width()) // 2, r.top() + 4 + (cover_px - scaled.height()) // 2,
                          scaled)
         else:
@@ -136,18 +175,14 @@ class HitDelegate(QStyledItemDelegate):
         left += cover_px + 8
         text_w = r.width() - (left - r.left()) - bar_w - 16
         # title
-        bold = QFont(option.font)
-        bold.setBold(True)
-        p.setFont(bold)
+        p.setFont(fonts.bold)
         p.setPen(text_col)
-        title = QFontMetrics(bold).elidedText(hit.title or "(untitled)", Qt.ElideRight, text_w)
+        title = fonts.bold_fm.elidedText(hit.title or "(untitled)", Qt.ElideRight, text_w)
         p.drawText(QRect(left, r.top() + 5, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter, title)
         # artist · genre · time
-        small = QFont(option.font)
-        small.setItalic(bool(hit.artist_generated))
-        p.setFont(small)
+        p.setFont(fonts.italic if hit.artist_generated else option.font)
         p.setPen(MUTED if hit.artist_generated or not selected else text_col)
-        sfm = QFontMetrics(small)
+        sfm = fonts.italic_fm if hit.artist_generated else fm
         head, time = detail_line(hit, sfm, text_w)
         line2 = QRect(left, r.top() + 7 + line_h, text_w, line_h)
         p.drawText(line2, Qt.AlignLeft | Qt.AlignVCenter, head)
@@ -163,10 +198,10 @@ class HitDelegate(QStyledItemDelegate):
         close" was cut to "ery close")."""
         return max(fm.horizontalAdvance(LONGEST_WORDS) + 4, min(cls.BAR_W, row_width // 5))
 
-    @staticmethod
-    def begin_row(p: QPainter, option: QStyleOptionViewItem, index, hover: bool = True):
+    def begin_row(self, p: QPainter, option: QStyleOptionViewItem, index, hover: bool = True):
         """Save the painter, paint the row's background (selected, or hovered) and its rank number.
         Returns (selected, font metrics, text colour, the rank column's width)."""
+        fonts = self.fonts(option)
         p.save()
         r = option.rect
         selected = bool(option.state & QStyle.State_Selected)
@@ -174,9 +209,9 @@ class HitDelegate(QStyledItemDelegate):
             p.fillRect(r, option.palette.color(QPalette.Highlight))
         elif hover and option.state & QStyle.State_MouseOver:
             p.fillRect(r, QColor(255, 255, 255, 14))
-        fm = QFontMetrics(option.font)
+        fm = fonts.fm
         text_col = option.palette.color(QPalette.HighlightedText if selected else QPalette.Text)
-        rank_w = fm.horizontalAdvance("00") + 12
+        rank_w = fonts.rank_w
         p.setPen(MUTED)
         p.drawText(QRect(r.left() + 4, r.top(), rank_w - 6, r.height()), Qt.AlignRight | Qt.AlignVCenter,
                    str(index.row() + 1))
@@ -304,6 +339,9 @@ class SimilarPane(QWidget):
     def show_hits(self, hits) -> None:
         self._loading.stop()
         self.model.set_hits(hits)
+        # Lay the rows out now: left to the next paint, the list painted its rows, then found it needed its scroll
+        # bar, narrowed and painted them all again (each selected row painted the hits twice).
+        self.list.doItemsLayout()
         self.play_all_button.setEnabled(bool(hits))
         if hits:
             self.stack.setCurrentWidget(self.list)
@@ -312,8 +350,17 @@ class SimilarPane(QWidget):
 
     def set_covers(self, covers) -> None:
         """Show each hit's cover from this CoverCache, repainting as covers arrive."""
-        self.list.itemDelegate().covers = covers
-        covers.cover_ready.connect(lambda _path: self.list.viewport().update())
+        self.list.itemDelegate().covers = self._covers = covers
+        covers.cover_ready.connect(self._cover_ready)
+
+    def _cover_ready(self, path: str) -> None:
+        """Repaint the rows of the track whose cover arrived (they come one by one: repainting the whole list for
+        each was most of a new list's cost); a track without a cover keeps its placeholder, nothing to repaint."""
+        if self._covers.pixmap(path) is None:
+            return
+        for row, hit in enumerate(self.model.hits):
+            if getattr(hit, "path", None) == path:
+                self.list.update(self.model.index(row))
 
     @property
     def hits(self) -> list:

@@ -34,3 +34,49 @@ def test_covers_show_in_now_playing_and_hits_and_are_cached_once_per_picture(tmp
     thumbs = sorted(p.name for p in (home / "cache" / "covers").iterdir())
     assert len(thumbs) == 2, thumbs  # one thumbnail per picture, not per track
     assert find_cover(str(music / "drums" / "drums_1.wav")).digest in " ".join(thumbs)
+
+
+def test_a_cover_arriving_repaints_its_hit_row_only(tmp_path, qtbot):
+    """Covers arrive one by one from the cover thread; each repaints the row of its track, not the whole list
+    (repainting every row for every cover was most of what a new list of hits cost the GUI thread)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from desktop.core.similarity import SimilarHit
+    from desktop.ui.covers import CoverCache
+    from desktop.ui.similar_pane import SimilarPane
+
+    paths = []
+    for i in range(6):
+        path = audio.write(tmp_path / "music" / f"pad_{i}.flac", audio.render("pad", 1.0, 60 + i))
+        embed(path, tiny_png((0, 40 * i, 120), 32))
+        paths.append(str(path))
+    hits = [SimilarHit(track_id=i + 1, score=0.9 - i / 10, path=p, title=f"Pad {i}", artist="Band")
+            for i, p in enumerate(paths)]
+    pane = SimilarPane()
+    qtbot.addWidget(pane)
+    covers = CoverCache(tmp_path / "thumbs")
+    pane.set_covers(covers)
+    heights = []
+
+    class Regions(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 (Qt's name)
+            if event.type() == QEvent.Paint:
+                heights.append(event.region().boundingRect().height())
+            return False
+
+    spy = Regions()
+    pane.list.viewport().installEventFilter(spy)
+    pane.resize(460, 600)
+    pane.show_hits(hits)
+    pane.show()
+    try:
+        qtbot.waitUntil(lambda: all(covers.known(p) for p in paths), timeout=10000)
+        row_h = pane.list.visualRect(pane.model.index(0)).height()
+        qtbot.waitUntil(lambda: len(heights) > 1)  # the first paint asked for the covers; then their rows
+        qtbot.wait(50)
+        assert heights[0] >= len(hits) * row_h
+        # covers that arrive together repaint their rows in one paint: at most a row per cover in all
+        assert sum(heights[1:]) <= len(hits) * row_h and max(heights[1:]) < heights[0], (row_h, heights)
+        assert all(covers.pixmap(p) is not None for p in paths)
+    finally:
+        covers.close()

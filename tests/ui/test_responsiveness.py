@@ -274,3 +274,37 @@ def test_steady_tabs_still_lay_out_when_their_tabs_or_minimum_size_change(qtbot)
     page.setMinimumWidth(380)
     qtbot.waitUntil(lambda: tabs.width() >= 380)
     assert page.width() >= 380 - 2 * tabs.style().pixelMetric(tabs.style().PixelMetric.PM_DefaultFrameWidth)
+
+
+def test_new_hits_paint_the_list_once(qtbot):
+    """The old hits go when a row is selected, so the list lost its scroll bar; in the window the new hits were
+    often painted before the list's delayed layout found it needed the scroll bar again, narrowed, and painted them
+    all a second time (bench/ui_click_cost.py --trace). The hits are laid out when they arrive."""
+    from desktop.core.similarity import SimilarHit
+    from desktop.ui.similar_pane import SimilarPane
+
+    pane = SimilarPane()
+    qtbot.addWidget(pane)
+    pane.resize(460, 500)
+    pane.show()
+    qtbot.waitExposed(pane)
+
+    def hits(n: int, first: int) -> list:
+        return [SimilarHit(track_id=first + i, score=0.9 - i / 100, path=f"/m/{first + i}.flac", title=f"Song {i}",
+                           artist="Band", album="Album", duration=100.0) for i in range(n)]
+
+    pane.show_hits(hits(30, 1))
+    bar = pane.list.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.isVisible())
+    counter = PaintCounter(pane.list.viewport())
+    for first in (100, 200, 300):
+        pane.show_loading()  # a new row selected: the old hits go at once
+        qtbot.waitUntil(lambda: not bar.isVisible())
+        qtbot.wait(20)
+        counter.paints = 0
+        pane.show_hits(hits(30, first))  # its answer
+        assert bar.maximum() > 0  # laid out at once: whatever paints next paints the rows where they stay
+        qtbot.waitUntil(lambda: counter.paints > 0 and bar.isVisible())
+        qtbot.wait(50)
+        assert counter.paints == 1
+    assert [h.track_id for h in pane.hits][:2] == [300, 301]
