@@ -221,6 +221,12 @@ class LibraryModel(QAbstractTableModel):
             self._pages.popitem(last=False)
         return page
 
+    def cached_track(self, track_id: int) -> Track | None:
+        """The track's row as the table holds it, or None when its page is not read (never reads the catalog)."""
+        row = self._row_of.get(track_id)
+        page = self._pages.get(row // PAGE_SIZE) if row is not None else None
+        return page[row - (row // PAGE_SIZE) * PAGE_SIZE] if page is not None else None
+
     def track_id(self, row: int) -> int | None:
         return self._ids[row] if 0 <= row < len(self._ids) else None
 

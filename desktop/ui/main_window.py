@@ -155,6 +155,7 @@ class MainWindow(QMainWindow):
         self.update_transport()
         pb.error.connect(lambda msg: self.notices.add("Playback problem", [msg]))
         lib, sim = self.library_controller, self.similar_controller
+        sim.cached_track = self.model.cached_track
         self.table.selectionModel().currentRowChanged.connect(
             lambda cur, _prev: sim.select(self.model.track_id(cur.row())))
         self.table.track_activated.connect(self.play_row)

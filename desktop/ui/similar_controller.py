@@ -30,6 +30,9 @@ class SimilarController(QObject):
         self._selected_id: int | None = None
         self.pinned = False  # the user pinned the pane: it keeps its list until unpinned
         self.passages = None  # the PassageController: while it shows passages, the playing track is not followed
+        # (track id) -> the table's copy of an indexed track, or None: a row selected in the table needs no catalog
+        # read on the GUI thread (which waited for the indexer's open transaction)
+        self.cached_track = lambda _track_id: None
         pane.describe_requested.connect(self.describe)
 
     def bind_session(self, session) -> None:
@@ -70,7 +73,9 @@ class SimilarController(QObject):
         pane, catalog = self.pane, self.session.catalog
         if isinstance(target, int):
             try:
-                track = catalog.get(target)
+                track = self.cached_track(target)
+                if track is None or track.status != "indexed":  # the catalog has the newest status
+                    track = catalog.get(target)
             except SoundalikeError as e:
                 pane.set_query("")
                 pane.show_message(str(e))

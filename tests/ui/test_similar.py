@@ -88,6 +88,7 @@ def test_failed_track_shows_the_reason(indexed_home, make_window, qtbot):
     w = make_window(indexed_home)
     tid = w.model.track_id(2)
     w.session.catalog.set_failed(tid, "x", "truncated (the file ends early)")
+    w.model.refresh_tracks([tid])  # as the window hears of it from the indexer: the pane takes the table's row
     w.table.select_row(2)
     assert "could not be indexed" in w.similar.state_text and "truncated" in w.similar.state_text
 
@@ -133,3 +134,35 @@ def test_a_quick_answer_replaces_the_hits_without_showing_the_loading_text(index
     pane.show_loading()  # no answer yet: the text comes after the delay
     qtbot.waitUntil(lambda: pane.state_text == "Finding similar tracks…", timeout=5000)
     assert pane.hits == []
+
+
+def test_selecting_an_indexed_row_does_not_wait_for_the_catalog(indexed_home, make_window, qtbot):
+    """The indexer holds the catalog (one connection, one lock) for each write transaction, and the pane read the
+    selected track from it on the GUI thread, so moving through the library waited for the indexer's writes. The
+    table already holds the row: the pane takes the title and state from it."""
+    import threading
+
+    w = make_window(indexed_home)
+    qtbot.waitUntil(lambda: not w.session.busy, timeout=20000)
+    w.table.select_row(0)
+    wait_hits(qtbot, w.similar)
+    holding, release = threading.Event(), threading.Event()
+
+    def indexer_writing() -> None:
+        with w.session.catalog.transaction():
+            holding.set()
+            release.wait(10)
+
+    writer = threading.Thread(target=indexer_writing)
+    writer.start()
+    try:
+        assert holding.wait(5)
+        w.table.select_row(3)
+        assert writer.is_alive()  # the selection did not wait for the transaction to end
+        track = w.model.cached_track(w.model.track_id(3))
+        assert w.similar.query_label.text() == f"{track.title} — {track.artist}"
+    finally:
+        release.set()
+        writer.join()
+    qtbot.waitUntil(lambda: w.similar_controller.target == track.id and bool(w.similar.hits), timeout=10000)
+    assert track.id not in [h.track_id for h in w.similar.hits]
