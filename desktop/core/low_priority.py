@@ -20,11 +20,17 @@ NICE = 10
 
 
 def lower(pid: int, steps: int = NICE) -> None:
-    """Run process `pid` `steps` below this thread's priority (at most nice 19); quietly nothing where
-    the system does not allow it or the process is already gone."""
+    """Run process `pid` only when nothing else wants the CPU (Linux's SCHED_IDLE, as GNOME's Tracker and
+    KDE's Baloo indexers do), else `steps` below this thread's priority (at most nice 19); quietly
+    nothing where the system does not allow it or the process is already gone.
+
+    Why idle and not only nice: a nice-10 worker still holds a core until the scheduler's next tick
+    when the GUI thread (or the thread holding Python's GIL, which the GUI thread then waits for) wakes;
+    an idle-class one gives it up at once."""
     try:
         os.setpriority(os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + steps))
-    except (AttributeError, OSError):  # no setpriority (Windows), not permitted, or it already ended
+        os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux (no SCHED_IDLE / setpriority), not permitted, or ended
         pass
 
 
