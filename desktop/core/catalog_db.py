@@ -12,6 +12,7 @@ import contextlib
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -29,6 +30,10 @@ class SQLiteFile:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._lock = threading.RLock()
+        self._local = threading.local()  # per thread: its read connection, how deep in a transaction it is
+        self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
+        self._closed = False
+        self._readers_lock = threading.Lock()  # not `_lock`: a transaction elsewhere must not hold it up
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10, isolation_level=None)
@@ -69,13 +74,43 @@ class SQLiteFile:
             return self._db.execute(sql, tuple(args))
 
     def _rows(self, sql: str, args: Iterable = ()) -> list[sqlite3.Row]:
-        """All rows, fetched while holding the lock (another thread may use the connection next)."""
+        """All rows: read on this thread's own connection, or in its transaction (then under the lock)."""
+        with self._errors():
+            reader = self._reader()
+            if reader is not None:
+                with reader.lock:
+                    return reader.db.execute(sql, tuple(args)).fetchall()
         with self._lock, self._errors():
             return self._run(sql, args).fetchall()
 
     def _one(self, sql: str, args: Iterable = ()):
+        with self._errors():
+            reader = self._reader()
+            if reader is not None:
+                with reader.lock:
+                    return reader.db.execute(sql, tuple(args)).fetchone()
         with self._lock, self._errors():
             return self._run(sql, args).fetchone()
+
+    def _reader(self) -> _Reader | None:
+        """This thread's read connection, or None inside its own transaction (which must see its own writes).
+
+        Why each thread reads on its own connection: with one shared connection, a read waited for the
+        lock while another thread's transaction ran, so the window's GUI thread (a selected row's track,
+        a page of the table) stood still until the indexer's commit and its fsync were done (70 ms and
+        more, bench/ui_stall.py). With WAL, a connection of its own reads the last commit at once."""
+        if getattr(self._local, "depth", 0):
+            return None
+        holder = getattr(self._local, "reader", None)
+        if holder is None:
+            with self._readers_lock:  # never a new connection to a closed catalog
+                if self._closed:
+                    return None  # the shared connection then says it is closed
+                db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10, isolation_level=None)
+                db.row_factory = sqlite3.Row
+                holder = self._local.reader = _Reader(db)  # closed when its thread ends, or with the file
+                self._readers.add(holder)
+        return holder
 
     @contextlib.contextmanager
     def _errors(self):
@@ -95,7 +130,11 @@ class SQLiteFile:
             raise CatalogError(damaged_message(self.path, e)) from e
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._readers_lock:
+            self._closed = True
+            for holder in list(self._readers):
+                with holder.lock:  # not while its thread is in the middle of a read
+                    holder.db.close()
             self._db.close()
 
     def _each(self, sql: str, ids: Iterable[int], *first) -> None:
@@ -107,6 +146,15 @@ class SQLiteFile:
                 self._run(sql.format(",".join("?" * len(chunk))), [*first, *chunk])
 
 
+class _Reader:
+    """A thread's read connection (held here: a connection cannot be weakly referenced) and the lock that
+    keeps `close()` from closing it in the middle of that thread's read."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+        self.lock = threading.Lock()
+
+
 class _Transaction:
     """`with db.transaction():` — BEGIN IMMEDIATE / COMMIT, or ROLLBACK on error; re-entrant."""
 
@@ -115,6 +163,7 @@ class _Transaction:
 
     def __enter__(self):
         self.c._lock.acquire()
+        self.c._local.depth = getattr(self.c._local, "depth", 0) + 1
         self.outer = not self.c._db.in_transaction
         if self.outer:
             self.c._run("BEGIN IMMEDIATE")
@@ -128,4 +177,5 @@ class _Transaction:
                 else:
                     self.c._db.rollback()
         finally:
+            self.c._local.depth -= 1
             self.c._lock.release()
