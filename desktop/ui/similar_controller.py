@@ -31,7 +31,7 @@ class SimilarController(QObject):
         self.pinned = False  # the user pinned the pane: it keeps its list until unpinned
         self.passages = None  # the PassageController: while it shows passages, the playing track is not followed
         # (track id) -> the table's copy of an indexed track, or None: a row selected in the table needs no catalog
-        # read on the GUI thread (which waited for the indexer's open transaction)
+        # read on the GUI thread
         self.cached_track = lambda _track_id: None
         pane.describe_requested.connect(self.describe)
 

@@ -137,9 +137,9 @@ def test_a_quick_answer_replaces_the_hits_without_showing_the_loading_text(index
 
 
 def test_selecting_an_indexed_row_does_not_wait_for_the_catalog(indexed_home, make_window, qtbot):
-    """The indexer holds the catalog (one connection, one lock) for each write transaction, and the pane read the
-    selected track from it on the GUI thread, so moving through the library waited for the indexer's writes. The
-    table already holds the row: the pane takes the title and state from it."""
+    """Moving through the library while the indexer writes: selecting a row must not wait for the indexer's open
+    transaction (the pane read the selected track on the GUI thread, through the catalog's one shared connection).
+    The pane takes an indexed track from the table's row, and the catalog reads on each thread's own connection."""
     import threading
 
     w = make_window(indexed_home)
