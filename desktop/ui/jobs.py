@@ -30,6 +30,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from desktop.core.errors import SoundalikeError
+from desktop.core.thread_priority import lower_this_thread
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class _Worker(QObject):
     # -- the worker thread ----------------------------------------------------------------------
     @Slot()
     def run(self) -> None:
+        lower_this_thread()  # below the GUI thread (thread_priority.py says why)
         while True:
             with self._cond:
                 while not (self._stop or self._jobs or self._requests):

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 
 from desktop.core.library_map import LibraryMap, MapWork, plan
+from desktop.core.thread_priority import lower_this_thread
 from desktop.ui.map_view import MapPanel
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class MapController(QObject):
                          daemon=True).start()
 
     def _lay_out(self, work: MapWork, info: dict, session) -> None:
+        lower_this_thread()  # seconds of numpy: below the GUI thread
         try:
             m = work.run()
         except Exception as e:  # noqa: BLE001 - shown in the tab, never raised into Qt

@@ -1,6 +1,9 @@
 """A feature embedder's worker processes run below the app, so the window's GUI thread gets a core at once."""
 
 import os
+import sys
+
+import pytest
 
 from desktop.core.embedders import create
 from desktop.core.low_priority import NICE, LowPriorityProcess
@@ -52,3 +55,23 @@ def test_a_low_priority_child_is_lowered_by_its_parent_as_it_starts():
     if hasattr(os, "SCHED_IDLE"):  # Linux: it runs only when nothing else wants the CPU
         assert scheduler == os.SCHED_IDLE
     assert multiprocessing.get_context("spawn").Process is not LowPriorityProcess  # others stay level
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a nice value per thread is Linux's")
+def test_a_background_thread_runs_below_the_app_and_the_app_stays_level():
+    import threading
+
+    from desktop.core.thread_priority import THREAD_NICE, lower_this_thread
+
+    seen = []
+
+    def background():
+        lower_this_thread()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    thread = threading.Thread(target=background)
+    thread.start()
+    thread.join(60)
+    assert seen == [min(19, base + THREAD_NICE)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base  # the calling thread is untouched

@@ -1,7 +1,11 @@
 """The thread adapter on its own: generators' events arrive as signals, stale requests are dropped,
 errors and cancellation are reported, and the thread stops."""
 
+import os
+import sys
 import threading
+
+import pytest
 
 from desktop.core.errors import SoundalikeError
 from desktop.ui.jobs import RateMeter, WorkerThread, format_eta
@@ -15,6 +19,22 @@ def test_generator_events_arrive_in_order_and_finish(qtbot):
         with qtbot.waitSignal(t.job_finished, timeout=3000):
             t.start_job("count", lambda cancel: iter(range(5)))
         assert seen == [0, 1, 2, 3, 4]
+    finally:
+        assert t.stop()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a nice value per thread is Linux's")
+def test_the_worker_thread_runs_below_the_gui_thread(qtbot):
+    """The library, waveform, catalog and cover threads give the GUI thread the core first."""
+    from desktop.core.thread_priority import THREAD_NICE
+
+    t = WorkerThread("test-worker")
+    try:
+        got = []
+        t.request_done.connect(lambda kind, token, result: got.append(result))
+        with qtbot.waitSignal(t.request_done, timeout=3000):
+            t.request("nice", lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        assert got == [min(19, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + THREAD_NICE)]
     finally:
         assert t.stop()
 
