@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.ui.jobs import format_eta
+from desktop.ui.transport import ElidedLabel
 
 MAX_NOTICE_LINES = 8
 
@@ -73,9 +74,8 @@ class ProgressItem(QWidget):
 
     def __init__(self, name: str, cancel_tip: str, bar_width: int, parent=None):
         super().__init__(parent)
-        self.label = QLabel()
+        self.label = ElidedLabel()  # a narrow window shortens it with '…' rather than cutting a glyph in half
         self.label.setObjectName(f"{name}Label")
-        self.label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.bar = QProgressBar()
         self.bar.setFixedWidth(bar_width)
         self.bar.setMaximumHeight(14)

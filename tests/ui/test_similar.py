@@ -1,6 +1,7 @@
 """The similar-tracks pane driven through the real window: selection, playing, not-indexed states."""
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from desktop.core.events import ScanSummary
 from desktop.core.library import Library
@@ -111,6 +112,22 @@ def test_a_small_window_cuts_neither_the_score_words_nor_the_progress_text(index
     status.show_progress(Progress("passages", 10, 30))
     label = status.label
     qtbot.waitUntil(lambda: label.isVisible() and label.width() >= label.fontMetrics().horizontalAdvance(label.text()))
+
+
+def test_at_800_px_the_progress_text_is_shortened_with_an_ellipsis_not_cut(indexed_home, make_window, qtbot):
+    """At 800 x 500 the Xvfb screenshot showed "Passage index 2 of :" (a digit cut in half)."""
+    from desktop.core.events import Progress
+
+    w = make_window(indexed_home)
+    w.resize(800, 500)
+    status = w.statusBar().index_status
+    status.show_progress(Progress("passages", 2, 30, "/music/06 Snowfield with a long name.flac"))
+    label = status.label
+    full = "Passage index 2 of 30  ·  06 Snowfield with a long name.flac"
+    qtbot.waitUntil(lambda: label.isVisible() and QLabel.text(label).endswith("…"))
+    assert label.text() == full
+    shown = QLabel.text(label)
+    assert full.startswith(shown[:-1]) and label.fontMetrics().horizontalAdvance(shown) <= label.width()
 
 
 def test_a_quick_answer_replaces_the_hits_without_showing_the_loading_text(indexed_home, make_window, qtbot):
