@@ -208,7 +208,9 @@ class Station:
                 if k < most:  # the first half ran short: all `most` hits of the same query, from a fresh guard
                     k, tried = most, self._guard(recent)
                     continue
-                within, k = None, k * 3  # the caps or the pool ran short: more candidates, from the whole store
+                # The caps or the pool ran short: more candidates, from the whole store, and a fresh guard (the
+                # tracks this try accepted come again among them and are not copies of themselves).
+                within, k, tried = None, k * 3, self._guard(recent)
             self._wide = k > most or seen > self.rules.refill * 2
             # The caps ate everything: the best track that breaks the fewest of them (artist, album); never a copy
             # of a played song nor a track nearer a skip than anything liked.

@@ -57,8 +57,12 @@ def test_a_station_drawing_from_small_pools_keeps_every_rule(listening):
         assert sum(p.album == picks[i].album for p in w) <= 3
     assert info["missing"] not in {p.path for p in picks}
     # the first picks are as near the seed as with a pool holding the whole library
-    whole = Station(lib, [seed], RadioRules(no_repeat=15, per_artist=2, per_album=3, window=8)).take(10)
-    assert [p.track_id for p in picks[:10]] == [p.track_id for p in whole]
+    whole = Station(lib, [seed], RadioRules(no_repeat=15, per_artist=2, per_album=3, window=8)).take(120)
+    assert [p.track_id for p in picks[:10]] == [p.track_id for p in whole[:10]]
+    # and so are the rest: a refill that falls back to the whole store keeps the good tracks its first try
+    # accepted (they once counted as copies of themselves there: mean score 0.036 against the whole pool's 0.078)
+    mean = lambda ps: sum(p.score for p in ps) / len(ps)  # noqa: E731
+    assert mean(picks) >= mean(whole) - 0.01
 
 
 def test_small_library_session_never_repeats_until_the_library_runs_out(listening):
