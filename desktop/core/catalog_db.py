@@ -126,6 +126,10 @@ class SQLiteFile:
                     "Nothing already indexed was lost; free some space and run the command again"
                 ) from e
             raise CatalogError(f"{self.path}: {e}") from e
+        except sqlite3.ProgrammingError as e:
+            if "closed" in str(e):  # a read after close (a thread still running at shutdown): not damage
+                raise CatalogError(f"{self.path}: the catalog is closed") from e
+            raise
         except sqlite3.DatabaseError as e:  # "database disk image is malformed", "file is not a database"
             raise CatalogError(damaged_message(self.path, e)) from e
 

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from desktop.core.catalog import Catalog
+from desktop.core.errors import CatalogError
 
 
 def test_a_read_never_waits_for_another_threads_transaction(tmp_path):
@@ -81,3 +82,6 @@ def test_closing_the_catalog_closes_every_threads_connection(tmp_path):
         done.set()
         reader_thread.join(60)
     assert len(after_close) == 1 and _open_files(path) == 0  # a read after close opens nothing again
+    assert "the catalog is closed" in str(after_close[0]) and "damaged" not in str(after_close[0])
+    with pytest.raises(CatalogError, match="the catalog is closed"):
+        catalog.folders()  # the thread that closed it: its own connection is closed too
