@@ -109,5 +109,11 @@ def status_lines(lib) -> list[str]:
         return []
     line = (f"passage index: {s['tracks']} of {s['indexed']} indexed tracks ({s['windows']} windows, "
             f"{s['bytes'] / 2**20:.1f} MB raw), {s['pending']} to do")
-    return [line + (f", {s['failed']} failed" if s["failed"] else "")]
+    line += f", {s['failed']} failed" if s["failed"] else ""
+    if s["graphed"] is not None:
+        from desktop.core.passage_graph import GRAPH_MIN_PLAIN
+
+        line += (f"; search graph over {s['graphed']} windows" if s["graphed"] else
+                 f"; no search graph (queries scan every window; one is built from {GRAPH_MIN_PLAIN:,} windows on)")
+    return [line]
 

@@ -40,6 +40,7 @@ STAMP = "passage_stats:"  # meta key: the fit (standardizer fitted_at) the passa
 # meta key: "1" once a pass over space `key` ended with nothing left to do (every track done, the search
 # graph built or not due); any new track, refit or lost index makes a pass open the index again.
 SETTLED = "passage_settled:"
+GRAPHED = "passage_graphed:"  # meta key: how many windows the embedded index's search graph held after the last pass
 NICE = 10  # worker processes' priority: below the first pass and the player
 
 
@@ -184,8 +185,11 @@ def index_passages(library, *, cancel: threading.Event | None = None, workers: i
                 summary.graph = ev
             else:
                 yield ev
-        if not cancel.is_set() and store.plain_windows() < GRAPH_MIN_PLAIN:  # built, or not due
-            library.catalog.set_meta(SETTLED + key, "1")
+        if not cancel.is_set():
+            plain = store.plain_windows()
+            library.catalog.set_meta(GRAPHED + key, str(max(0, store.count() - plain)))  # for `status`
+            if plain < GRAPH_MIN_PLAIN:  # built, or not due
+                library.catalog.set_meta(SETTLED + key, "1")
     yield summary
 
 
@@ -225,4 +229,7 @@ def status(library) -> dict | None:
     counts = PassageRows(library.catalog).counts(key)
     counts["pending"] = len(PassageRows(library.catalog).plan(key))
     counts["indexed"] = library.catalog.vector_count(key)
+    # windows in the embedded index's search graph after the last pass (None: a server's index, or no pass yet)
+    graphed = library.catalog.meta(GRAPHED + key)
+    counts["graphed"] = None if library.settings.qdrant_url or graphed is None else int(graphed)
     return counts

@@ -60,6 +60,25 @@ def test_the_graph_is_used_and_the_motif_answers_stay_the_same(lib_home, motif_l
         assert_motif_tracks_first(motif_hits(lib, motif_lib), motif_lib.truth, list(motif_lib.truth))
 
 
+def test_status_says_how_many_windows_the_search_graph_holds(lib_home, motif_lib, tmp_path):  # noqa: F811
+    from desktop.cli_passages import status_lines
+    from desktop.core.indexer import scan_and_index
+    from desktop.core.passages import index_passages
+    from tests import audio
+
+    with Library.open(lib_home) as lib:
+        assert "no search graph (queries scan every window" in status_lines(lib)[0]
+        store = lib.passages()
+        windows = store.count()
+        build(store)
+    audio.write(tmp_path / "more" / "new.flac", audio.render("pad", 20.0, seed=7))
+    with Library.open(lib_home) as lib:  # the next pass (a new track): its windows stay outside the graph
+        list(scan_and_index(lib, [str(tmp_path / "more")]))
+        list(index_passages(lib))
+        assert lib.passages().plain_windows() > 0
+        assert status_lines(lib)[0].endswith(f"; search graph over {windows} windows")
+
+
 def test_queries_go_on_while_the_child_builds_and_a_write_makes_the_copy_stale(lib_home, motif_lib):  # noqa: F811
     with Library.open(lib_home) as lib:
         store = lib.passages()
