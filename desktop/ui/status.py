@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QStatusBar,
     QStyle,
     QToolButton,
@@ -37,9 +36,8 @@ class MessageStatusBar(QStatusBar):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.message_label = QLabel()
+        self.message_label = ElidedLabel()  # shortened with '…' when the window is narrow
         self.message_label.setObjectName("statusMessage")
-        self.message_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self._clear = QTimer(self)
         self._clear.setSingleShot(True)
         self._clear.timeout.connect(self.message_label.clear)

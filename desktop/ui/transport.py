@@ -35,6 +35,9 @@ class ElidedLabel(QLabel):
     def text(self) -> str:
         return self._full
 
+    def clear(self) -> None:
+        self.setText("")
+
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         self._elide()

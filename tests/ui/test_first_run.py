@@ -109,6 +109,21 @@ def test_status_messages_never_cover_the_progress(indexed_home, make_window, qtb
     assert w.statusBar().currentMessage().startswith("Added 10 tracks")
 
 
+def test_a_long_status_message_is_shortened_and_cleared_whole(indexed_home, make_window, qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    w = make_window(indexed_home)
+    w.resize(800, 500)
+    bar = w.statusBar()
+    long = "Added 10 tracks from /home/someone/Music/A very long folder name/and another one; indexing them…"
+    bar.showMessage(long, 200)
+    label = bar.message_label
+    qtbot.waitUntil(lambda: QLabel.text(label).endswith("…"))
+    assert bar.currentMessage() == long and label.toolTip() == long
+    assert label.fontMetrics().horizontalAdvance(QLabel.text(label)) <= label.width()
+    qtbot.waitUntil(lambda: bar.currentMessage() == "" and QLabel.text(label) == "")  # the timeout clears both
+
+
 def test_waveform_message_is_not_struck_through(qtbot):
     view = WaveformView()
     qtbot.addWidget(view)
