@@ -10,7 +10,7 @@ import shutil
 from dataclasses import replace
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QEvent, QMimeData, QObject, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from desktop.core.config import load_settings
@@ -100,3 +100,19 @@ def styled_app(qapp):
     qapp.setStyleSheet(saved[2])
     qapp.setPalette(saved[1])
     qapp.setStyle(saved[0])
+
+
+class PaintCounter(QObject):
+    """Counts a widget's paint events and records the height of each one's region (what a change repainted)."""
+
+    def __init__(self, widget):
+        super().__init__()
+        self.paints = 0
+        self.heights: list[int] = []
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event):  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Paint:
+            self.paints += 1
+            self.heights.append(event.region().boundingRect().height())
+        return False

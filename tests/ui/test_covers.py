@@ -5,7 +5,7 @@ from __future__ import annotations
 from desktop.core.covers import find_cover
 from tests import audio
 from tests.core.test_covers import embed, tiny_png
-from tests.ui.conftest import index_folder, spectral_home
+from tests.ui.conftest import PaintCounter, index_folder, spectral_home
 
 
 def test_covers_show_in_now_playing_and_hits_and_are_cached_once_per_picture(tmp_path, make_window, qtbot):
@@ -39,7 +39,6 @@ def test_covers_show_in_now_playing_and_hits_and_are_cached_once_per_picture(tmp
 def test_a_cover_arriving_repaints_its_hit_row_only(tmp_path, qtbot):
     """Covers arrive one by one from the cover thread; each repaints the row of its track, not the whole list
     (repainting every row for every cover was most of what a new list of hits cost the GUI thread)."""
-    from PySide6.QtCore import QEvent, QObject
 
     from desktop.core.similarity import SimilarHit
     from desktop.ui.covers import CoverCache
@@ -56,16 +55,8 @@ def test_a_cover_arriving_repaints_its_hit_row_only(tmp_path, qtbot):
     qtbot.addWidget(pane)
     covers = CoverCache(tmp_path / "thumbs")
     pane.set_covers(covers)
-    heights = []
-
-    class Regions(QObject):
-        def eventFilter(self, obj, event):  # noqa: N802 (Qt's name)
-            if event.type() == QEvent.Paint:
-                heights.append(event.region().boundingRect().height())
-            return False
-
-    spy = Regions()
-    pane.list.viewport().installEventFilter(spy)
+    spy = PaintCounter(pane.list.viewport())  # kept: the filter goes with it
+    heights = spy.heights
     pane.resize(460, 600)
     pane.show_hits(hits)
     pane.show()

@@ -15,18 +15,7 @@ from desktop.core.catalog import Catalog, Track
 from desktop.core.events import Progress
 from desktop.ui.library_model import COLUMNS, TRACK_ROLE, LibraryModel
 from desktop.ui.status import IndexStatus
-
-
-class PaintCounter(QObject):
-    def __init__(self, widget):
-        super().__init__()
-        self.paints = 0
-        widget.installEventFilter(self)
-
-    def eventFilter(self, obj, event):  # noqa: N802 (Qt's name)
-        if event.type() == QEvent.Paint:
-            self.paints += 1
-        return False
+from tests.ui.conftest import PaintCounter
 
 
 def test_progress_is_painted_with_the_next_frame_not_inside_the_update(qtbot):
@@ -144,16 +133,8 @@ def test_scrolling_the_table_paints_only_the_rows_that_came_into_view(tmp_path, 
     qtbot.waitExposed(view)
     view.select_row(1)
     qtbot.wait(50)
-    heights = []
-
-    class Regions(QObject):
-        def eventFilter(self, obj, event):  # noqa: N802 (Qt's name)
-            if event.type() == QEvent.Paint:
-                heights.append(event.region().boundingRect().height())
-            return False
-
-    spy = Regions()
-    view.viewport().installEventFilter(spy)
+    spy = PaintCounter(view.viewport())  # kept: the filter goes with it
+    heights = spy.heights
     bar = view.verticalScrollBar()
     for _ in range(3):
         heights.clear()
