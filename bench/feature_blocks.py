@@ -45,6 +45,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import timbre_blocks  # noqa: E402
+from finer_parts import _frames, excerpt_parts, three_ways_of  # noqa: E402
 from quality import run_pool  # noqa: E402
 
 from desktop.core import standardize  # noqa: E402
@@ -196,8 +197,6 @@ VECTORS = {"rhythm": rhythm_vector, "tonal": tonal_vector, "fluct": fluct_vector
 
 
 def part_sums(segments: list[np.ndarray]) -> dict:
-    from finer_parts import _frames
-
     frames = [_frames(s) for s in segments]
     logmel, desc = np.concatenate([f[0] for f in frames]), np.concatenate([f[1] for f in frames])
     x = np.concatenate([np.clip(np.nan_to_num(np.asarray(s, np.float32)), -1e3, 1e3) for s in segments])
@@ -211,8 +210,6 @@ def merged(sums: list[dict]) -> dict:
 
 def worker(path: str):
     """(shipped track vector, shipped part vectors, {block: (track block vector, part block vectors)})."""
-    from finer_parts import excerpt_parts
-
     vec, parts, groups = excerpt_parts(path)
     sums = [part_sums(g) for g in groups] or [part_sums([np.zeros(S.N_FFT, np.float32)])]
     whole = merged(sums)
@@ -321,22 +318,14 @@ class Lab:
 
     def three_ways(self, spec: str, seeds=range(10)) -> tuple[str, np.ndarray]:
         pieces, how = self.pieces(spec)
-        labs, n = np.array(self.labels), len(self.labels)
+        labs = np.array(self.labels)
 
         def score(train, ranked):
             tracks, part = self.model(pieces, how, train)
             ranking = rerank_rankings(rank_by_cosine(tracks(ranked)), [part(i) for i in ranked])
             return evaluate_rankings(list(labs[ranked]), ranking, 10)
 
-        full = score(np.arange(n), np.arange(n))
-        halves = []
-        for s in seeds:
-            perm = np.random.default_rng(s).permutation(n)
-            halves.append(score(perm[: n // 2], perm[n // 2:]).p_at_k)
-        lolo = [score(np.where(labs != lab)[0], np.arange(n)).per_label[lab]["p_at_k"] for lab in sorted(set(labs))]
-        line = (f"P@1 {full.p_at_1:.3f}  P@10 {full.p_at_k:.3f}  mAP {full.map:.3f} | split-half P@10 "
-                f"{np.mean(halves):.3f} +- {np.std(halves):.3f} | LOLO P@10 {np.mean(lolo):.3f}")
-        return line, np.array(halves + lolo)
+        return three_ways_of(score, self.labels, seeds)
 
 
 def main(argv=None) -> int:

@@ -187,22 +187,30 @@ class Lab:
         kv = dict(x.split("=") if "=" in x else (x, "") for x in spec.split())
         stat = None if kv["stat"] == "15" else self.parts(kv["stat"])
         late = None if kv["late"] == "none" else self.parts(kv["late"])
-        labs, n = np.array(self.labels), len(self.raw)
+        labs = np.array(self.labels)
 
         def score(train, ranked):
             st = self.fit(train, stat, "tm" in kv, "toward" in kv)
             return evaluate_rankings(list(labs[ranked]), self.rank(st, ranked, late), 10)
 
-        full = score(np.arange(n), np.arange(n))
-        halves = []
-        for s in range(10):
-            perm = np.random.default_rng(s).permutation(n)
-            halves.append(score(perm[: n // 2], perm[n // 2:]).p_at_k)
-        lolo = [score(np.where(labs != lab)[0], np.arange(n)).per_label[lab]["p_at_k"]
-                for lab in sorted(set(self.labels))]
-        line = (f"P@1 {full.p_at_1:.3f}  P@10 {full.p_at_k:.3f}  mAP {full.map:.3f} | split-half P@10 "
-                f"{np.mean(halves):.3f} +- {np.std(halves):.3f} | LOLO P@10 {np.mean(lolo):.3f}")
-        return line, np.array(halves + lolo)
+        return three_ways_of(score, self.labels)
+
+
+def three_ways_of(score, labels: list[str], seeds=range(10)) -> tuple[str, np.ndarray]:
+    """The three protocols from `score(train, ranked)` (the evaluation of the `ranked` tracks by what was fitted
+    on the `train` tracks): full, split-half (one random half fits, the other is ranked; one split per seed)
+    and leave-one-label-out. The line to print, and the split-half and per-label P@10 figures (for paired
+    comparisons between methods: the same draws and labels)."""
+    labs, n = np.array(labels), len(labels)
+    full = score(np.arange(n), np.arange(n))
+    halves = []
+    for s in seeds:
+        perm = np.random.default_rng(s).permutation(n)
+        halves.append(score(perm[: n // 2], perm[n // 2:]).p_at_k)
+    lolo = [score(np.where(labs != lab)[0], np.arange(n)).per_label[lab]["p_at_k"] for lab in sorted(set(labels))]
+    line = (f"P@1 {full.p_at_1:.3f}  P@10 {full.p_at_k:.3f}  mAP {full.map:.3f} | split-half P@10 "
+            f"{np.mean(halves):.3f} +- {np.std(halves):.3f} | LOLO P@10 {np.mean(lolo):.3f}")
+    return line, np.array(halves + lolo)
 
 
 def main(argv=None) -> int:
