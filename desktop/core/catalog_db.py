@@ -74,23 +74,21 @@ class SQLiteFile:
             return self._db.execute(sql, tuple(args))
 
     def _rows(self, sql: str, args: Iterable = ()) -> list[sqlite3.Row]:
-        """All rows: read on this thread's own connection, or in its transaction (then under the lock)."""
-        with self._errors():
-            reader = self._reader()
-            if reader is not None:
-                with reader.lock:
-                    return reader.db.execute(sql, tuple(args)).fetchall()
-        with self._lock, self._errors():
-            return self._run(sql, args).fetchall()
+        return self._read(sql, args, sqlite3.Cursor.fetchall)
 
     def _one(self, sql: str, args: Iterable = ()):
+        return self._read(sql, args, sqlite3.Cursor.fetchone)
+
+    def _read(self, sql: str, args: Iterable, fetch):
+        """`fetch` of the query's cursor: on this thread's own connection, or in its transaction (then under
+        the lock: another thread may use the shared connection next)."""
         with self._errors():
             reader = self._reader()
             if reader is not None:
                 with reader.lock:
-                    return reader.db.execute(sql, tuple(args)).fetchone()
+                    return fetch(reader.db.execute(sql, tuple(args)))
         with self._lock, self._errors():
-            return self._run(sql, args).fetchone()
+            return fetch(self._run(sql, args))
 
     def _reader(self) -> _Reader | None:
         """This thread's read connection, or None inside its own transaction (which must see its own writes).

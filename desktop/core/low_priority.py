@@ -35,7 +35,8 @@ def lower(pid: int, steps: int = NICE) -> None:
 
 
 class LowPriorityProcess(SpawnProcess):
-    """A spawned process lowered by `NICE` as soon as it exists (module-level: the child unpickles it)."""
+    """A spawned process lowered by `lower` (idle class, else `NICE` steps) as soon as it exists (module-level:
+    the child unpickles it)."""
 
     @staticmethod
     def _Popen(process_obj):

@@ -4,7 +4,7 @@ Why: without a graph every passage query scans all windows (Turbo8 codes, then a
 the best). That is linear in the library: measured on a quiet 2-core machine at 1M windows (260-d),
 p50 46.6 / p99 69.0 ms against the targets of 20 / 50 ms (bench/README.md "Passage search"). Edge
 builds an HNSW graph only in `optimize()`, which holds the GIL for minutes (STACK.md), so it never
-runs in the app's process: a `nice`d child process optimizes a copy of the shard while queries go on
+runs in the app's process: a low-priority child process optimizes a copy of the shard while queries go on
 against the live one, and the finished copy replaces it in one short step (close, two renames,
 reopen). Measured on 260-d clustered windows (bench/passages.py, bench/README.md "Passage search"), on
 the shared machine under load 13-17, alternated: 300k windows scan p50 42.9-48.5 ms, graph (m 16, ef 256)
@@ -40,7 +40,7 @@ READY = "graph-ready"  # written into the copy once the child has optimized and 
 # 14 ms, inside the 20 / 50 ms targets, also beside a graph over a million. Below it a graph is not worth
 # its price: a graphed shard reopens about 10x slower than a plain one, with the GIL held (measured under
 # load 8-15: 300k windows 6.4-19 s against 0.6-1.6 s plain; 1M at load 1: 5.5 s against 1.6 s), and the
-# app opens the passage index on the first passage query or pass after each start.
+# app opens the passage index on the first passage query after each start, or a pass that has work.
 GRAPH_MIN_PLAIN = 300_000
 HNSW_M, HNSW_EF_CONSTRUCT = 16, 100
 QUERY_EF = 256  # candidates the graph search keeps (Qdrant takes max(ef, the prefetch limit)); 100k: recall 1.000

@@ -129,7 +129,8 @@ def index_passages(library, *, cancel: threading.Event | None = None, workers: i
         yield summary
         return
     rows = PassageRows(library.catalog)
-    if _nothing_to_do(library, key, rows):
+    plan = rows.plan(key)  # (a rebuild below rewrites the index from the rows; it changes no plan)
+    if not plan and _settled(library, key):
         # The window runs this pass at every start. Opening a large embedded index holds Python's GIL
         # (about 5 s for a million windows with a search graph, the whole window frozen meanwhile), so it
         # is opened only when there is work, or when the user searches passages.
@@ -144,7 +145,6 @@ def index_passages(library, *, cancel: threading.Event | None = None, workers: i
                 summary.rebuilt = ev
             else:
                 yield ev
-    plan = rows.plan(key)
     tracks = library.catalog.many(plan)
     jobs = [(tid, tracks[tid].path) for tid in plan if tid in tracks]
     written = rows.written(key)
@@ -193,12 +193,12 @@ def index_passages(library, *, cancel: threading.Event | None = None, workers: i
     yield summary
 
 
-def _nothing_to_do(library, key: str, rows: PassageRows) -> bool:
-    """True when the last pass over `key` finished everything and nothing changed since: no track to
-    analyse, the same statistics, the embedded index still on disk (a server's is cheap to open)."""
+def _settled(library, key: str) -> bool:
+    """True when the last pass over `key` finished everything and nothing changed since: the same
+    statistics, the embedded index still on disk (a server's is cheap to open)."""
     return (not library.settings.qdrant_url and library.catalog.meta(SETTLED + key) == "1"
             and library.catalog.meta(STAMP + key) == stats_stamp(library)
-            and index_exists(str(library.settings.vectors_dir), key) and not rows.plan(key))
+            and index_exists(str(library.settings.vectors_dir), key))
 
 
 def rebuild(library) -> Iterator:
