@@ -154,6 +154,8 @@ def main() -> int:
                     f"it is more than {TARGET_MS} ms late and print the N longest stalls with where it was")
     ap.add_argument("--library-dir", help="where to create the library (default: a temp dir); e.g. /dev/shm to "
                     "take disk syncs out of the figure")
+    ap.add_argument("--switch-interval", type=float, metavar="MS", help="the GIL switch interval after the "
+                    "window opens (default: the app's own; Python's default is 5)")
     args = ap.parse_args()
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -170,6 +172,8 @@ def main() -> int:
         home = Path(tmp) / "home"
         replace(load_settings(home), embedder="spectral").save()
         window = open_window(home, start=False)
+        if args.switch_interval:
+            sys.setswitchinterval(args.switch_interval / 1000)
         window.start([])
         gaps: list[float] = []
         last = [time.perf_counter()]
@@ -253,6 +257,7 @@ def main() -> int:
     p = lambda q: gaps[min(len(gaps) - 1, int(q * len(gaps)))]  # noqa: E731
     print(f"indexed {counts['indexed']} of {counts['total']} tracks in {wall:.1f} s"
           + (f" ({summary.indexed / summary.seconds:.1f} tracks/s)" if summary and summary.seconds else ""))
+    print(f"GIL switch interval {sys.getswitchinterval() * 1000:g} ms")
     print(f"GUI ticks: {len(gaps)} (every {TICK_MS} ms), median gap {statistics.median(gaps):.1f} ms, "
           f"p99 {p(0.99):.1f} ms, p99.9 {p(0.999):.1f} ms")
     print(f"playing: {played[0] or 'nothing'}; audio output: {audio}")

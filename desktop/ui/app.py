@@ -70,9 +70,11 @@ def open_window(home=None, files=(), player=None, start: bool = True, ask_store=
 
     from desktop.core.blas_threads import one_blas_thread
     from desktop.core.library import Library
+    from desktop.core.thread_priority import hand_gil_over_quickly
     from desktop.ui.main_window import MainWindow
 
     one_blas_thread()  # OpenBLAS's spinning threads took both cores from the GUI thread
+    hand_gil_over_quickly()  # the GUI thread's returns from Qt wait less for background Python
     library = Library.open(home, **overrides)
     try:
         window = MainWindow(library, player=player, ask_store=ask_store)

@@ -163,6 +163,16 @@ def test_the_window_process_runs_one_openblas_thread(indexed_home, make_window):
     assert blas_threads() == 1
 
 
+def test_the_window_process_hands_the_gil_over_within_a_millisecond(indexed_home, make_window):
+    """Each return of the GUI thread from Qt to Python waited up to Python's 5 ms switch interval while a
+    background thread ran Python (thread_priority.hand_gil_over_quickly says why)."""
+    import sys
+
+    sys.setswitchinterval(0.005)  # Python's default
+    make_window(indexed_home)
+    assert sys.getswitchinterval() <= 0.001
+
+
 def test_selecting_a_row_does_not_repaint_the_tables_header(tmp_path, styled_app, qtbot):
     """A selected row spans every column, and the stock header repainted all its sections on each row change
     (its share of the selection's region); the table's header (RowHeader) does not highlight sections, so it
