@@ -82,10 +82,14 @@ def latency(args) -> dict:
         try:
             t0 = time.monotonic()
             if (home / "files").is_dir():
-                lib = Library.open(home)
+                lib = Library.open(home, store_in_child=args.in_child)
                 rng.standard_normal((n, args.dim))  # the same seeds as when it was built
             else:
                 lib = build_random_library(home, n, args.dim, rng)
+                if args.in_child:
+                    lib.close()
+                    lib = Library.open(home, store_in_child=True)
+            lib.space().store().count()  # opened before the clock runs (a child's start is not a station's)
             build_s = time.monotonic() - t0
             ids = lib.catalog.track_ids()
             first, refill, refill_cpu = [], [], []
@@ -200,6 +204,8 @@ def main() -> int:
     lp.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
     lp.add_argument("--dim", type=int, default=256)
     lp.add_argument("--duplicates", action="store_true")
+    lp.add_argument("--in-child", action="store_true", help="the window's way: the track store served by a child "
+                    "process (desktop/core/store/in_child.py)")
     lp.add_argument("--keep", metavar="DIR", help="build each library once in DIR/<N> and reuse it")
     lp.add_argument("--repeat", type=int, default=1, metavar="N", help="measure N times; print the medians")
     cp = sub.add_parser("corpus")

@@ -56,9 +56,10 @@ def make_embedder(settings: Settings, strict: bool = False) -> tuple[Embedder, s
 
 
 class Library:
-    def __init__(self, settings: Settings, *, lock: bool = True, strict: bool = False):
+    def __init__(self, settings: Settings, *, lock: bool = True, strict: bool = False, store_in_child: bool = False):
         self.settings = settings
         self.strict = strict
+        self.store_in_child = store_in_child  # the window's: the embedded track store in a child (store/in_child.py)
         self.lock = LibraryLock(settings.home).acquire() if lock else None
         try:
             self.catalog = Catalog(settings.catalog_path)
@@ -74,8 +75,9 @@ class Library:
         self.notice = ""
 
     @classmethod
-    def open(cls, home=None, *, strict: bool = False, lock: bool = True, **overrides) -> Library:
-        return cls(load_settings(home, **overrides), strict=strict, lock=lock)
+    def open(cls, home=None, *, strict: bool = False, lock: bool = True, store_in_child: bool = False,
+             **overrides) -> Library:
+        return cls(load_settings(home, **overrides), strict=strict, lock=lock, store_in_child=store_in_child)
 
     # -- the vector space ------------------------------------------------------------------------
     @property
@@ -137,7 +139,7 @@ class Library:
         if not url:
             ensure_space(self.settings.home)
         try:
-            store = open_library_store(self.settings, self.catalog, key, dim)
+            store = open_library_store(self.settings, self.catalog, key, dim, in_child=self.store_in_child)
         except LibraryInUse:
             raise
         except StoreUnavailable as e:

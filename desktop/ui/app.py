@@ -75,7 +75,7 @@ def open_window(home=None, files=(), player=None, start: bool = True, ask_store=
 
     one_blas_thread()  # OpenBLAS's spinning threads took both cores from the GUI thread
     hand_gil_over_quickly()  # the GUI thread's returns from Qt wait less for background Python
-    library = Library.open(home, **overrides)
+    library = Library.open(home, store_in_child=True, **overrides)  # Edge holds the GIL: not in this process
     try:
         window = MainWindow(library, player=player, ask_store=ask_store)
     except Exception:

@@ -223,7 +223,7 @@ class MainWindow(QMainWindow):
         self.session.close()
         self.session.deleteLater()
         try:
-            library = Library.open(home, **overrides)
+            library = Library.open(home, store_in_child=True, **overrides)
         except SoundalikeError as e:
             QMessageBox.critical(self, "Soundalike cannot reopen the library", str(e))
             self.close()

@@ -71,9 +71,10 @@ def exact_top(data: np.ndarray, q: np.ndarray, k: int, keep=lambda i: True) -> l
     return [i for i in order if keep(i)][:k]
 
 
-@pytest.fixture(params=["edge", "remote-local", "remote-https", "remote-grpc"])
+@pytest.fixture(params=["edge", "edge-in-child", "remote-local", "remote-https", "remote-grpc"])
 def make_store(request, tmp_path, test_ca):
-    """The store under test. remote-https: the server store over real HTTPS with an API key and a
+    """The store under test. edge-in-child: the window's, the Edge shard served by a child process
+    (store/in_child.py). remote-https: the server store over real HTTPS with an API key and a
     test CA, to a loopback server (tests/qdrant_http.py) that the in-process engine answers, with the
     size-based layout of a big library (scalar quantization with rescoring, HNSW m=32). remote-grpc: the
     same over gRPC (prefer_grpc) to a loopback gRPC server (tests/qdrant_grpc.py)."""
@@ -85,8 +86,8 @@ def make_store(request, tmp_path, test_ca):
         server = QdrantGrpcServer(api_key="k-123").__enter__()
 
     def make(name=NAME, dim=DIM):
-        if request.param == "edge":
-            store = open_store(str(tmp_path / "vectors"), name, dim)
+        if request.param.startswith("edge"):
+            store = open_store(str(tmp_path / "vectors"), name, dim, in_child=request.param == "edge-in-child")
         elif server is not None:
             from desktop.core.store.params import CollectionParams
             from desktop.core.store.server import ServerConfig

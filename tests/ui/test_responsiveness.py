@@ -1,5 +1,7 @@
 """The GUI thread does no avoidable work inside a signal handler (bench/ui_stall.py measures the stalls)."""
 
+import os
+
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
@@ -171,6 +173,21 @@ def test_the_window_process_hands_the_gil_over_within_a_millisecond(indexed_home
     sys.setswitchinterval(0.005)  # Python's default
     make_window(indexed_home)
     assert sys.getswitchinterval() <= 0.001
+
+
+def test_the_windows_track_store_is_served_by_a_child_process(indexed_home, make_window, qtbot):
+    """Edge holds the GIL through each call: in the window's process a search froze the GUI thread for as
+    long as it ran (store/in_child.py). The hits still come, from a live child; closing ends it."""
+    from desktop.core.store.in_child import StoreInChild
+
+    w = make_window(indexed_home)
+    w.table.select_row(0)
+    qtbot.waitUntil(lambda: len(w.similar.hits) > 0, timeout=10000)
+    store = w.session.library.space().store()  # open already: the query used it
+    assert isinstance(store, StoreInChild) and store._process.is_alive() and store._process.pid != os.getpid()
+    child = store._process
+    w.shutdown()
+    assert not child.is_alive()
 
 
 def test_selecting_a_row_does_not_repaint_the_tables_header(tmp_path, styled_app, qtbot):

@@ -31,7 +31,7 @@ LIBRARY_ID = "library_id"
 
 def open_store(
     root_dir: str, name: str, dim: int, url: str | None = None, timeout: float = 3.0, *, server=None,
-    params=None,
+    params=None, in_child: bool = False,
 ) -> VectorStore:
     """Open (creating if needed) the collection `name` of `dim`-dimensional vectors.
 
@@ -39,6 +39,7 @@ def open_store(
     lays out a collection the server has to create. Raises `StoreUnavailable` (unreachable server,
     rejected key, untrusted certificate, dimension mismatch, unusable folder) or `LibraryInUse`, each
     with a message for the user. Imports are lazy so that each backend pays only for its own client.
+    `in_child`: the embedded store is served by a child process (the window's choice, in_child.py says why).
     """
     if server is None and url:
         from desktop.core.store.server import ServerConfig  # lazy: only the backend in use is loaded
@@ -48,6 +49,10 @@ def open_store(
         from desktop.core.store.remote import open_remote  # lazy: only the backend in use is loaded
 
         return open_remote(server, name, dim, params)
+    if in_child:
+        from desktop.core.store.in_child import StoreInChild  # lazy: only the backend in use is loaded
+
+        return StoreInChild(root_dir, name, dim)
     from desktop.core.store.edge import open_edge  # lazy: only the backend in use is loaded
 
     return open_edge(root_dir, name, dim)
@@ -63,12 +68,14 @@ def server_collection(catalog, key: str) -> str:
     return f"soundalike-{library_id(catalog)}-{key}"
 
 
-def open_library_store(settings, catalog, key: str, dim: int, *, url: str | None = None) -> VectorStore:
-    """The store of vector space `key` for a library: its embedded folder, or its collection on the
-    configured server (`url` overrides the settings' URL, as `store migrate` does for its target)."""
+def open_library_store(settings, catalog, key: str, dim: int, *, url: str | None = None,
+                       in_child: bool = False) -> VectorStore:
+    """The store of vector space `key` for a library: its embedded folder (served by a child process with
+    `in_child`), or its collection on the configured server (`url` overrides the settings' URL, as
+    `store migrate` does for its target)."""
     url = settings.qdrant_url if url is None else url
     if not url:
-        return open_store(str(settings.vectors_dir), key, dim)
+        return open_store(str(settings.vectors_dir), key, dim, in_child=in_child)
     # Sized for every track the catalog knows, not only those with vectors yet: the first index run scans
     # (adds every track) before it embeds, so a library built on the server gets its final layout at once.
     size = max(catalog.vector_count(key), catalog.counts()["total"])
