@@ -59,7 +59,7 @@ class Library:
     def __init__(self, settings: Settings, *, lock: bool = True, strict: bool = False, store_in_child: bool = False):
         self.settings = settings
         self.strict = strict
-        self.store_in_child = store_in_child  # the window's: the embedded track store in a child (store/in_child.py)
+        self.store_in_child = store_in_child  # the window's: embedded stores in child processes (store/in_child.py)
         self.lock = LibraryLock(settings.home).acquire() if lock else None
         try:
             self.catalog = Catalog(settings.catalog_path)
@@ -191,7 +191,8 @@ class Library:
             if key is None:
                 raise SoundalikeError("the library has no indexed tracks yet; run `soundalike index FOLDER` first")
             windows = PassageRows(self.catalog).counts(key)["windows"]
-            self._passages = open_library_passages(self.settings, self.catalog, key, key_dim(key), windows)
+            self._passages = open_library_passages(self.settings, self.catalog, key, key_dim(key), windows,
+                                                   in_child=self.store_in_child)
         return self._passages
 
     def _has_passage_index(self) -> bool:

@@ -39,8 +39,10 @@ def assert_whole(lib):
     assert not os.path.exists(graph_dir(store.path)) and not os.path.exists(old_dir(store.path))
 
 
-def test_the_graph_is_used_and_the_motif_answers_stay_the_same(lib_home, motif_lib):  # noqa: F811
-    with Library.open(lib_home) as lib:
+@pytest.mark.parametrize("in_child", [False, True], ids=["in-process", "in-child"])
+def test_the_graph_is_used_and_the_motif_answers_stay_the_same(lib_home, motif_lib, in_child):  # noqa: F811
+    """in-child: the window's way, the passage index served by a child process (store/in_child.py)."""
+    with Library.open(lib_home, store_in_child=in_child) as lib:
         before = [(h.track_id, h.start) for h in motif_hits(lib, motif_lib)]
         store = lib.passages()
         windows = store.count()
@@ -55,7 +57,7 @@ def test_the_graph_is_used_and_the_motif_answers_stay_the_same(lib_home, motif_l
         q = passage_query(lib, lib.catalog.by_path(source).id, 6.3, 14.3)
         own = [h for h in find_passages(lib, q, k=6, include_self=True) if h.path == source]
         assert len(own) == 1 and abs(own[0].start - 27.1) <= HOP_SECONDS, own
-    with Library.open(lib_home) as lib:  # reopened by the app: the graph stays
+    with Library.open(lib_home, store_in_child=in_child) as lib:  # reopened by the app: the graph stays
         assert lib.passages().plain_windows() == 0
         assert_motif_tracks_first(motif_hits(lib, motif_lib), motif_lib.truth, list(motif_lib.truth))
 
@@ -79,8 +81,10 @@ def test_status_says_how_many_windows_the_search_graph_holds(lib_home, motif_lib
         assert status_lines(lib)[0].endswith(f"; search graph over {windows} windows")
 
 
-def test_queries_go_on_while_the_child_builds_and_a_write_makes_the_copy_stale(lib_home, motif_lib):  # noqa: F811
-    with Library.open(lib_home) as lib:
+@pytest.mark.parametrize("in_child", [False, True], ids=["in-process", "in-child"])
+def test_queries_go_on_while_the_child_builds_and_a_write_makes_the_copy_stale(lib_home, motif_lib,  # noqa: F811
+                                                                              in_child):
+    with Library.open(lib_home, store_in_child=in_child) as lib:
         store = lib.passages()
         steps = build_graph(store, None, min_plain=0, poll=0.05)
         for ev in steps:

@@ -83,10 +83,16 @@ def open_library_store(settings, catalog, key: str, dim: int, *, url: str | None
     return open_store("", server_collection(catalog, key), dim, server=server, params=params)
 
 
-def open_library_passages(settings, catalog, key: str, dim: int, windows: int, *, url: str | None = None):
-    """The passage index of vector space `key`: an embedded shard beside the track store, or on the server
-    the collection `soundalike-<id>-passages-<key>`, laid out for `windows` points."""
+def open_library_passages(settings, catalog, key: str, dim: int, windows: int, *, url: str | None = None,
+                          in_child: bool = False):
+    """The passage index of vector space `key`: an embedded shard beside the track store (served by a child
+    process with `in_child`), or on the server the collection `soundalike-<id>-passages-<key>`, laid out for
+    `windows` points."""
     url = settings.qdrant_url if url is None else url
+    if in_child and not url:
+        from desktop.core.store.in_child import PassagesInChild  # lazy: only the backend in use is loaded
+
+        return PassagesInChild(str(settings.vectors_dir), key, dim)
     if not url:
         from desktop.core.passage_store import PassageStore  # lazy: only the backend in use is loaded
 

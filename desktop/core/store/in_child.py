@@ -1,10 +1,11 @@
-"""The embedded track store served by a child process, for the window.
+"""The embedded track store and passage index served by child processes, for the window.
 
 Why: Qdrant Edge holds Python's GIL for the whole of each call (its binding never releases it). In the
 window's process every search, recommend, upsert and the shard's opening therefore froze the GUI thread for
-as long as the call ran: a scan of 100k tracks is 5-20 ms, opening a big shard tens of milliseconds, and the
-stall sampler (bench/ui_stall.py --sample) found Edge among the threads the GUI thread waited for. In a
-child the same calls hold the child's GIL; the window's library thread waits on a pipe, which releases it.
+as long as the call ran: a scan of 100k tracks is 5-20 ms, opening a big shard tens of milliseconds (a big
+passage index seconds), and the stall sampler (bench/ui_stall.py --sample) found Edge among the threads the
+GUI thread waited for. In a child the same calls hold the child's GIL; the window's threads wait on a pipe,
+which releases it.
 
 The cost is one round trip per call (pickled arguments and answers: ids, payloads, a few vectors) and a
 spawned interpreter at the first open (numpy and qdrant_edge imports, about half a second, on the library
@@ -31,17 +32,26 @@ from desktop.core.thread_priority import THREAD_NICE
 START_TIMEOUT_S = 120.0  # spawning and opening a big shard on a loaded machine; a hung child is killed after it
 
 
-def _serve(conn, root_dir: str, name: str, dim: int) -> None:
-    """The child: open the shard, then answer (method, args, kwargs) requests until `close` or EOF."""
+def _open(kind: str, root_dir: str, name: str, dim: int):
+    """In the child: the store itself (`name` is the track collection, or the passage index's space key)."""
+    if kind == "passages":
+        from desktop.core.passage_store import PassageStore
+
+        return PassageStore(root_dir, name, dim)
+    from desktop.core.store.base import check_name
+    from desktop.core.store.edge import EdgeStore
+
+    return EdgeStore(os.path.join(root_dir, check_name(name)), name, dim)
+
+
+def _serve(conn, kind: str, root_dir: str, name: str, dim: int) -> None:
+    """The child: open the store, then answer (method, args, kwargs) requests until `close` or EOF."""
     try:
         os.nice(THREAD_NICE)  # as the library thread it works for: below the window's GUI thread
     except OSError:
         pass
-    from desktop.core.store.base import check_name
-    from desktop.core.store.edge import EdgeStore
-
     try:
-        store = EdgeStore(os.path.join(root_dir, check_name(name)), name, dim)
+        store = _open(kind, root_dir, name, dim)
     except BaseException as e:  # noqa: BLE001 (everything goes back to the parent, which raises it)
         _reply(conn, "error", e)
         return
@@ -81,12 +91,14 @@ def _sendable(value):
     return list(value) if isinstance(value, Iterable) else value
 
 
-class StoreInChild(VectorStore):
-    """A `VectorStore` whose Edge shard lives in a child process (the module docstring says why).
+class _InChild:
+    """A store in a child process: each call is a request on a pipe (the module docstring says why).
     Thread-safe: one request at a time, as Edge serialises its calls anyway."""
 
+    kind = ""
+
     def __init__(self, root_dir: str, name: str, dim: int):
-        self._where = (str(root_dir), name, int(dim))
+        self._where = (self.kind, str(root_dir), name, int(dim))
         self._lock = threading.Lock()
         self._closed = False
         self._process = self._conn = None
@@ -100,14 +112,14 @@ class StoreInChild(VectorStore):
         ctx = multiprocessing.get_context("spawn")
         mine, theirs = ctx.Pipe()
         process = ctx.Process(target=_serve, args=(theirs, *self._where), daemon=True,
-                              name=f"soundalike-store-{self._where[1]}")
+                              name=f"soundalike-{self.kind}-{self._where[2]}")
         process.start()
         theirs.close()
         if not mine.poll(START_TIMEOUT_S):
             process.kill()
             process.join()
-            raise StoreUnavailable(f"the vector store {os.path.join(*self._where[:2])} did not open within "
-                                   f"{START_TIMEOUT_S:g} s")
+            raise StoreUnavailable(f"the {self.kind} store {self._where[2]!r} in {self._where[1]} did not open "
+                                   f"within {START_TIMEOUT_S:g} s")
         self._process, self._conn = process, mine
         try:
             return self._receive()
@@ -120,7 +132,7 @@ class StoreInChild(VectorStore):
             status, value = pickle.loads(self._conn.recv_bytes())
         except (EOFError, OSError) as e:
             code = self._stop()
-            raise StoreUnavailable(f"the vector store process for {self._where[1]!r} ended unexpectedly"
+            raise StoreUnavailable(f"the vector store process for {self._where[2]!r} ended unexpectedly"
                                    f" (exit code {code})") from e
         if status == "error":
             raise value
@@ -142,7 +154,7 @@ class StoreInChild(VectorStore):
     def _ask(self, method: str, *args, **kwargs):
         with self._lock:
             if self._closed:
-                raise StoreUnavailable(f"vector collection {self._where[1]!r} is closed")
+                raise StoreUnavailable(f"vector collection {self._where[2]!r} is closed")
             if self._process is None or not self._process.is_alive():
                 self._stop()
                 self._start()  # a child that died: a fresh one reopens the shard (the WAL kept every write)
@@ -151,12 +163,33 @@ class StoreInChild(VectorStore):
                                  {k: _sendable(v) for k, v in kwargs.items()}))
             except OSError as e:
                 code = self._stop()
-                raise StoreUnavailable(f"the vector store process for {self._where[1]!r} ended unexpectedly"
+                raise StoreUnavailable(f"the vector store process for {self._where[2]!r} ended unexpectedly"
                                        f" (exit code {code})") from e
             return self._receive()
 
-    # -- VectorStore: each call runs in the child, as EdgeStore's method of the same name -----------------
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._process is None or not self._process.is_alive():
+                self._stop()
+                return
+            try:
+                self._conn.send(("close", (), {}))
+                self._receive()
+            except StoreUnavailable:
+                pass  # it ended on its own: nothing left to close
+            finally:
+                self._stop()
 
+
+class StoreInChild(_InChild, VectorStore):
+    """The window's track store: a `VectorStore` whose Edge shard lives in a child process."""
+
+    kind = "tracks"
+
+    # each call runs in the child, as EdgeStore's method of the same name
     def upsert(self, items):
         self._ask("upsert", items)
 
@@ -187,18 +220,42 @@ class StoreInChild(VectorStore):
     def flush(self):
         self._ask("flush")
 
-    def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            if self._process is None or not self._process.is_alive():
-                self._stop()
-                return
-            try:
-                self._conn.send(("close", (), {}))
-                self._receive()
-            except StoreUnavailable:
-                pass  # it ended on its own: nothing left to close
-            finally:
-                self._stop()
+
+class PassagesInChild(_InChild):
+    """The window's passage index: a `PassageStore` in a child process (its graph swap runs there too)."""
+
+    kind = "passages"
+
+    # each call runs in the child, as PassageStore's method of the same name
+    def replace_track(self, track_id, starts, ends, units, *, had_windows=True):
+        self._ask("replace_track", track_id, starts, ends, units, had_windows=had_windows)
+
+    def write_tracks(self, items, *, had_windows=True):
+        self._ask("write_tracks", items, had_windows=had_windows)
+
+    def remove_tracks(self, track_ids):
+        self._ask("remove_tracks", track_ids)
+
+    def count(self):
+        return self._ask("count")
+
+    def get_vectors(self, point_ids):
+        return self._ask("get_vectors", point_ids)
+
+    def track_ids(self):
+        return self._ask("track_ids")
+
+    def search_many(self, queries, limit):
+        return self._ask("search_many", queries, limit)
+
+    def flush(self):
+        self._ask("flush")
+
+    def write_stamp(self):
+        return self._ask("write_stamp")
+
+    def plain_windows(self):
+        return self._ask("plain_windows")
+
+    def swap_in(self, graph, stamp):
+        return self._ask("swap_in", graph, stamp)
