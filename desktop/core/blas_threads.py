@@ -17,7 +17,10 @@ log = logging.getLogger(__name__)
 
 
 def one_blas_thread() -> None:
-    """Limit numpy's OpenBLAS to one thread in this process (nothing happens where it is not loaded)."""
+    """Limit numpy's OpenBLAS to one thread in this process, loading numpy first: a limit set before numpy
+    is imported finds no OpenBLAS and does nothing, and its threads then spin a core away."""
+    import numpy  # noqa: F401  (loads OpenBLAS, so that there is a pool to limit)
+
     try:
         ThreadpoolController().select(internal_api="openblas").limit(limits=1)
     except Exception as e:  # an unknown BLAS build: keep its threads, the app works the same

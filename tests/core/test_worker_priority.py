@@ -34,6 +34,20 @@ def test_workers_run_one_openblas_thread_each():
     assert analyze_isolated(None, "unused.flac", _blas_threads) in (1, None)  # None: numpy not loaded there
 
 
+def test_one_blas_thread_holds_when_called_before_numpy_is_imported():
+    """A limit set before numpy was loaded found no OpenBLAS and did nothing: its second thread then spun a
+    core away while the process waited (a script measuring the passage pass showed 7.9 s of CPU on it)."""
+    import subprocess
+
+    code = ("import sys; from desktop.core.blas_threads import one_blas_thread, blas_threads; "
+            "assert 'numpy' not in sys.modules; one_blas_thread(); import numpy; print(blas_threads())")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="", OMP_NUM_THREADS="")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1"
+
+
 def _idle_class_allowed() -> bool:
     """Whether this system lets a process put a child of its own in the idle scheduling class."""
     import subprocess
