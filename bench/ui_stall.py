@@ -12,7 +12,11 @@ and table repaints happen during the run too; --play also plays from the first i
 null output when there is no sound card), so decoding for playback competes too. Prints the longest gap,
 its excess over the 5 ms period, and percentiles. --sample N also says where the GUI thread and the busy
 threads were during the N longest stalls, and how all stalls split into the GUI thread running, waiting for
-a CPU and blocked (GIL, locks), from Linux's schedstat.
+a CPU and blocked (GIL, locks), from Linux's schedstat. --events (with --sample) also times every Qt event the
+GUI thread delivers (a QApplication.notify override, as bench/ui_click_cost.py does) and lists, under each of
+those stalls, the events that took 4 ms or more in it (type, receiver, CPU) with the longest events nested
+in them: the GUI thread's own work inside Qt's C++, where the stack sampler sees only `main`. The override
+costs a Python call per event, so measure gaps without it.
 
 Known floor: Qdrant Edge holds the GIL inside its calls, including `flush()`, which fsyncs; on a
 disk with slow fsync that alone stalls every Python thread (try --library-dir /dev/shm to compare).
@@ -36,6 +40,65 @@ TARGET_MS = 16  # one frame at 60 Hz (issue 18)
 SAMPLE_EVERY_S = 0.002
 
 
+class EventTimer:
+    """The Qt events the GUI thread spent 4 ms or more in (wall and CPU), each with the longest events nested
+    in it: `wrap(notify, obj, ev)` is called from a QApplication.notify override."""
+
+    MIN_S = 0.004
+
+    def __init__(self, gui_ident: int):
+        self.gui = gui_ident
+        self.long: list[tuple] = []  # (start, end, cpu ms, what, nested), outermost events only
+        self._open: list[list] = []  # the nested events of each event being delivered
+
+    def wrap(self, notify, obj, ev):
+        import threading
+
+        if threading.get_ident() != self.gui:
+            return notify(obj, ev)
+        t0, c0 = time.perf_counter(), time.thread_time()
+        self._open.append([])
+        try:
+            return notify(obj, ev)
+        finally:
+            nested = self._open.pop()
+            t1 = time.perf_counter()
+            if t1 - t0 >= self.MIN_S:
+                record = (t0, t1, (time.thread_time() - c0) * 1000, _describe(obj, ev), nested)
+                (self._open[-1] if self._open else self.long).append(record)
+
+    def during(self, start: float, end: float) -> list[str]:
+        """The long events that overlap [start, end], nested ones indented under theirs (3 levels)."""
+        lines: list[str] = []
+
+        def add(records, depth):
+            for t0, t1, cpu, what, nested in sorted(records, key=lambda r: r[0] - r[1])[:4]:
+                lines.append(f"{'  ' * depth}{(t1 - t0) * 1000:.0f} ms ({cpu:.0f} ms CPU) {what}")
+                if depth < 3:
+                    add(nested, depth + 1)
+
+        add([r for r in self.long if r[1] > start and r[0] < end], 0)
+        return lines
+
+
+def _describe(obj, ev) -> str:
+    """'Paint LibraryView viewport 1024x380', 'MetaCall LibrarySession', 'Timer QTimer #name'."""
+    name = type(obj).__name__
+    try:
+        parent = obj.parent()
+    except (AttributeError, RuntimeError):
+        parent = None
+    if name == "QWidget" and parent is not None:
+        name = f"viewport of {type(parent).__name__}"
+    elif obj.objectName():
+        name += f" #{obj.objectName()}"
+    what = f"{ev.type().name} {name}"
+    if ev.type().name == "Paint":
+        r = ev.rect()
+        what += f" {r.width()}x{r.height()}"
+    return what
+
+
 class StallSampler:
     """Why the GUI thread is late: a thread that, whenever the 5 ms heartbeat is overdue, records where the GUI
     thread and the other Python threads are (sys._current_frames). It can only look while it holds the GIL, so
@@ -50,7 +113,8 @@ class StallSampler:
         self.schedstat = f"/proc/self/task/{threading.get_native_id()}/schedstat"
         self.sched = self._sched()
         self.samples: list[tuple[str, tuple[str, ...]]] = []
-        self.stalls: list[tuple[float, str, list]] = []  # (gap ms, status text, samples)
+        self.stalls: list[tuple] = []  # (gap ms, status text, ran ms, waited ms, samples, end)
+        self.events: EventTimer | None = None  # set with --events
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
 
@@ -75,7 +139,7 @@ class StallSampler:
         sched = self._sched()
         if gap_ms > self.late_s * 1000:
             self.stalls.append((gap_ms, status or "starting", sched[0] - self.sched[0], sched[1] - self.sched[1],
-                                self.samples))
+                                self.samples, now))
         self.sched = sched
         self.samples = []
         self.last = now
@@ -102,9 +166,11 @@ class StallSampler:
         gap, cpu, runq = (sum(s[i] for s in self.stalls) for i in (0, 2, 3))
         lines = [f"{len(self.stalls)} stalls, {gap:.0f} ms in all: GUI thread running {cpu:.0f} ms, waiting for a "
                  f"CPU {runq:.0f} ms, blocked (GIL, locks) {gap - cpu - runq:.0f} ms"]
-        for gap, status, cpu, runq, samples in sorted(self.stalls, key=lambda s: -s[0])[:top]:
+        for gap, status, cpu, runq, samples, end in sorted(self.stalls, key=lambda s: -s[0])[:top]:
             lines.append(f"  {gap:.0f} ms while {status!r}: ran {cpu:.0f} ms, waited for a CPU {runq:.0f} ms, "
                          f"blocked {gap - cpu - runq:.0f} ms; {len(samples)} samples")
+            if self.events is not None:
+                lines.extend(f"    event: {e}" for e in self.events.during(end - gap / 1000, end))
             for (gui, others), n in collections.Counter(samples).most_common(3):
                 lines.append(f"    {n} x GUI: {gui}")
                 lines.extend(f"          {o}" for o in others)
@@ -152,6 +218,8 @@ def main() -> int:
                     "(silently through the null output when there is no sound card)")
     ap.add_argument("--sample", type=int, default=0, metavar="N", help="sample the GUI thread's stack whenever "
                     f"it is more than {TARGET_MS} ms late and print the N longest stalls with where it was")
+    ap.add_argument("--events", action="store_true", help="with --sample: also time the GUI thread's Qt events "
+                    "and list the long ones under each stall (adds a Python call per event)")
     ap.add_argument("--library-dir", help="where to create the library (default: a temp dir); e.g. /dev/shm to "
                     "take disk syncs out of the figure")
     ap.add_argument("--switch-interval", type=float, metavar="MS", help="the GIL switch interval after the "
@@ -162,11 +230,24 @@ def main() -> int:
     out = ROOT / "bench" / "out" / "stall-music" / f"{args.tracks}x{args.seconds:g}s"
     music = synth(out, args.tracks, args.seconds)
 
+    import threading
+
     from PySide6.QtCore import QTimer
 
     from desktop.core.config import load_settings
     from desktop.ui.app import create_app, open_window
 
+    events = EventTimer(threading.get_ident()) if args.events and args.sample else None
+    if events is not None:  # before create_app, which then styles this instance
+        from PySide6.QtWidgets import QApplication
+
+        class TimedApp(QApplication):
+            def notify(self, obj, ev):  # noqa: N802 (Qt's name)
+                return events.wrap(super().notify, obj, ev)
+
+        from desktop.ui.style import apply_style
+
+        apply_style(TimedApp(sys.argv[:1]))  # create_app() reuses it as it is
     app = create_app()
     with tempfile.TemporaryDirectory(prefix="soundalike-stall-", dir=args.library_dir) as tmp:
         home = Path(tmp) / "home"
@@ -179,9 +260,9 @@ def main() -> int:
         last = [time.perf_counter()]
         worst = [0.0, ""]
 
-        import threading
-
         sampler = StallSampler(threading.get_ident(), TARGET_MS) if args.sample else None
+        if sampler is not None:
+            sampler.events = events
 
         def tick():
             now = time.perf_counter()

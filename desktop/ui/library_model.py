@@ -145,6 +145,15 @@ class LibraryModel(QAbstractTableModel):
             else:
                 slot.setData(value)
 
+    def look(self, row: int, name: str) -> tuple[str, QFont | None, QColor | None, int | None, object]:
+        """How the cell of `row` in column `name` is drawn, in one call (the table paints rows itself,
+        `table_painter`): its text, font, colour, alignment and icon; None where the view's own applies."""
+        track = self.track_at(row)
+        if track is None:
+            return "", None, None, None, None
+        return (self._display(track, name), self._cell(track, name, FONT), self._cell(track, name, FOREGROUND),
+                _ALIGN.get(name), self._cell(track, name, DECORATION))
+
     def _cell(self, track: Track, name: str, role: int):
         """One role of one cell: the track's value in column `name`, its font, colour, tooltip..."""
         if role == TRACK_ROLE:

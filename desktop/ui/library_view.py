@@ -7,7 +7,7 @@ they are a query by example instead.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -24,6 +24,7 @@ from desktop.ui.library_model import COLUMNS, LibraryModel
 from desktop.ui.quiet_widgets import RowHeader
 from desktop.ui.similar_pane import accept_paths
 from desktop.ui.style import item_view_look
+from desktop.ui.table_painter import RowPainter
 
 FILTER_DELAY_MS = 150
 
@@ -84,6 +85,15 @@ class LibraryView(QTableView):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         header.sectionResized.connect(self._section_resized)
         self.doubleClicked.connect(self._double_clicked)
+        self.rows_painter = RowPainter()  # the rows are drawn in one pass, their texts kept (table_painter)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.rows_painter.paint(self, event)
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        if event.type() == QEvent.FontChange:
+            self.rows_painter.forget_texts()
+        super().changeEvent(event)
 
     def _section_resized(self, index: int, _old: int, new: int) -> None:
         name = COLUMNS[index][0]
