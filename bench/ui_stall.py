@@ -85,13 +85,13 @@ def _describe(obj, ev) -> str:
     """'Paint LibraryView viewport 1024x380', 'MetaCall LibrarySession', 'Timer QTimer #name'."""
     name = type(obj).__name__
     try:
-        parent = obj.parent()
-    except (AttributeError, RuntimeError):
-        parent = None
+        parent, object_name = obj.parent(), obj.objectName()
+    except (AttributeError, RuntimeError):  # PySide has handed a notify() an event as its receiver
+        parent, object_name = None, ""
     if name == "QWidget" and parent is not None:
         name = f"viewport of {type(parent).__name__}"
-    elif obj.objectName():
-        name += f" #{obj.objectName()}"
+    elif object_name:
+        name += f" #{object_name}"
     what = f"{ev.type().name} {name}"
     if ev.type().name == "Paint":
         r = ev.rect()
@@ -241,8 +241,14 @@ def main() -> int:
     if events is not None:  # before create_app, which then styles this instance
         from PySide6.QtWidgets import QApplication
 
+        from PySide6.QtCore import QObject
+
         class TimedApp(QApplication):
             def notify(self, obj, ev):  # noqa: N802 (Qt's name)
+                if not isinstance(obj, QObject):
+                    # PySide sometimes hands an override a deferred delete's receiver as the event itself;
+                    # passing it on raises, and the error's text loads PySide's signature module (40 ms)
+                    return False
                 return events.wrap(super().notify, obj, ev)
 
         from desktop.ui.style import apply_style
