@@ -239,9 +239,8 @@ def main() -> int:
 
     events = EventTimer(threading.get_ident()) if args.events and args.sample else None
     if events is not None:  # before create_app, which then styles this instance
-        from PySide6.QtWidgets import QApplication
-
         from PySide6.QtCore import QObject
+        from PySide6.QtWidgets import QApplication
 
         class TimedApp(QApplication):
             def notify(self, obj, ev):  # noqa: N802 (Qt's name)
