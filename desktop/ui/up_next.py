@@ -2,6 +2,9 @@
 
 It shows `PlaybackController.queue` and edits it only through signals the window's listening
 controller handles, so the queue stays the one source of truth. A station's reasons are the tooltips.
+Its rows are built when it is shown: while another tab is in front a new queue (every track change) only
+replaces what will be shown; building up to 300 rows and asking for their covers cost the GUI thread
+25-30 ms at each track change (bench/ui_stall.py --play).
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class UpNextPanel(QWidget):
         lay.addWidget(self.list, 1)
         lay.addLayout(buttons)
         self._refreshing = False
+        self._pending: tuple | None = None  # the queue to show, kept while the panel is hidden
         self.covers = None
         self.set_station("", can_undo=False)
 
@@ -88,7 +92,21 @@ class UpNextPanel(QWidget):
                 item.setIcon(QIcon(pm))
 
     def show_queue(self, labels: list[str], reasons: list[str], current: int | None, paths=()) -> None:
+        """Show this queue: now when the panel is visible, else when it is shown next."""
+        self.title.setText(f"Up next ({len(labels)})" if labels else "Up next: nothing queued")
+        self._pending = (labels, reasons, current, paths)
+        if self.isVisible():
+            self._build()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self._pending is not None:
+            self._build()
+        super().showEvent(event)
+
+    def _build(self) -> None:
         """Rebuild the rows (the queue is short; a full rebuild keeps it simple and exact)."""
+        labels, reasons, current, paths = self._pending
+        self._pending = None
         covers = self.covers
         self._refreshing = True
         try:
@@ -111,7 +129,6 @@ class UpNextPanel(QWidget):
                 self.list.scrollToItem(self.list.item(current), QAbstractItemView.PositionAtTop)
         finally:
             self._refreshing = False
-        self.title.setText(f"Up next ({len(labels)})" if labels else "Up next: nothing queued")
 
     def set_station(self, text: str, can_undo: bool) -> None:
         self.station_label.setText(text)

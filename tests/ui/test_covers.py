@@ -28,7 +28,8 @@ def test_covers_show_in_now_playing_and_hits_and_are_cached_once_per_picture(tmp
     hit_paths = [h.path for h in w.similar.hits]
     qtbot.waitUntil(lambda: all(w.covers.known(p) for p in hit_paths), timeout=10000)
     assert all(w.covers.pixmap(p) is not None for p in hit_paths)  # every track here has a cover
-    up_next = w.up_next.list  # Up next shows the queued tracks' covers too
+    w.side_tabs.setCurrentWidget(w.up_next)  # Up next shows the queued tracks' covers too
+    up_next = w.up_next.list
     qtbot.waitUntil(lambda: up_next.count() > 0 and all(not up_next.item(i).icon().isNull()
                                                         for i in range(up_next.count())), timeout=10000)
     thumbs = sorted(p.name for p in (home / "cache" / "covers").iterdir())

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
 
 from desktop.ui.up_next import PLAYING_MARK
 
@@ -24,6 +25,7 @@ def trigger(menu, text):
 
 
 def rows(w):
+    w.side_tabs.setCurrentWidget(w.up_next)  # its rows are built when it is shown
     lst = w.up_next.list
     return [lst.item(i) for i in range(lst.count())]
 
@@ -208,3 +210,26 @@ def test_an_advance_queued_by_the_player_before_closing_is_ignored_after(lhome, 
     w.playback._bridge.advanced.emit(path)  # what the player's thread sends (a queued signal)
     qtbot.wait(50)
     assert w.playback.queue.peek_next() == nxt  # nothing advanced on a closed library
+
+
+def test_up_next_builds_its_rows_when_it_is_shown(qtbot):
+    """Every track change hands Up next the queue; while another tab is in front it builds no rows (up to 300,
+    each asking for its cover), and showing it shows the latest queue."""
+    from PySide6.QtWidgets import QTabWidget
+
+    from desktop.ui.up_next import UpNextPanel
+
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    front, panel = QWidget(), UpNextPanel()
+    tabs.addTab(front, "Sounds like")
+    tabs.addTab(panel, "Up next")
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    panel.show_queue(["a", "b", "c"], ["", "", ""], 0)
+    panel.show_queue(["b", "c"], ["", "", ""], 0)
+    assert panel.list.count() == 0 and panel.title.text() == "Up next (2)"
+    tabs.setCurrentWidget(panel)
+    assert [panel.list.item(i).text() for i in range(panel.list.count())] == [PLAYING_MARK + "b", "c"]
+    panel.show_queue(["c"], [""], 0)  # shown: at once
+    assert [panel.list.item(i).text() for i in range(panel.list.count())] == [PLAYING_MARK + "c"]
