@@ -69,6 +69,7 @@ def open_window(home=None, files=(), player=None, start: bool = True, ask_store=
     from PySide6.QtCore import QTimer
 
     from desktop.core.blas_threads import one_blas_thread
+    from desktop.core.collector import settle_long_lived
     from desktop.core.library import Library
     from desktop.core.thread_priority import hand_gil_over_quickly
     from desktop.ui.main_window import MainWindow
@@ -82,6 +83,7 @@ def open_window(home=None, files=(), player=None, start: bool = True, ask_store=
         library.close()
         raise
     window.show()
+    settle_long_lived()  # a full garbage collection over the start-up's objects held the GIL for 60-110 ms
     if start:
         QTimer.singleShot(0, lambda: window.start(list(files)))
     return window

@@ -16,6 +16,7 @@ import os
 from PySide6.QtCore import QObject, Signal
 
 from desktop.core import store
+from desktop.core.collector import settle_long_lived
 from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
 from desktop.core.library import Library
 from desktop.core.similarity import similar
@@ -246,6 +247,7 @@ class LibrarySession(QObject):
         if self._closed:  # an answer queued before close (the window may have moved on to a reopened library)
             return
         if kind == "embedder":
+            settle_long_lived()  # the indexer's modules and the embedder last too (desktop.core.collector)
             self._emit_embedder(*result)
         elif kind == "similar":
             if self.worker.is_latest(kind, token):

@@ -6,6 +6,7 @@ suite fast; every test still gets its own home, lock, store and window.ini.
 
 from __future__ import annotations
 
+import gc
 import shutil
 from dataclasses import replace
 
@@ -72,6 +73,7 @@ def make_window(qtbot):
     yield make
     for w in windows:
         w.shutdown()
+    gc.unfreeze()  # a window keeps its start-up objects from the collector for good (desktop.core.collector)
     leaked = [t.name for t in list(jobs.LIVE) if t.running]
     assert not leaked, f"worker threads left running: {leaked}"
 

@@ -190,6 +190,20 @@ def test_the_windows_track_store_is_served_by_a_child_process(indexed_home, make
     assert not child.is_alive()
 
 
+def test_the_window_keeps_its_start_up_objects_out_of_full_garbage_collections(indexed_home, make_window, qtbot):
+    """A full collection walks every tracked object holding the GIL (60-110 ms over the window's start-up
+    objects, set off by the first scan's imports); what exists when the window is open, and again when its
+    embedder is loaded, is frozen out of later collections."""
+    import gc
+
+    gc.unfreeze()
+    w = make_window(indexed_home, start=False)
+    opened = gc.get_freeze_count()
+    assert opened > 10_000  # PySide's and the app's modules, the window's widgets
+    w.session.load_embedder()  # what start() does after the first paint
+    qtbot.waitUntil(lambda: gc.get_freeze_count() > opened, timeout=20000)
+
+
 def test_selecting_a_row_does_not_repaint_the_tables_header(tmp_path, styled_app, qtbot):
     """A selected row spans every column, and the stock header repainted all its sections on each row change
     (its share of the selection's region); the table's header (RowHeader) does not highlight sections, so it
