@@ -67,14 +67,17 @@ class ListeningController(QObject):
         q = self.queue
         cur = q.index
         self._offset = max(0, (cur or 0) - 3)
-        items = q.items[self._offset : self._offset + SHOWN_AHEAD]
-        # One query for the shown rows (up to 300): two catalog.get per row took 51 ms against 16 ms at load 9,
-        # each waiting for the indexer's transactions (bench/ui_stall.py --play showed it in the GUI thread).
-        tracks = self.session.catalog.many([i for i in items if isinstance(i, int)])
-        labels = [self._label(i, tracks) for i in items]
-        reasons = [q.reason(self._offset + i) for i in range(len(items))]
-        self.panel.show_queue(labels, reasons, None if cur is None else cur - self._offset,
-                              [self._path(i, tracks) for i in items])
+        offset = self._offset
+        items = q.items[offset : offset + SHOWN_AHEAD]
+
+        def rows() -> tuple[list[str], list[str], list[str]]:
+            """Labels, reasons and paths of the shown items; read only when Up next is shown. One query for
+            them all (up to 300): two catalog.get per row took 51 ms against 16 ms at load 9."""
+            tracks = self.session.catalog.many([i for i in items if isinstance(i, int)])
+            return ([self._label(i, tracks) for i in items], [q.reason(offset + i) for i in range(len(items))],
+                    [self._path(i, tracks) for i in items])
+
+        self.panel.show_queue(len(items), rows, None if cur is None else cur - offset)
         if self.station is not None:
             seeds = ", ".join(s.label for s in self.station.seeds[:3])
             skipped = len(self.station.negatives)

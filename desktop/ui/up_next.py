@@ -2,9 +2,9 @@
 
 It shows `PlaybackController.queue` and edits it only through signals the window's listening
 controller handles, so the queue stays the one source of truth. A station's reasons are the tooltips.
-Its rows are built when it is shown: while another tab is in front a new queue (every track change) only
-replaces what will be shown; building up to 300 rows and asking for their covers cost the GUI thread
-25-30 ms at each track change (bench/ui_stall.py --play).
+Its rows are read and built when it is shown: while another tab is in front a new queue (every track change)
+only replaces what will be shown; reading up to 300 tracks from the catalog, building their rows and asking
+for their covers cost the GUI thread 25-50 ms at each track change (bench/ui_stall.py --play).
 """
 
 from __future__ import annotations
@@ -91,10 +91,11 @@ class UpNextPanel(QWidget):
             if pm is not None and item.data(PATH_ROLE) == path:
                 item.setIcon(QIcon(pm))
 
-    def show_queue(self, labels: list[str], reasons: list[str], current: int | None, paths=()) -> None:
-        """Show this queue: now when the panel is visible, else when it is shown next."""
-        self.title.setText(f"Up next ({len(labels)})" if labels else "Up next: nothing queued")
-        self._pending = (labels, reasons, current, paths)
+    def show_queue(self, count: int, rows, current: int | None) -> None:
+        """Show a queue of `count` rows: `rows()` gives their labels, reasons (tooltips) and audio files (for
+        covers), called now when the panel is visible, else when it is shown next; `current`: the playing row."""
+        self.title.setText(f"Up next ({count})" if count else "Up next: nothing queued")
+        self._pending = (rows, current)
         if self.isVisible():
             self._build()
 
@@ -105,8 +106,9 @@ class UpNextPanel(QWidget):
 
     def _build(self) -> None:
         """Rebuild the rows (the queue is short; a full rebuild keeps it simple and exact)."""
-        labels, reasons, current, paths = self._pending
+        rows, current = self._pending
         self._pending = None
+        labels, reasons, paths = rows()
         covers = self.covers
         self._refreshing = True
         try:

@@ -213,8 +213,8 @@ def test_an_advance_queued_by_the_player_before_closing_is_ignored_after(lhome, 
 
 
 def test_up_next_builds_its_rows_when_it_is_shown(qtbot):
-    """Every track change hands Up next the queue; while another tab is in front it builds no rows (up to 300,
-    each asking for its cover), and showing it shows the latest queue."""
+    """Every track change hands Up next the queue; while another tab is in front it reads and builds no rows
+    (up to 300 from the catalog, each asking for its cover), and showing it shows the latest queue."""
     from PySide6.QtWidgets import QTabWidget
 
     from desktop.ui.up_next import UpNextPanel
@@ -226,10 +226,16 @@ def test_up_next_builds_its_rows_when_it_is_shown(qtbot):
     tabs.addTab(panel, "Up next")
     tabs.show()
     qtbot.waitExposed(tabs)
-    panel.show_queue(["a", "b", "c"], ["", "", ""], 0)
-    panel.show_queue(["b", "c"], ["", "", ""], 0)
-    assert panel.list.count() == 0 and panel.title.text() == "Up next (2)"
+    read = []
+
+    def queue(*labels):
+        return lambda: read.append(labels) or (list(labels), [""] * len(labels), [""] * len(labels))
+
+    panel.show_queue(3, queue("a", "b", "c"), 0)
+    panel.show_queue(2, queue("b", "c"), 0)
+    assert panel.list.count() == 0 and read == [] and panel.title.text() == "Up next (2)"
     tabs.setCurrentWidget(panel)
     assert [panel.list.item(i).text() for i in range(panel.list.count())] == [PLAYING_MARK + "b", "c"]
-    panel.show_queue(["c"], [""], 0)  # shown: at once
+    assert read == [("b", "c")]  # only the latest queue was read
+    panel.show_queue(1, queue("c"), 0)  # shown: at once
     assert [panel.list.item(i).text() for i in range(panel.list.count())] == [PLAYING_MARK + "c"]
