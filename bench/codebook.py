@@ -27,7 +27,6 @@ only, so split-half and LOLO measure tracks and styles the codebook never saw. L
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 from pathlib import Path
@@ -37,13 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
-from feature_blocks import Lab as BlockLab  # noqa: E402
-from finer_parts import _frames, excerpt_parts, three_ways_of  # noqa: E402
-from quality import run_pool  # noqa: E402
+from feature_blocks import print_rows, scored  # noqa: E402
+from finer_parts import _frames, corpus_results, excerpt_parts, three_ways_of  # noqa: E402
 
 from desktop.core.embedders import spectral as S  # noqa: E402
-from desktop.core.evaluate import evaluate_rankings, rank_by_cosine  # noqa: E402
-from desktop.core.late_interaction import rerank_rankings  # noqa: E402
 from desktop.core.standardize import group_weights  # noqa: E402
 
 ROWS = ("base", "bow64 own", "bow64 bd-eq", "vlad16 own", "vlad16 bd-eq")
@@ -68,16 +64,9 @@ def worker(path: str):
 
 
 def extract(corpus: str, cache: str, jobs: int) -> None:
-    with open(os.path.join(corpus, "labels.csv"), newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("path")]
-    results, failures = run_pool(worker, [os.path.join(corpus, r["path"]) for r in rows], jobs)
-    ok = sorted(results)
-    res = [results[i][0] for i in ok]
-    np.savez(cache, raw=np.stack([r[0] for r in res]), parts=np.concatenate([r[1] for r in res]),
-             nparts=[len(r[1]) for r in res], labels=[rows[i]["label"] for i in ok],
-             frames=np.concatenate([r[2] for r in res]), owner=np.concatenate([r[3] for r in res]),
+    res, data = corpus_results(worker, corpus, jobs)
+    np.savez(cache, **data, frames=np.concatenate([r[2] for r in res]), owner=np.concatenate([r[3] for r in res]),
              nframes=[len(r[2]) for r in res])
-    print(f"{len(ok)} tracks extracted, {len(failures)} failed {list(failures.values())[:3]}")
 
 
 def kmeans(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -158,9 +147,7 @@ class Lab:
                     pieces = [(raw, parts, group_weights(raw.shape[1], g))]
                 else:
                     pieces = [base, (braw, bparts, group_weights(braw.shape[1], ()))]
-            tracks, part = BlockLab.model(pieces, how, train)
-            ranking = rerank_rankings(rank_by_cosine(tracks(ranked)), [part(i) for i in ranked])
-            return evaluate_rankings(list(labs[ranked]), ranking, 10)
+            return scored(pieces, how, train, ranked, labs)
 
         return three_ways_of(score, self.labels, seeds)
 
@@ -174,18 +161,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if not os.path.exists(args.cache):
         extract(args.corpus, args.cache, args.jobs)
-    lab = Lab(args.cache)
-    base = None
-    for spec in (args.rows.split(";") if args.rows else ROWS):
-        line, figures = lab.three_ways(spec)
-        if spec == "base":
-            base = figures
-        elif base is not None:
-            d_half, d_lolo = figures[:10] - base[:10], figures[10:] - base[10:]
-            line += (f" | vs base: split-half {d_half.mean():+.3f} +- {d_half.std():.3f} (paired),"
-                     f" up/down {int((d_half > 0).sum())}/{int((d_half < 0).sum())} splits,"
-                     f" LOLO up/down {int((d_lolo > 0).sum())}/{int((d_lolo < 0).sum())}")
-        print(f"{spec:16s} {line}", flush=True)
+    print_rows(Lab(args.cache), args.rows.split(";") if args.rows else ROWS, width=16)
     return 0
 
 

@@ -34,7 +34,6 @@ The first run extracts (decoding is the cost: minutes) and writes --cache; later
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 from pathlib import Path
@@ -45,8 +44,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import timbre_blocks  # noqa: E402
-from finer_parts import _frames, excerpt_parts, three_ways_of  # noqa: E402
-from quality import run_pool  # noqa: E402
+from finer_parts import _frames, corpus_results, excerpt_parts, three_ways_of  # noqa: E402
 
 from desktop.core import standardize  # noqa: E402
 from desktop.core.embedders import spectral as S  # noqa: E402
@@ -220,18 +218,11 @@ def worker(path: str):
 
 
 def extract(corpus: str, cache: str, jobs: int) -> None:
-    with open(os.path.join(corpus, "labels.csv"), newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("path")]
-    results, failures = run_pool(worker, [os.path.join(corpus, r["path"]) for r in rows], jobs)
-    ok = sorted(results)
-    res = [results[i][0] for i in ok]
-    data = {"raw": np.stack([r[0] for r in res]), "parts": np.concatenate([r[1] for r in res]),
-            "nparts": [len(r[1]) for r in res], "labels": [rows[i]["label"] for i in ok]}
+    res, data = corpus_results(worker, corpus, jobs)
     for b in BLOCKS:
         data[f"{b}_raw"] = np.stack([r[2][b][0] for r in res])
         data[f"{b}_parts"] = np.concatenate([r[2][b][1] for r in res])
     np.savez(cache, **data)
-    print(f"{len(ok)} tracks extracted, {len(failures)} failed {list(failures.values())[:3]}")
 
 
 # sub-blocks: natural slices of a block (measured on their own, a decomposition fixed before any scoring)
@@ -319,13 +310,32 @@ class Lab:
     def three_ways(self, spec: str, seeds=range(10)) -> tuple[str, np.ndarray]:
         pieces, how = self.pieces(spec)
         labs = np.array(self.labels)
+        return three_ways_of(lambda train, ranked: scored(pieces, how, train, ranked, labs), self.labels, seeds)
 
-        def score(train, ranked):
-            tracks, part = self.model(pieces, how, train)
-            ranking = rerank_rankings(rank_by_cosine(tracks(ranked)), [part(i) for i in ranked])
-            return evaluate_rankings(list(labs[ranked]), ranking, 10)
 
-        return three_ways_of(score, self.labels, seeds)
+def scored(pieces, how, train, ranked, labs):
+    """The app's ranking of the `ranked` tracks (statistics fitted on the `train` tracks, then late
+    interaction), evaluated against their labels."""
+    tracks, part = Lab.model(pieces, how, train)
+    ranking = rerank_rankings(rank_by_cosine(tracks(ranked)), [part(i) for i in ranked])
+    return evaluate_rankings(list(labs[ranked]), ranking, 10)
+
+
+def print_rows(lab, specs, seeds=range(10), width: int = 32) -> None:
+    """Each row's three-way line; after the `base` row, also its paired difference from base (the same
+    split-half draws and labels)."""
+    base = None
+    for spec in specs:
+        line, figures = lab.three_ways(spec, seeds)
+        if spec == "base":
+            base = figures
+        elif base is not None:
+            k = len(seeds)
+            d_half, d_lolo = figures[:k] - base[:k], figures[k:] - base[k:]
+            line += (f" | vs base: split-half {d_half.mean():+.3f} +- {d_half.std():.3f} (paired),"
+                     f" up/down {int((d_half > 0).sum())}/{int((d_half < 0).sum())} splits,"
+                     f" LOLO up/down {int((d_lolo > 0).sum())}/{int((d_lolo < 0).sum())}")
+        print(f"{spec:{width}s} {line}", flush=True)
 
 
 def main(argv=None) -> int:
@@ -340,19 +350,7 @@ def main(argv=None) -> int:
         extract(args.corpus, args.cache, args.jobs)
     lab = Lab(args.cache)
     first, last = (int(v) for v in args.split_seeds.split("-"))
-    seeds = range(first, last + 1)
-    base = None
-    for spec in (args.rows.split(";") if args.rows else ROWS):
-        line, figures = lab.three_ways(spec, seeds)
-        if spec == "base":
-            base = figures
-        elif base is not None:
-            k = len(seeds)
-            d_half, d_lolo = figures[:k] - base[:k], figures[k:] - base[k:]
-            line += (f" | vs base: split-half {d_half.mean():+.3f} +- {d_half.std():.3f} (paired),"
-                     f" up/down {int((d_half > 0).sum())}/{int((d_half < 0).sum())} splits,"
-                     f" LOLO up/down {int((d_lolo > 0).sum())}/{int((d_lolo < 0).sum())}")
-        print(f"{spec:32s} {line}", flush=True)
+    print_rows(lab, args.rows.split(";") if args.rows else ROWS, range(first, last + 1))
     return 0
 
 

@@ -125,20 +125,27 @@ def worker(path: str):
     return vec, parts, out
 
 
-def extract(corpus: str, cache: str, jobs: int) -> None:
+def corpus_results(worker, corpus: str, jobs: int) -> tuple[list, dict]:
+    """`worker(path)` over the files of CORPUS/labels.csv: the results of those that worked, in the corpus's
+    order, and the cache's common arrays (the shipped track vectors, part vectors, parts per track, labels),
+    whatever else the worker returns after its first two values. Prints how many failed."""
     with open(os.path.join(corpus, "labels.csv"), newline="", encoding="utf-8") as f:
         rows = [r for r in csv.DictReader(f) if r.get("path")]
     results, failures = run_pool(worker, [os.path.join(corpus, r["path"]) for r in rows], jobs)
     ok = sorted(results)
     res = [results[i][0] for i in ok]  # run_pool wraps each result as (value, cpu seconds)
-    data = {"raw": np.stack([r[0] for r in res]), "parts": np.concatenate([r[1] for r in res]),
-            "nparts": [len(r[1]) for r in res], "labels": [rows[i]["label"] for i in ok]}
+    print(f"{len(ok)} tracks extracted, {len(failures)} failed {list(failures.values())[:3]}")
+    return res, {"raw": np.stack([r[0] for r in res]), "parts": np.concatenate([r[1] for r in res]),
+                 "nparts": [len(r[1]) for r in res], "labels": [rows[i]["label"] for i in ok]}
+
+
+def extract(corpus: str, cache: str, jobs: int) -> None:
+    res, data = corpus_results(worker, corpus, jobs)
     for name in SCHEMES:
         data[f"{name}_v"] = np.concatenate([r[2][name][0] for r in res])
         data[f"{name}_p"] = np.concatenate([r[2][name][1] for r in res])
         data[f"{name}_n"] = [len(r[2][name][0]) for r in res]
     np.savez(cache, **data)
-    print(f"{len(ok)} tracks extracted, {len(failures)} failed")
 
 
 class Lab:
