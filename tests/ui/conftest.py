@@ -78,6 +78,23 @@ def make_window(qtbot):
     assert not leaked, f"worker threads left running: {leaked}"
 
 
+def shown_table(tmp_path, qtbot, tracks, size=(900, 300)):
+    """A LibraryView over a new catalog holding `tracks`, shown at `size` and exposed: (view, catalog)."""
+    from desktop.core.catalog import Catalog
+    from desktop.ui.library_model import LibraryModel
+    from desktop.ui.library_view import LibraryView
+
+    cat = Catalog(tmp_path / "c.sqlite3")
+    for t in tracks:
+        cat.add_track(t)
+    view = LibraryView(LibraryModel(cat))
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    return view, cat
+
+
 def drop_event(paths, modifiers=Qt.NoModifier) -> QDropEvent:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])

@@ -17,7 +17,7 @@ from desktop.core.catalog import Catalog, Track
 from desktop.core.events import Progress
 from desktop.ui.library_model import COLUMNS, TRACK_ROLE, LibraryModel
 from desktop.ui.status import IndexStatus
-from tests.ui.conftest import PaintCounter
+from tests.ui.conftest import PaintCounter, shown_table
 
 
 def test_progress_is_painted_with_the_next_frame_not_inside_the_update(qtbot):
@@ -123,16 +123,9 @@ def test_scrolling_the_table_paints_only_the_rows_that_came_into_view(tmp_path, 
     """The table takes its colours from the palette, not the style sheet (a style-sheet background makes the
     viewport transparent, and every scroll repainted the whole table and the widgets under it): a scroll by
     one row moves the pixels and paints that row; the rows keep their colours."""
-    from desktop.ui.library_view import LibraryView
-
-    cat = Catalog(tmp_path / "c.sqlite3")
-    for i in range(200):
-        cat.add_track(Track(id=0, path=f"/m/{i:03d}.flac", title=f"Song {i:03d}", artist="Band", duration=100))
-    view = LibraryView(LibraryModel(cat))
-    qtbot.addWidget(view)
-    view.resize(700, 400)
-    view.show()
-    qtbot.waitExposed(view)
+    view, cat = shown_table(tmp_path, qtbot, [
+        Track(id=0, path=f"/m/{i:03d}.flac", title=f"Song {i:03d}", artist="Band", duration=100) for i in range(200)],
+        size=(700, 400))
     view.select_row(1)
     qtbot.wait(50)
     spy = PaintCounter(view.viewport())  # kept: the filter goes with it
@@ -208,16 +201,9 @@ def test_selecting_a_row_does_not_repaint_the_tables_header(tmp_path, styled_app
     """A selected row spans every column, and the stock header repainted all its sections on each row change
     (its share of the selection's region); the table's header (RowHeader) does not highlight sections, so it
     repaints nothing, and it still sorts when clicked."""
-    from desktop.ui.library_view import LibraryView
-
-    cat = Catalog(tmp_path / "c.sqlite3")
-    for i in range(40):
-        cat.add_track(Track(id=0, path=f"/m/{i:03d}.flac", title=f"Song {39 - i:03d}", artist="Band", duration=100))
-    view = LibraryView(LibraryModel(cat))
-    qtbot.addWidget(view)
-    view.resize(700, 400)
-    view.show()
-    qtbot.waitExposed(view)
+    view, cat = shown_table(tmp_path, qtbot, [
+        Track(id=0, path=f"/m/{i:03d}.flac", title=f"Song {39 - i:03d}", artist="Band", duration=100)
+        for i in range(40)], size=(700, 400))
     header = view.horizontalHeader()
     header_paints, table_paints = PaintCounter(header.viewport()), PaintCounter(view.viewport())
     qtbot.wait(50)

@@ -5,25 +5,12 @@ from dataclasses import replace
 
 from PySide6.QtGui import QColor, QFont
 
-from desktop.core.catalog import Catalog, Track
-from desktop.ui.library_model import COLUMNS, LibraryModel
+from desktop.core.catalog import Track
+from desktop.ui.library_model import COLUMNS
+from tests.ui.conftest import shown_table
 
 NAMES = [name for name, _ in COLUMNS]
 BASE, ALTERNATE = "#1a1c21", "#1f2127"  # the dark palette's Base and AlternateBase
-
-
-def _table(tmp_path, qtbot, tracks):
-    from desktop.ui.library_view import LibraryView
-
-    cat = Catalog(tmp_path / "c.sqlite3")
-    for t in tracks:
-        cat.add_track(t)
-    view = LibraryView(LibraryModel(cat))
-    qtbot.addWidget(view)
-    view.resize(900, 300)
-    view.show()
-    qtbot.waitExposed(view)
-    return view, cat
 
 
 def _cell_pixels(view, row: int, name: str) -> set[str]:
@@ -39,7 +26,7 @@ def _cell_pixels(view, row: int, name: str) -> set[str]:
 def test_cells_are_drawn_in_their_columns_and_long_texts_stop_at_their_column(tmp_path, styled_app, qtbot):
     """Each cell's text lands in its own column, wherever the user moved it; a title far wider than its
     column is elided there and never runs into the next column."""
-    view, cat = _table(tmp_path, qtbot, [
+    view, cat = shown_table(tmp_path, qtbot, [
         Track(id=0, path="/m/a.flac", title="W" * 300, artist="", album="", genre="", duration=0),
         Track(id=0, path="/m/b.flac", title="Short", artist="Band", album="", genre="", duration=0)])
     assert view.model().look(0, "artist")[0] == ""  # the long title's neighbour is empty
@@ -54,7 +41,7 @@ def test_cells_are_drawn_in_their_columns_and_long_texts_stop_at_their_column(tm
 
 
 def test_the_playing_row_shows_its_icon_and_the_selected_row_its_highlight(tmp_path, styled_app, qtbot):
-    view, cat = _table(tmp_path, qtbot, [Track(id=0, path=f"/m/{i}.flac", title="Song", artist="Band",
+    view, cat = shown_table(tmp_path, qtbot, [Track(id=0, path=f"/m/{i}.flac", title="Song", artist="Band",
                                                duration=60) for i in range(5)])
     model = view.model()
     model.set_playing(model.track_id(2))
@@ -79,7 +66,7 @@ def test_the_playing_row_shows_its_icon_and_the_selected_row_its_highlight(tmp_p
 def test_a_repaint_of_drawn_rows_lays_out_no_text_again(tmp_path, styled_app, qtbot):
     """Qt's item painting laid every cell's text out on every paint; the table keeps each laid-out text, so
     a repaint (a selected row, a scroll back) reuses them, and a changed track lays out only its new text."""
-    view, cat = _table(tmp_path, qtbot, [Track(id=0, path=f"/m/{i}.flac", title=f"Song {i}", artist="Band",
+    view, cat = shown_table(tmp_path, qtbot, [Track(id=0, path=f"/m/{i}.flac", title=f"Song {i}", artist="Band",
                                                duration=60) for i in range(6)])
     painter = view.rows_painter
     qtbot.waitUntil(lambda: painter.texts_laid_out > 0)
