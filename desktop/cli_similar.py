@@ -34,6 +34,9 @@ def add_parsers(sub) -> None:
     sp.add_argument("-k", type=int, default=10, help="P@k cut-off (default 10)")
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--sweep-layers", action="store_true", help="score every layer of the model (one pass each)")
+    sp.add_argument("--passages", action="store_true",
+                    help="also read every track whole, as the window's passage pass does, and rank as the window then "
+                         "does (late interaction over whole-track parts; slower)")
 
 
 def cmd_similar(args) -> int:
@@ -118,7 +121,8 @@ def cmd_eval(args) -> int:
     bar = ProgressPrinter()
     report = None
     for ev in run_eval(args.source, base_home=base, k=args.k, embedder=args.embedder, model=args.model,
-                       device=args.device, strict=bool(args.embedder or args.model), layer=args.layer):
+                       device=args.device, strict=bool(args.embedder or args.model), layer=args.layer,
+                       passages=args.passages):
         if isinstance(ev, Progress):
             bar.update(ev)
         elif isinstance(ev, EvalReport):

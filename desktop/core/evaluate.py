@@ -125,8 +125,10 @@ def eval_home(base_home: Path, source: str, embedder: str | None) -> Path:
 
 
 def run_eval(source: str, *, base_home: Path, k: int = 10, embedder: str | None = None, model: str | None = None,
-             device: str | None = None, strict: bool = False, layer: str | None = None) -> Iterator:
-    """Index the labelled files in an eval library of their own, then score; yields events, then EvalReport."""
+             device: str | None = None, strict: bool = False, layer: str | None = None,
+             passages: bool = False) -> Iterator:
+    """Index the labelled files in an eval library of their own, then score; yields events, then EvalReport.
+    `passages`: run the passage pass first, so spectral rankings use whole-track parts as the window's do."""
     pairs = read_labels(source)
     if not pairs:
         raise SoundalikeError(f"{source}: no audio files to evaluate")
@@ -139,6 +141,10 @@ def run_eval(source: str, *, base_home: Path, k: int = 10, embedder: str | None 
             yield event
             if isinstance(event, IndexSummary):
                 notice = event.notice
+        if passages:
+            from desktop.core.passages import PassageSummary, index_passages  # lazy: only asked for
+
+            yield from (ev for ev in index_passages(lib) if not isinstance(ev, PassageSummary))
         key = lib.active_key
         catalog = lib.catalog
         failed = [{"path": t.path, "error": t.error} for t in catalog.tracks(status="failed") if t.path in label_of]

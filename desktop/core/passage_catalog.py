@@ -13,6 +13,7 @@ row with the reason and no vectors, so it is not retried on every run (until the
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -30,6 +31,7 @@ CREATE TABLE IF NOT EXISTS passage_windows (
     error TEXT NOT NULL DEFAULT '',
     made_at REAL NOT NULL,
     levels BLOB,  -- float16: the track's RMS level each LEVEL_SECONDS (its mini-waveform), NULL if not known
+    parts BLOB,   -- float16 (k x dim): whole-track parts for late interaction (spectral), NULL if none
     PRIMARY KEY (track_id, embedder)
 );
 """
@@ -44,14 +46,18 @@ class PassageRows:
         with catalog._lock:
             catalog._db.executescript(_SCHEMA)
             columns = {row[1] for row in catalog._db.execute("PRAGMA table_info(passage_windows)")}
-            if "levels" not in columns:  # a library whose passage pass ran before outlines were kept
-                catalog._db.execute("ALTER TABLE passage_windows ADD COLUMN levels BLOB")
+            for column in ("levels", "parts"):  # a library whose passage pass ran before these were kept
+                if column not in columns:
+                    catalog._db.execute(f"ALTER TABLE passage_windows ADD COLUMN {column} BLOB")
 
-    def plan(self, key: str) -> list[int]:
-        """Indexed tracks of vector space `key` whose windows are missing or older than the file."""
+    def plan(self, key: str, with_parts: bool = False) -> list[int]:
+        """Indexed tracks of vector space `key` whose windows are missing or older than the file; `with_parts`:
+        also those whose windows were made before whole-track parts were kept (read once more, for them)."""
+        stale = " OR (p.n>0 AND p.parts IS NULL)" if with_parts else ""
         q = ("SELECT t.id FROM tracks t JOIN vectors v ON v.track_id=t.id AND v.embedder=? "
              "LEFT JOIN passage_windows p ON p.track_id=t.id AND p.embedder=? "
-             "WHERE t.status='indexed' AND (p.track_id IS NULL OR p.size!=t.size OR p.mtime!=t.mtime) ORDER BY t.id")
+             f"WHERE t.status='indexed' AND (p.track_id IS NULL OR p.size!=t.size OR p.mtime!=t.mtime{stale}) "
+             "ORDER BY t.id")
         return [r[0] for r in self.catalog._rows(q, (key, key))]
 
     def written(self, key: str) -> set[int]:
@@ -60,22 +66,35 @@ class PassageRows:
         return {r[0] for r in rows}
 
     def save(self, track_id: int, key: str, size: int, mtime: float, starts, ends, raws: np.ndarray,
-             levels=None) -> None:
-        raws = np.clip(np.nan_to_num(np.asarray(raws, np.float32)), -F16_MAX, F16_MAX).astype(np.float16)
+             levels=None, parts=None) -> None:
         outline = None if levels is None else np.asarray(levels, np.float16).tobytes()
+        kept_parts = None if parts is None or not len(parts) else _f16(parts).tobytes()
         self._put(track_id, key, size, mtime, len(raws), np.asarray(starts, np.float32).tobytes(),
-                  np.asarray(ends, np.float32).tobytes(), raws.tobytes(), "", outline)
+                  np.asarray(ends, np.float32).tobytes(), _f16(raws).tobytes(), "", outline, kept_parts)
 
     def save_failed(self, track_id: int, key: str, size: int, mtime: float, error: str) -> None:
-        self._put(track_id, key, size, mtime, 0, None, None, None, error, None)
+        self._put(track_id, key, size, mtime, 0, None, None, None, error, None, None)
 
     def _put(self, *values) -> None:
         self.catalog._run(
             "INSERT INTO passage_windows(track_id, embedder, size, mtime, n, starts, ends, raw, error, levels, "
-            "made_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(track_id, embedder) DO UPDATE SET "
-            "size=excluded.size, mtime=excluded.mtime, n=excluded.n, starts=excluded.starts, ends=excluded.ends, "
-            "raw=excluded.raw, error=excluded.error, levels=excluded.levels, made_at=excluded.made_at",
-            (*values, time.time()))
+            "parts, made_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(track_id, embedder) DO UPDATE "
+            "SET size=excluded.size, mtime=excluded.mtime, n=excluded.n, starts=excluded.starts, ends=excluded.ends, "
+            "raw=excluded.raw, error=excluded.error, levels=excluded.levels, parts=excluded.parts, "
+            "made_at=excluded.made_at", (*values, time.time()))
+
+    def parts(self, key: str, ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """The whole-track parts (float32 k x dim) of each of `ids` whose passage pass kept them."""
+        wanted, out = sorted({int(i) for i in ids}), {}
+        for a in range(0, len(wanted), 500):
+            chunk = wanted[a : a + 500]
+            for tid, n, raw_bytes, blob in self.catalog._rows(
+                    f"SELECT track_id, n, length(raw), parts FROM passage_windows WHERE embedder=? "
+                    f"AND parts IS NOT NULL AND n>0 AND track_id IN ({','.join('?' * len(chunk))})", (key, *chunk)):
+                dim = raw_bytes // 2 // n  # the windows' dimension, from their own blob's length
+                if dim and len(blob) % (2 * dim) == 0:
+                    out[tid] = np.frombuffer(blob, np.float16).astype(np.float32).reshape(-1, dim)
+        return out
 
     def levels(self, key: str, ids: Iterable[int]) -> dict[int, np.ndarray]:
         """The outline (RMS level a second) of each of `ids` whose passage pass kept one."""
@@ -121,6 +140,22 @@ class PassageRows:
     def failures(self, key: str) -> list[tuple[int, str]]:
         return [(r[0], r[1]) for r in self.catalog._rows(
             "SELECT track_id, error FROM passage_windows WHERE embedder=? AND n=0", (key,))]
+
+
+_ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def rows_of(catalog) -> PassageRows:
+    """This open catalog's PassageRows, its table checked once: a similar query reads whole-track parts at every
+    call, and a schema statement there would cost a statement and commit a transaction open on the connection."""
+    rows = _ROWS.get(catalog)
+    if rows is None:
+        rows = _ROWS[catalog] = PassageRows(catalog)
+    return rows
+
+
+def _f16(vectors) -> np.ndarray:
+    return np.clip(np.nan_to_num(np.asarray(vectors, np.float32)), -F16_MAX, F16_MAX).astype(np.float16)
 
 
 def _decoded(row) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:

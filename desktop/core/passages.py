@@ -1,4 +1,5 @@
-"""The passage pass: every indexed track read whole, cut into windows, stored for passage search.
+"""The passage pass: every indexed track read whole, cut into windows, stored for passage search. For spectral
+spaces it also keeps each track's whole-track parts, which similar queries compare (desktop.core.late_interaction).
 
 Why a second pass: reading whole tracks costs more than the excerpts the first pass reads, so the
 library becomes searchable at the first pass's speed and the passage index follows, in the
@@ -26,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from desktop.core import workers
+from desktop.core import late_interaction, workers
 from desktop.core.analysis import failure_reason
 from desktop.core.decode import open_audio
 from desktop.core.events import Progress
@@ -64,21 +65,24 @@ class WindowsResult(NamedTuple):
     starts: np.ndarray | None = None
     ends: np.ndarray | None = None
     levels: np.ndarray | None = None  # the track's outline (RMS level a second) for the hits' mini-waveform
+    parts: np.ndarray | None = None  # whole-track parts for late interaction (spectral; None for other embedders)
 
 
 def analyze_windows(embedder, path: str) -> WindowsResult:
     """The windows of a whole file, or the reason it failed: never raises for a bad file."""
     levels: list[float] = []
+    parts: list[np.ndarray] = []
     try:
         with open_audio(path) as source:
-            starts, ends, raws = embed_source(embedder, source, levels=levels)
+            starts, ends, raws = embed_source(embedder, source, levels=levels, parts=parts)
     except Exception as e:
         return WindowsResult(None, failure_reason(e))
     if not len(raws):
         return WindowsResult(None, "no audio to cut into windows")
     if raws.ndim != 2 or raws.shape[1] != embedder.dim or not np.isfinite(raws).all():
         return WindowsResult(None, "the embedder produced invalid window vectors")
-    return WindowsResult(raws, "", float(ends[-1]), starts, ends, np.asarray(levels, np.float32))
+    return WindowsResult(raws, "", float(ends[-1]), starts, ends, np.asarray(levels, np.float32),
+                         np.stack(parts).astype(np.float32) if parts else None)
 
 
 _niced = False
@@ -129,7 +133,8 @@ def index_passages(library, *, cancel: threading.Event | None = None, workers: i
         yield summary
         return
     rows = PassageRows(library.catalog)
-    plan = rows.plan(key)  # (a rebuild below rewrites the index from the rows; it changes no plan)
+    # (a rebuild below rewrites the index from the rows; it changes no plan)
+    plan = rows.plan(key, with_parts=late_interaction.applies(key))
     if not plan and _settled(library, key):
         # The window runs this pass at every start. Opening a large embedded index holds Python's GIL
         # (about 5 s for a million windows with a search graph, the whole window frozen meanwhile), so it
@@ -164,7 +169,8 @@ def index_passages(library, *, cancel: threading.Event | None = None, workers: i
             store.replace_track(tid, result.starts, result.ends, library.space().to_unit(result.raw),
                                 had_windows=tid in written)
             crash_point("after-passage-store")
-            rows.save(tid, key, track.size, track.mtime, result.starts, result.ends, result.raw, result.levels)
+            rows.save(tid, key, track.size, track.mtime, result.starts, result.ends, result.raw, result.levels,
+                      result.parts)
             crash_point("after-passage-commit")
             summary.tracks += 1
             summary.windows += len(result.raw)
@@ -227,7 +233,7 @@ def status(library) -> dict | None:
     if key is None:
         return None
     counts = PassageRows(library.catalog).counts(key)
-    counts["pending"] = len(PassageRows(library.catalog).plan(key))
+    counts["pending"] = len(PassageRows(library.catalog).plan(key, with_parts=late_interaction.applies(key)))
     counts["indexed"] = library.catalog.vector_count(key)
     # windows in the embedded index's search graph after the last pass (None: a server's index, or no pass yet)
     graphed = library.catalog.meta(GRAPHED + key)

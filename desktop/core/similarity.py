@@ -101,7 +101,7 @@ def resolve(library: Library, query: int | str) -> Query:
     raw = dict(catalog.raw_vectors(key, [track.id])).get(track.id)
     return Query(vectors[track.id], track.id, track.file_hash, track.artist, track.title, track.duration,
                  f"{track.artist} - {track.title}", raw, track.mb_recording_id,
-                 catalog.parts_of(key, [track.id]).get(track.id))
+                 late_interaction.track_parts(catalog, key, [track.id]).get(track.id))
 
 
 def embed_file(library: Library, path: str) -> Query:

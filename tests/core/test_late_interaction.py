@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 
 from desktop.core import late_interaction
+from desktop.core.embedders.spectral import REP_DIM
 from desktop.core.indexer import scan_and_index
-from desktop.core.late_interaction import chamfer, chamfer_many, part_sets, rerank, rerank_rankings
+from desktop.core.late_interaction import chamfer, chamfer_many, part_sets, rerank, rerank_rankings, track_parts
 from desktop.core.library import Library
+from desktop.core.passage_catalog import PassageRows
+from desktop.core.passages import index_passages
 from desktop.core.similarity import similar
 from tests.audio import SR, render, write
 
@@ -122,3 +125,48 @@ def test_a_model_space_is_whitened_by_its_windows_and_keeps_plain_cosine(home, t
         hits = similar(lib, query, k=3)
         by_cosine = lib.store().search(lib.store().get_vectors([query])[query], 3, exclude_ids=[query])
     assert {h.track_id for h in hits} == {h.id for h in by_cosine}
+
+
+def test_the_passage_pass_adds_whole_track_parts_that_take_the_tracks_repetition(home, two_part_library):
+    """The passage pass reads each track whole: its 2 s block sums, merged 8 at a time, become more parts for late
+    interaction (60 s: 30 blocks -> 4 parts of 16, 16, 16 and 12 s); too short for the repetition dimensions,
+    they take the mean of the track's excerpts there. A passage row made before parts were kept is planned again."""
+    with Library.open(home, embedder="spectral") as lib:
+        list(scan_and_index(lib, [str(two_part_library / "music")], workers=1))
+        key, ids = lib.active_key, lib.catalog.track_ids()
+        name = {t.id: t.path.rsplit("/", 1)[1][:-4] for t in lib.catalog.tracks()}
+        before = track_parts(lib.catalog, key, ids)
+        list(index_passages(lib, in_process=True))
+        after = track_parts(lib.catalog, key, ids)
+        sets = part_sets(lib.space(), ids)
+        query = next(t for t in ids if name[t] == "query")
+        hits = {name[h.track_id] for h in similar(lib, query, k=2)}
+        rows = PassageRows(lib.catalog)
+        assert rows.plan(key, with_parts=True) == []
+        lib.catalog._run("UPDATE passage_windows SET parts=NULL WHERE track_id=?", (query,))
+        replanned, plain = rows.plan(key, with_parts=True), rows.plan(key)
+    for tid in ids:
+        assert len(before[tid]) == 4 and len(after[tid]) == 8 and len(sets[tid]) == 8
+        np.testing.assert_array_equal(after[tid][:4], before[tid])
+        np.testing.assert_allclose(after[tid][4:, -REP_DIM:], np.tile(before[tid][:, -REP_DIM:].mean(0), (4, 1)))
+        assert np.abs(after[tid][4:, :-REP_DIM] - before[tid][:, :-REP_DIM]).max() > 0.01  # measured, not copied
+    assert "drums_twice" in hits and not hits & {"blend0", "blend1"}
+    assert replanned == [query] and plain == []
+
+
+def test_eval_with_passages_ranks_with_whole_track_parts(tmp_path, two_part_library):
+    """`soundalike eval --passages`: the eval library gets its passage pass, so its rankings use the parts the
+    window's would."""
+    from desktop.core.evaluate import EvalReport, eval_home, run_eval
+
+    music = two_part_library / "music"
+    labels = tmp_path / "labels.csv"
+    labels.write_text("path,label\n" + "".join(f"{music / f.name},{f.stem.split('_')[0]}\n"
+                                                for f in sorted(music.iterdir())))
+    events = list(run_eval(str(labels), base_home=tmp_path / "home", embedder="spectral", k=2, passages=True))
+    report = events[-1]
+    assert isinstance(report, EvalReport) and report.tracks == 8
+    assert any(getattr(e, "stage", "") == "passages" for e in events)
+    with Library.open(eval_home(tmp_path / "home", str(labels), "spectral")) as lib:
+        kept = PassageRows(lib.catalog).parts(lib.active_key, lib.catalog.track_ids())
+    assert len(kept) == 8

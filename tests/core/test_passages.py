@@ -252,6 +252,26 @@ def test_windows_cover_the_track_at_the_hop():
     assert list(starts) == [0, 2, 4, 6] and list(ends) == [4, 6, 8, 9] and raws.shape == (4, 260)
 
 
+def test_whole_track_parts_are_the_blocks_merged_eight_at_a_time():
+    """Spectral only: 37 s = 18 blocks of 2 s and a 1 s tail; 8 + 8 blocks, and the last 3 join the part before."""
+    from desktop.core.embedders import create
+    from desktop.core.embedders.spectral import FeatureSums, finished_vector
+
+    x = np.random.default_rng(1).standard_normal(16000 * 37).astype(np.float32) * 0.1
+    parts: list = []
+    embed_windows(create("spectral"), [x], parts)
+    assert len(parts) == 2
+    first = FeatureSums()
+    for block in list(fixed_blocks([x]))[:8]:
+        one = FeatureSums()
+        one.add(block)
+        first.merge(one)
+    np.testing.assert_array_equal(parts[0], finished_vector(first))
+    short: list = []
+    embed_windows(create("spectral"), [x[: 16000 * 5]], short)
+    assert len(short) == 1  # a track shorter than a part is one part
+
+
 @pytest.mark.filterwarnings("ignore:.*[Pp]ayload index.*:UserWarning")
 @pytest.mark.filterwarnings("ignore:Local mode performs exact:UserWarning")
 def test_a_library_on_a_qdrant_server_keeps_and_searches_its_windows_there(tmp_path, motif_lib):
@@ -281,12 +301,14 @@ def test_model_embedder_windows_are_indexed_and_searched(tmp_path, motif_lib, ti
         key = lib.active_key
         rows = PassageRows(lib.catalog)
         counts = rows.counts(key)
+        kept_parts = rows.parts(key, lib.catalog.track_ids())
         source = list(motif_lib.truth)[1]  # drums, motif at 14.0 s
         track = lib.catalog.by_path(source)
         hits = find_passages(lib, passage_query(lib, source, 14.0, 22.0), k=5)
         clip_hits = find_passages(lib, passage_query(lib, str(motif_lib.clip)), k=8)
     assert key.startswith("wav2vec2") and not summary.failed and summary.tracks == 11
     assert counts["windows"] == summary.windows and counts["tracks"] == 11
+    assert kept_parts == {}  # whole-track parts are spectral's (late interaction re-scores spectral spaces only)
     starts, ends, raws = next((s, e, r) for t, s, e, r in rows_of(home, key) if t == track.id)
     assert raws.shape[1] == int(key.rsplit("-", 1)[1]) and len(raws) == round(track.duration / HOP_SECONDS) - 1
     assert np.allclose(np.diff(starts), HOP_SECONDS) and np.allclose(ends - starts, 2 * HOP_SECONDS)
@@ -326,14 +348,16 @@ def test_the_pass_keeps_each_tracks_outline_for_the_hits_mini_waveform(tmp_path,
         list(index_passages(lib, in_process=True))
         tid = lib.catalog.by_path(str(path)).id
         outline = PassageRows(lib.catalog).levels(lib.active_key, [tid])[tid]
+        parts = PassageRows(lib.catalog).parts(lib.active_key, lib.catalog.track_ids())
         hits = find_passages(lib, passage_query(lib, str(motif_lib.clip)), k=5)
+    assert len(parts) == 12 and all(p.shape[1] == 260 for p in parts.values())  # worker processes' and in-process
     assert len(outline) == 12
     assert outline[:6].max() < 0.05 and outline[6:].min() > 0.4
     assert all(h.levels is not None and abs(len(h.levels) - h.duration) <= 1 for h in hits)
     assert "levels" not in hits[0].to_dict()  # JSON stays what the CLI documents
 
 
-def test_a_passage_table_from_before_outlines_gets_the_column(tmp_path):
+def test_a_passage_table_from_before_outlines_and_parts_gets_the_columns(tmp_path):
     import sqlite3
 
     from desktop.core.catalog import Catalog
@@ -348,5 +372,5 @@ def test_a_passage_table_from_before_outlines_gets_the_column(tmp_path):
     con.close()
     cat = Catalog(db)
     rows = PassageRows(cat)
-    assert rows.levels("k", [1]) == {}
+    assert rows.levels("k", [1]) == {} and rows.parts("k", [1]) == {}
     cat.close()
