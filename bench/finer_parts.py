@@ -220,6 +220,14 @@ def three_ways_of(score, labels: list[str], seeds=range(10)) -> tuple[str, np.nd
     return line, np.array(halves + lolo)
 
 
+def paired_text(figures: np.ndarray, base: np.ndarray, name: str) -> str:
+    """`figures` against `base` (both from three_ways_of, same splits and labels): the paired split-half difference
+    and how many held-out labels went up and down."""
+    d_half, d_lolo = figures[:10] - base[:10], figures[10:] - base[10:]
+    return (f" | vs {name}: split-half {d_half.mean():+.3f} +- {d_half.std():.3f} (paired),"
+            f" LOLO up/down {int((d_lolo > 0).sum())}/{int((d_lolo < 0).sum())}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("corpus")
@@ -238,10 +246,7 @@ def main(argv=None) -> int:
         if spec == ref:
             reference[late] = figures
         elif ref.split("late=")[1] in reference:
-            base = reference[ref.split("late=")[1]]
-            d_half, d_lolo = figures[:10] - base[:10], figures[10:] - base[10:]
-            line += (f" | vs {ref}: split-half {d_half.mean():+.3f} +- {d_half.std():.3f} (paired),"
-                     f" LOLO up/down {int((d_lolo > 0).sum())}/{int((d_lolo < 0).sum())}")
+            line += paired_text(figures, reference[ref.split("late=")[1]], ref)
         print(f"{spec:24s} {line}", flush=True)
     return 0
 

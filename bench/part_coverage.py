@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
-from finer_parts import corpus_results, three_ways_of  # noqa: E402
+from finer_parts import corpus_results, paired_text, three_ways_of  # noqa: E402
 
 from desktop.core.embedders import spectral as S  # noqa: E402
 from desktop.core.evaluate import evaluate_rankings, rank_by_cosine  # noqa: E402
@@ -119,9 +119,7 @@ def main(argv=None) -> int:
         if reference is None:
             reference = figures
         else:  # paired against the first row: the same splits and labels
-            d_half, d_lolo = figures[:10] - reference[:10], figures[10:] - reference[10:]
-            line += (f" | vs first: split-half {d_half.mean():+.3f} +- {d_half.std():.3f},"
-                     f" LOLO up {(d_lolo > 0).sum()}/{len(d_lolo)}")
+            line += paired_text(figures, reference, "first row")
         print(f"{spec:24s} {line}", flush=True)
     return 0
 
