@@ -97,10 +97,10 @@ def store_status_lines(lib) -> list[str]:
 def _passage_lines(lib, key: str) -> list[str]:
     """The passage index beside the collection: its windows as the store counts them (only once it exists)."""
     from desktop.core.library import key_dim
-    from desktop.core.passage_catalog import PassageRows
+    from desktop.core.passage_catalog import rows_of
     from desktop.core.store import open_library_passages
 
-    windows = PassageRows(lib.catalog).counts(key)["windows"]
+    windows = rows_of(lib.catalog).counts(key)["windows"]
     if not windows:
         return []
     try:

@@ -21,7 +21,7 @@ from desktop.core.errors import LibraryInUse, ModelUnavailable, SoundalikeError,
 from desktop.core.events import Progress
 from desktop.core.lock import LibraryLock
 from desktop.core.model_cache import is_cached, is_hub_id
-from desktop.core.passage_catalog import PassageRows
+from desktop.core.passage_catalog import rows_of
 from desktop.core.passage_store import index_exists
 from desktop.core.space import REFIT_PENDING, VectorSpace, key_dim
 from desktop.core.store import open_library_passages, open_library_store
@@ -190,7 +190,7 @@ class Library:
             key = self.active_key
             if key is None:
                 raise SoundalikeError("the library has no indexed tracks yet; run `soundalike index FOLDER` first")
-            windows = PassageRows(self.catalog).counts(key)["windows"]
+            windows = rows_of(self.catalog).counts(key)["windows"]
             self._passages = open_library_passages(self.settings, self.catalog, key, key_dim(key), windows,
                                                    in_child=self.store_in_child)
         return self._passages
@@ -200,7 +200,7 @@ class Library:
         if self._passages is not None:
             return True
         if self.settings.qdrant_url:
-            return PassageRows(self.catalog).counts(self.active_key)["tracks"] > 0
+            return rows_of(self.catalog).counts(self.active_key)["tracks"] > 0
         return index_exists(str(self.settings.vectors_dir), self.active_key)
 
     # Standardisation lives in the space: `library.space().to_unit(raw)`, `.standardizer()`, `.refit()`.

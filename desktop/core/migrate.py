@@ -34,7 +34,7 @@ from desktop.core.errors import SoundalikeError
 from desktop.core.events import Progress
 from desktop.core.indexer import crash_point
 from desktop.core.library import Library, key_dim
-from desktop.core.passage_catalog import PassageRows
+from desktop.core.passage_catalog import rows_of
 from desktop.core.passage_store import point_id
 from desktop.core.passages import SETTLED, STAMP, stats_stamp
 from desktop.core.store import open_library_passages, open_library_store
@@ -103,7 +103,7 @@ def migrate(library: Library, to: str, *, batch: int = 512, sample: int = 200,
         opener = open_target or (lambda k, d: open_library_store(library.settings, catalog, k, d, url=url))
         report.spaces[key] = yield from _copy_space(library, key, opener(key, key_dim(key)), state, batch, sample,
                                                     report)
-    rows = PassageRows(catalog)
+    rows = rows_of(catalog)
     for key in keys:
         windows = rows.counts(key)["windows"]
         if windows:

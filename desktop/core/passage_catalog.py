@@ -146,8 +146,8 @@ _ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def rows_of(catalog) -> PassageRows:
-    """This open catalog's PassageRows, its table checked once: a similar query reads whole-track parts at every
-    call, and a schema statement there would cost a statement and commit a transaction open on the connection."""
+    """This open catalog's PassageRows, its table checked once: similar and passage queries read it at every call,
+    and a schema statement there would cost a statement and commit a transaction open on the connection."""
     rows = _ROWS.get(catalog)
     if rows is None:
         rows = _ROWS[catalog] = PassageRows(catalog)

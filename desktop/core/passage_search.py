@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from desktop.core.passage_catalog import PassageRows
+from desktop.core.passage_catalog import rows_of
 from desktop.core.passage_store import PassageHit
 from desktop.core.passage_windows import HOP_SECONDS
 
@@ -214,7 +214,7 @@ def find_passages(library, query: PassageQuery, k: int = 10, *, include_self: bo
             at += len(pick)
         kept = _shape(library, merge_best(votes, 3 * k + 10), query, k)
         if len(kept) >= k or all(len(h) < fetch for h in per_window) or fetch >= 20000:
-            outlines = PassageRows(library.catalog).levels(library.active_key, (p.track_id for p in kept))
+            outlines = rows_of(library.catalog).levels(library.active_key, (p.track_id for p in kept))
             for p in kept:
                 p.levels = outlines.get(p.track_id)
             return kept

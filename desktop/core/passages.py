@@ -32,7 +32,7 @@ from desktop.core.analysis import failure_reason
 from desktop.core.decode import open_audio
 from desktop.core.events import Progress
 from desktop.core.faults import crash_point
-from desktop.core.passage_catalog import PassageRows
+from desktop.core.passage_catalog import rows_of
 from desktop.core.passage_store import index_exists
 from desktop.core.passage_windows import embed_source
 from desktop.core.workers import _results_in_pool
@@ -132,7 +132,7 @@ def index_passages(library, *, cancel: threading.Event | None = None, workers: i
         summary.skipped = f"the library's vectors were made by {key}, the embedder now is {embedder.key}"
         yield summary
         return
-    rows = PassageRows(library.catalog)
+    rows = rows_of(library.catalog)
     # (a rebuild below rewrites the index from the rows; it changes no plan)
     plan = rows.plan(key, with_parts=late_interaction.applies(key))
     if not plan and _settled(library, key):
@@ -211,7 +211,7 @@ def rebuild(library) -> Iterator:
     """Rewrite the passage index from the raw windows in the catalog with the current statistics (no
     decoding); also drops windows of tracks the catalog no longer has. Yields Progress, then the count."""
     key = library.active_key
-    rows = PassageRows(library.catalog)
+    rows = rows_of(library.catalog)
     store = library.passages()
     stamp = stats_stamp(library)
     total = rows.counts(key)["tracks"]
@@ -232,8 +232,8 @@ def status(library) -> dict | None:
     key = library.active_key
     if key is None:
         return None
-    counts = PassageRows(library.catalog).counts(key)
-    counts["pending"] = len(PassageRows(library.catalog).plan(key, with_parts=late_interaction.applies(key)))
+    counts = rows_of(library.catalog).counts(key)
+    counts["pending"] = len(rows_of(library.catalog).plan(key, with_parts=late_interaction.applies(key)))
     counts["indexed"] = library.catalog.vector_count(key)
     # windows in the embedded index's search graph after the last pass (None: a server's index, or no pass yet)
     graphed = library.catalog.meta(GRAPHED + key)
