@@ -11,6 +11,7 @@ and cut the way each plan would read it:
   b8     16 s parts merged from the passage pass's 2 s block sums (no decode beyond the passage pass, which
          reads whole tracks anyway); a 2 s block is too short for the repetition dimensions, so each part takes
          its track's mean over the x6 parts there
+  b16    the same with 32 s parts (half as many to compare per candidate)
 The track vector is always x6's (longer reads make it worse: the amount of audio read then varies with the
 track's length, and several statistics drift with it). Rows: `stat` = parts for the within-track covariance,
 `late` = part set of the Chamfer re-scoring. Protocol as bench/library_learning.py: labels only score.
@@ -37,9 +38,9 @@ from desktop.core.passage_windows import fixed_blocks  # noqa: E402
 from desktop.core.standardize import Standardizer  # noqa: E402
 
 SR, SEC = 16000, 15
-PLANS = ("x12", "whole", "b8")
+PLANS = ("x12", "whole", "b8", "b16")
 ROWS = ("stat=x6 late=x6", "stat=x6 late=x12", "stat=x12 late=x12", "stat=x6 late=whole", "stat=whole late=whole",
-        "stat=x6 late=b8", "stat=x6 late=b8+x6")
+        "stat=x6 late=b8", "stat=x6 late=b8+x6", "stat=x6 late=b16+x6")
 
 
 def _excerpts(x: np.ndarray, n: int) -> list[np.ndarray]:
@@ -66,20 +67,21 @@ def worker(path: str):
         acc = S.FeatureSums()
         acc.add(block)
         sums.append(acc)
-    merged = []
-    for i in range(0, len(sums), 8):
-        if merged and len(sums[i : i + 8]) < 4:  # a short tail joins the part before it
-            group = sums[i - 8 : i + 8]
-            merged.pop()
-        else:
-            group = sums[i : i + 8]
-        acc = S.FeatureSums()
-        for s in group:
-            acc.merge(s)
-        merged.append(S.finished_vector(acc))
-    b8 = np.stack(merged)
-    b8[:, -S.REP_DIM :] = parts[:, -S.REP_DIM :].mean(0)
-    more["b8"] = b8
+    for span in (8, 16):
+        merged = []
+        for i in range(0, len(sums), span):
+            if merged and len(sums[i : i + span]) < span // 2:  # a short tail joins the part before it
+                group = sums[i - span : i + span]
+                merged.pop()
+            else:
+                group = sums[i : i + span]
+            acc = S.FeatureSums()
+            for s in group:
+                acc.merge(s)
+            merged.append(S.finished_vector(acc))
+        blocks = np.stack(merged)
+        blocks[:, -S.REP_DIM :] = parts[:, -S.REP_DIM :].mean(0)
+        more[f"b{span}"] = blocks
     return vec, parts, more
 
 
@@ -101,7 +103,8 @@ def main(argv=None) -> int:
     sets = {"x6": np.split(d["parts"].astype(np.float64), np.cumsum(d["nparts"])[:-1])}
     for name in PLANS:
         sets[name] = np.split(d[f"{name}_p"].astype(np.float64), np.cumsum(d[f"{name}_n"])[:-1])
-    sets["b8+x6"] = [np.vstack(pair) for pair in zip(sets["b8"], sets["x6"], strict=True)]
+    for name in ("b8", "b16"):
+        sets[f"{name}+x6"] = [np.vstack(pair) for pair in zip(sets[name], sets["x6"], strict=True)]
     labs, reference = np.array(labels), None
     print(f"{len(raw)} tracks; parts per track: " + ", ".join(f"{k} {np.mean([len(p) for p in v]):.1f}"
                                                              for k, v in sets.items()))

@@ -25,8 +25,10 @@ SPAN = int(round(WINDOW_SECONDS / HOP_SECONDS))  # blocks per window
 LEVEL_SECONDS = 1.0  # one value of a track's outline (mini-waveform) a second: 240 values for 4 minutes
 # A last block shorter than this joins the window before it instead of making its own.
 MIN_TAIL_SECONDS = 1.0
-# Whole-track parts for late interaction (spectral only): 8 blocks, the excerpts' 15 s rounded to whole blocks.
-PART_BLOCKS = 8
+# Whole-track parts for late interaction (spectral only): 16 blocks, 32 s. 16 s parts (the excerpts' length)
+# ranked the same (bench/part_coverage.py: b8 and b16, within noise on every protocol) at twice the parts to
+# compare per candidate and to keep.
+PART_BLOCKS = 16
 
 
 def fixed_blocks(blocks: Iterable[np.ndarray], seconds: float = HOP_SECONDS) -> Iterator[np.ndarray]:

@@ -252,23 +252,23 @@ def test_windows_cover_the_track_at_the_hop():
     assert list(starts) == [0, 2, 4, 6] and list(ends) == [4, 6, 8, 9] and raws.shape == (4, 260)
 
 
-def test_whole_track_parts_are_the_blocks_merged_eight_at_a_time():
-    """Spectral only: 37 s = 18 blocks of 2 s and a 1 s tail; 8 + 8 blocks, and the last 3 join the part before."""
+def test_whole_track_parts_are_the_blocks_merged_sixteen_at_a_time():
+    """Spectral only: 69 s = 34 blocks of 2 s and a 1 s tail; 16 + 16 blocks, and the last 3 join the part before."""
     from desktop.core.embedders import create
     from desktop.core.embedders.spectral import FeatureSums, finished_vector
 
-    x = np.random.default_rng(1).standard_normal(16000 * 37).astype(np.float32) * 0.1
+    x = np.random.default_rng(1).standard_normal(16000 * 69).astype(np.float32) * 0.1
     parts: list = []
     embed_windows(create("spectral"), [x], parts)
     assert len(parts) == 2
     first = FeatureSums()
-    for block in list(fixed_blocks([x]))[:8]:
+    for block in list(fixed_blocks([x]))[:16]:
         one = FeatureSums()
         one.add(block)
         first.merge(one)
     np.testing.assert_array_equal(parts[0], finished_vector(first))
     short: list = []
-    embed_windows(create("spectral"), [x[: 16000 * 5]], short)
+    embed_windows(create("spectral"), [x[: 16000 * 11]], short)
     assert len(short) == 1  # a track shorter than a part is one part
 
 
