@@ -57,16 +57,22 @@ def spectral_library(home: Path) -> Library:
     return Library.open(home)
 
 
-def bench_build(n: int) -> None:
+def synthetic_music(root: Path, n: int) -> Path:
+    """n 3-minute FLAC tracks of the test families under root/music."""
     from tests import audio
 
+    fams = list(audio.FAMILIES)
+    for i in range(n):
+        audio.write(root / "music" / f"t{i:03d}.flac", audio.render(fams[i % 3], 180.0, seed=i))
+    return root / "music"
+
+
+def bench_build(n: int) -> None:
     root = Path(tempfile.mkdtemp(prefix="sa-pbuild-"))
     try:
-        fams = list(audio.FAMILIES)
-        for i in range(n):
-            audio.write(root / "music" / f"t{i:03d}.flac", audio.render(fams[i % 3], 180.0, seed=i))
+        music = synthetic_music(root, n)
         with spectral_library(root / "home") as lib:
-            list(scan_and_index(lib, [str(root / "music")]))
+            list(scan_and_index(lib, [str(music)]))
             t0 = time.monotonic()
             summary = [e for e in index_passages(lib) if isinstance(e, PassageSummary)][-1]
             wall = time.monotonic() - t0
@@ -197,6 +203,51 @@ def bench_corpus(folder: Path, excerpts: int, limit: int, seconds: float = 10.0)
         shutil.rmtree(root, ignore_errors=True)
 
 
+def ticked_pass(lib, in_process: bool):
+    """Every track's passage pass again, in a background thread while a Ticker runs: (summary, seconds, gaps ms)."""
+    import threading
+
+    from store_in_child import Ticker
+
+    lib.catalog._run("UPDATE passage_windows SET parts=NULL")  # plans every track again
+    events: list = []
+    worker = threading.Thread(target=lambda: events.extend(index_passages(lib, in_process=in_process)))
+    ticker = Ticker()
+    ticker.start()
+    t0 = time.monotonic()
+    worker.start()
+    worker.join()
+    wall = time.monotonic() - t0
+    ticker.stop.set()
+    ticker.join()
+    return [e for e in events if isinstance(e, PassageSummary)][-1], wall, np.array(ticker.gaps)
+
+
+def bench_gil(n: int, rounds: int) -> None:
+    """The passage pass as the window runs it (a background thread of the app's process) in process against in
+    worker processes, alternating, while a 1 ms Python ticker stands for the GUI thread (GIL switch interval 1 ms,
+    as the window sets it). Each round redoes every track (their whole-track parts dropped first)."""
+    from desktop.core.thread_priority import hand_gil_over_quickly
+
+    hand_gil_over_quickly()
+    root = Path(tempfile.mkdtemp(prefix="sa-pgil-"))
+    try:
+        music = synthetic_music(root, n)
+        with spectral_library(root / "home") as lib:
+            list(scan_and_index(lib, [str(music)]))
+            list(index_passages(lib))
+            for r in range(rounds):
+                for in_process in (True, False):
+                    summary, wall, gaps = ticked_pass(lib, in_process)
+                    way = "in process" if in_process else "in workers"
+                    print(f"round {r + 1} {way}: {summary.tracks} tracks in {wall:.1f} s; ticker p50 "
+                          f"{np.percentile(gaps, 50):.1f} ms, p99 {np.percentile(gaps, 99):.1f} ms, longest "
+                          f"{gaps.max():.1f} ms, gaps over 16 ms {int((gaps > 16).sum())}, load "
+                          f"{os.getloadavg()[0]:.1f}", flush=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", type=int, default=0, metavar="N", help="tracks of 3 minutes for the build test")
@@ -207,6 +258,8 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, help="a folder of real music for the excerpt test")
     ap.add_argument("--excerpts", type=int, default=100)
     ap.add_argument("--limit", type=int, default=0, help="index at most this many files of the corpus")
+    ap.add_argument("--gil", type=int, default=0, metavar="N",
+                    help="N 3-minute tracks: a 1 ms ticker during the passage pass in process and in workers")
     args = ap.parse_args()
     if args.build:
         bench_build(args.build)
@@ -214,6 +267,8 @@ def main() -> None:
         bench_query([int(s) for s in args.sizes.split(",")], compare=args.compare, rounds=args.rounds)
     if args.corpus:
         bench_corpus(args.corpus, args.excerpts, args.limit)
+    if args.gil:
+        bench_gil(args.gil, args.rounds)
 
 
 if __name__ == "__main__":
