@@ -8,6 +8,9 @@ the rounding (3 significant digits) is far below the differences the standardisa
 A row remembers the file's size and mtime when its windows were made, so a changed file is planned
 again; rows go with their track (ON DELETE CASCADE). A file whose windows could not be made keeps a
 row with the reason and no vectors, so it is not retried on every run (until the file changes).
+A spectral track's row also keeps its whole-track parts (32 s each, what late interaction compares besides the
+excerpts: desktop.core.late_interaction.track_parts), the track's outline for the hits' mini-waveform, both
+float16.
 """
 
 from __future__ import annotations
