@@ -33,8 +33,8 @@ from finer_parts import corpus_results, paired_text, three_ways_of  # noqa: E402
 
 from desktop.core.embedders import spectral as S  # noqa: E402
 from desktop.core.evaluate import evaluate_rankings, rank_by_cosine  # noqa: E402
-from desktop.core.late_interaction import rerank_rankings  # noqa: E402
-from desktop.core.passage_windows import fixed_blocks  # noqa: E402
+from desktop.core.late_interaction import rerank_rankings, with_track_repetition  # noqa: E402
+from desktop.core.passage_windows import block_sums, whole_track_parts  # noqa: E402
 from desktop.core.standardize import Standardizer  # noqa: E402
 
 SR, SEC = 16000, 15
@@ -62,26 +62,9 @@ def worker(path: str):
     vec, parts = emb.embed_segment_parts(_excerpts(x, 6))
     more = {"x12": emb.embed_segment_parts(_excerpts(x, 12))[1],
             "whole": emb.embed_segment_parts([x[i : i + SEC * SR] for i in range(0, len(x), SEC * SR)])[1]}
-    sums = []
-    for block in fixed_blocks([x]):
-        acc = S.FeatureSums()
-        acc.add(block)
-        sums.append(acc)
+    sums, _ = block_sums([x])  # the passage pass's own code
     for span in (8, 16):
-        merged = []
-        for i in range(0, len(sums), span):
-            if merged and len(sums[i : i + span]) < span // 2:  # a short tail joins the part before it
-                group = sums[i - span : i + span]
-                merged.pop()
-            else:
-                group = sums[i : i + span]
-            acc = S.FeatureSums()
-            for s in group:
-                acc.merge(s)
-            merged.append(S.finished_vector(acc))
-        blocks = np.stack(merged)
-        blocks[:, -S.REP_DIM :] = parts[:, -S.REP_DIM :].mean(0)
-        more[f"b{span}"] = blocks
+        more[f"b{span}"] = with_track_repetition(np.stack(whole_track_parts(sums, span)), parts)
     return vec, parts, more
 
 

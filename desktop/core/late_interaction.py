@@ -53,21 +53,26 @@ def track_parts(catalog, key: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
     track's own there (the mean over its excerpts). Measured on the development corpus (bench/part_coverage.py):
     excerpts + whole-track parts against excerpts alone, P@1 0.755 -> 0.761, P@10 0.557 -> 0.567, split-half
     P@10 +0.012 +- 0.005 (paired), leave-one-label-out 0.602 -> 0.619 (7 of 8 held-out labels up)."""
-    from desktop.core.embedders.spectral import REP_DIM  # lazy: only spectral spaces need it
     from desktop.core.passage_catalog import rows_of  # lazy: only spectral spaces need it
 
     excerpts = catalog.parts_of(key, ids)
     if not applies(key):
         return excerpts
-    whole = rows_of(catalog).parts(key, ids)
     out = dict(excerpts)
-    for tid, parts in whole.items():
+    for tid, parts in rows_of(catalog).parts(key, ids).items():
         mine = excerpts.get(tid)
-        if mine is None or parts.shape[1] != mine.shape[1] or parts.shape[1] <= REP_DIM:
-            continue  # no excerpts to take the repetition from (or another space's shape): excerpts only
-        parts[:, -REP_DIM:] = mine[:, -REP_DIM:].mean(0)
-        out[tid] = np.concatenate([mine, parts])
+        if mine is not None and parts.shape[1] == mine.shape[1]:  # else another space's shape: excerpts only
+            out[tid] = np.concatenate([mine, with_track_repetition(parts, mine)])
     return out
+
+
+def with_track_repetition(whole: np.ndarray, excerpts: np.ndarray) -> np.ndarray:
+    """`whole` (whole-track parts merged from 2 s blocks, which hold no repetition measure) with the repetition
+    dimensions of the track's excerpt parts (their mean), in place."""
+    from desktop.core.embedders.spectral import REP_DIM  # lazy: only spectral spaces need it
+
+    whole[:, -REP_DIM:] = np.asarray(excerpts)[:, -REP_DIM:].mean(0)
+    return whole
 
 
 def part_sets(space, ids: Sequence[int], units: dict[int, np.ndarray] | None = None) -> dict[int, np.ndarray]:

@@ -53,9 +53,14 @@ class PassageRows:
                 if column not in columns:
                     catalog._db.execute(f"ALTER TABLE passage_windows ADD COLUMN {column} BLOB")
 
-    def plan(self, key: str, with_parts: bool = False) -> list[int]:
-        """Indexed tracks of vector space `key` whose windows are missing or older than the file; `with_parts`:
-        also those whose windows were made before whole-track parts were kept (read once more, for them)."""
+    def plan(self, key: str, with_parts: bool | None = None) -> list[int]:
+        """Indexed tracks of vector space `key` whose windows are missing or older than the file; `with_parts`
+        (default: whether the space keeps whole-track parts, `late_interaction.applies`): also those whose windows
+        were made before whole-track parts were kept (read once more, for them)."""
+        if with_parts is None:
+            from desktop.core.late_interaction import applies  # lazy: late_interaction reads this module's rows
+
+            with_parts = applies(key)
         stale = " OR (p.n>0 AND p.parts IS NULL)" if with_parts else ""
         q = ("SELECT t.id FROM tracks t JOIN vectors v ON v.track_id=t.id AND v.embedder=? "
              "LEFT JOIN passage_windows p ON p.track_id=t.id AND p.embedder=? "

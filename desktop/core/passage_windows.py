@@ -68,7 +68,7 @@ def window_groups(n_blocks: int, last_len: float) -> list[tuple[int, int]]:
 def embed_windows(embedder, blocks: Iterable[np.ndarray], parts: list[np.ndarray] | None = None
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(starts, ends, raw vectors (n x dim)) of the windows of a 16 kHz signal given as blocks. For spectral,
-    `parts` (a list) also receives the signal's whole-track parts (`PART_BLOCKS` blocks each, see `_parts`).
+    `parts` (a list) also receives the signal's whole-track parts (see `whole_track_parts`).
 
     Memory stays bounded for spectral (only per-block sums are kept); other embedders hold one window.
     """
@@ -109,46 +109,50 @@ def _bounds(groups: list[tuple[int, int]], lengths: list[float]) -> tuple[np.nda
 
 def _spectral_windows(blocks: Iterable[np.ndarray], parts: list[np.ndarray] | None = None):
     # Spectral's features are running sums: a window is the merge of its blocks' sums.
-    from desktop.core.embedders.spectral import FeatureSums, finished_vector  # lazy: out of the window's start-up
+    accs, lengths = block_sums(blocks)
+    groups = window_groups(len(accs), lengths[-1] if lengths else 0.0)
+    vectors = [_merged_vector(accs[a:b]) for a, b in groups]
+    if parts is not None:
+        parts.extend(whole_track_parts(accs))
+    starts, ends = _bounds(groups, lengths)
+    return starts, ends, _matrix(vectors, 0)
+
+
+def block_sums(blocks: Iterable[np.ndarray]) -> tuple[list, list[float]]:
+    """The spectral feature sums of each `HOP_SECONDS` block of a 16 kHz signal, and each block's length (s)."""
+    from desktop.core.embedders.spectral import FeatureSums  # lazy: out of the window's start-up
+
     accs, lengths = [], []
     for block in fixed_blocks(blocks):
         acc = FeatureSums()
         acc.add(block)
         accs.append(acc)
         lengths.append(len(block) / TARGET_SR)
-    groups = window_groups(len(accs), lengths[-1] if lengths else 0.0)
-    vectors = []
-    for a, b in groups:
-        merged = FeatureSums()
-        for acc in accs[a:b]:
-            merged.merge(acc)
-        vectors.append(finished_vector(merged))
-    if parts is not None:
-        parts.extend(_parts(accs))
-    starts, ends = _bounds(groups, lengths)
-    return starts, ends, _matrix(vectors, 0)
+    return accs, lengths
 
 
-def _parts(accs: list) -> list[np.ndarray]:
-    """Whole-track parts for late interaction: the blocks' sums merged `PART_BLOCKS` at a time (a tail of fewer
-    than half as many joins the part before it).
+def whole_track_parts(accs: list, blocks_per_part: int = PART_BLOCKS) -> list[np.ndarray]:
+    """Whole-track parts for late interaction: the blocks' sums merged `blocks_per_part` at a time (a tail of
+    fewer than half as many joins the part before it).
 
     Why: the first pass reads 6 excerpts, so late interaction compared 90 s of each track; this pass reads the
     whole track anyway, and merging its block sums costs no decoding. Parts cut from the whole track ranked
     better on every protocol (bench/part_coverage.py); merged 2 s blocks hold no repetition measure (it needs
-    ~14 s of continuous frames), `spectral.with_track_repetition` gives them the track's."""
+    ~14 s of continuous frames), `late_interaction.with_track_repetition` gives them the track's."""
+    groups = [accs[i : i + blocks_per_part] for i in range(0, len(accs), blocks_per_part)]
+    if len(groups) > 1 and len(groups[-1]) < blocks_per_part // 2:
+        groups[-2:] = [groups[-2] + groups[-1]]
+    return [_merged_vector(group) for group in groups]
+
+
+def _merged_vector(accs: list) -> np.ndarray:
+    """The raw vector of consecutive blocks: their sums merged (spectral's features are additive)."""
     from desktop.core.embedders.spectral import FeatureSums, finished_vector  # lazy: out of the window's start-up
 
-    groups = [accs[i : i + PART_BLOCKS] for i in range(0, len(accs), PART_BLOCKS)]
-    if len(groups) > 1 and len(groups[-1]) < PART_BLOCKS // 2:
-        groups[-2:] = [groups[-2] + groups[-1]]
-    out = []
-    for group in groups:
-        merged = FeatureSums()
-        for acc in group:
-            merged.merge(acc)
-        out.append(finished_vector(merged))
-    return out
+    merged = FeatureSums()
+    for acc in accs:
+        merged.merge(acc)
+    return finished_vector(merged)
 
 
 def _model_windows(embedder, blocks: Iterable[np.ndarray]):

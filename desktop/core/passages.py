@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from desktop.core import late_interaction, workers
+from desktop.core import workers
 from desktop.core.analysis import failure_reason
 from desktop.core.decode import open_audio
 from desktop.core.events import Progress
@@ -134,7 +134,7 @@ def index_passages(library, *, cancel: threading.Event | None = None, workers: i
         return
     rows = rows_of(library.catalog)
     # (a rebuild below rewrites the index from the rows; it changes no plan)
-    plan = rows.plan(key, with_parts=late_interaction.applies(key))
+    plan = rows.plan(key)
     if not plan and _settled(library, key):
         # The window runs this pass at every start. Opening a large embedded index holds Python's GIL
         # (about 5 s for a million windows with a search graph, the whole window frozen meanwhile), so it
@@ -232,8 +232,9 @@ def status(library) -> dict | None:
     key = library.active_key
     if key is None:
         return None
-    counts = rows_of(library.catalog).counts(key)
-    counts["pending"] = len(rows_of(library.catalog).plan(key, with_parts=late_interaction.applies(key)))
+    rows = rows_of(library.catalog)
+    counts = rows.counts(key)
+    counts["pending"] = len(rows.plan(key))
     counts["indexed"] = library.catalog.vector_count(key)
     # windows in the embedded index's search graph after the last pass (None: a server's index, or no pass yet)
     graphed = library.catalog.meta(GRAPHED + key)

@@ -142,9 +142,9 @@ def test_the_passage_pass_adds_whole_track_parts_that_take_the_tracks_repetition
         query = next(t for t in ids if name[t] == "query")
         hits = {name[h.track_id] for h in similar(lib, query, k=2)}
         rows = PassageRows(lib.catalog)
-        assert rows.plan(key, with_parts=True) == []
+        assert rows.plan(key) == []
         lib.catalog._run("UPDATE passage_windows SET parts=NULL WHERE track_id=?", (query,))
-        replanned, plain = rows.plan(key, with_parts=True), rows.plan(key)
+        replanned, plain = rows.plan(key), rows.plan(key, with_parts=False)
     for tid in ids:
         assert len(before[tid]) == 4 and len(after[tid]) == 6 and len(sets[tid]) == 6
         np.testing.assert_array_equal(after[tid][:4], before[tid])
