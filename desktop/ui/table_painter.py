@@ -6,7 +6,9 @@ of 9 columns) took 23-28 ms of the GUI thread, the largest single part of the st
 first appear (the table goes from empty to full) and on each jump to another row (bench/ui_stall.py
 --events). Here each cell's look comes from the model in one call (`LibraryModel.look`), its text is elided
 and laid out once and kept (QStaticText, per text, width and font) and drawn with `drawStaticText`: the same
-table in ~2 ms when its texts are kept, ~6-10 ms when every text is new.
+table in ~2 ms when its texts are kept, ~6-10 ms when every text is new. Only the rows inside the paint's
+region are drawn: a newly selected row and the one it replaces may be many rows apart, and drawing every row
+of the region's bounding rectangle cost a third more of the table's paints per selected row (ui_click_cost.py).
 
 It draws what the stock painting drew for this table: alternating Base/AlternateBase rows, the selected
 row in Highlight with HighlightedText, each cell's font (bold: playing; italic: a made-up artist), colour,
@@ -35,6 +37,7 @@ class RowPainter:
         self._texts: dict[tuple, QStaticText] = {}
         self._metrics: dict[str, QFontMetrics] = {}
         self.texts_laid_out = 0  # for tests and benchmarks: how many cell texts were elided and laid out
+        self.rows_drawn: list[int] = []  # for tests: the rows the last paint drew
 
     def forget_texts(self) -> None:
         """The view's font changed: every kept text has the old metrics."""
@@ -45,11 +48,10 @@ class RowPainter:
         model = view.model()
         rows = model.rowCount()
         area = event.rect()
-        first = view.rowAt(area.top())
-        if rows == 0 or first < 0:
+        painted = self.rows_drawn = self._rows_in(view, event.region(), rows)
+        if not painted:
             return  # the viewport's own background (Base) is all there is
-        last = view.rowAt(area.bottom())
-        last = rows - 1 if last < 0 else last
+        first, last = painted[0], painted[-1]
         header = view.horizontalHeader()
         columns = []  # (column, name, x, width) in the order shown, those in the painted area only
         for visual in range(header.count()):
@@ -75,7 +77,7 @@ class RowPainter:
         try:
             painter.setClipRegion(event.region())
             pen = font_in_use = None
-            for row in range(first, last + 1):
+            for row in painted:
                 y, height = view.rowViewportPosition(row), view.rowHeight(row)
                 is_selected = row in selected
                 background = highlight if is_selected else alternate if alternating and row % 2 else base
@@ -110,6 +112,18 @@ class RowPainter:
                     painter.drawStaticText(QPointF(left + max(0.0, dx), y + (height - metrics.height()) / 2), static)
         finally:
             painter.end()
+
+    @staticmethod
+    def _rows_in(view, region, rows: int) -> list[int]:
+        """The rows that the paint's region touches, top to bottom."""
+        touched: set[int] = set()
+        for rect in region:
+            first = view.rowAt(rect.top())
+            if rows == 0 or first < 0:
+                continue
+            last = view.rowAt(rect.bottom())
+            touched.update(range(first, (rows - 1 if last < 0 else last) + 1))
+        return sorted(touched)
 
     @staticmethod
     def _focus_frame(view, painter, rect: QRect, selected: bool) -> None:

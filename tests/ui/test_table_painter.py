@@ -87,3 +87,27 @@ def test_a_repaint_of_drawn_rows_lays_out_no_text_again(tmp_path, styled_app, qt
     view.viewport().repaint()
     assert painter.texts_laid_out > drawn + 1, "a new font lays the texts out again"
     cat.close()
+
+
+def test_a_paint_draws_only_the_rows_in_its_region(tmp_path, styled_app, qtbot):
+    """Selecting row 12 after row 1 repaints those two rows: the rows between them are not drawn again (drawing
+    the region's bounding rectangle cost a third more of the table's paints per selected row)."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QRegion
+
+    view, cat = shown_table(tmp_path, qtbot, [Track(id=0, path=f"/m/{i}.flac", title=f"Song {i}", artist="Band",
+                                               duration=60) for i in range(20)], size=(900, 600))
+    painter = view.rows_painter
+
+    def row_rect(row):
+        return QRect(0, view.rowViewportPosition(row), view.viewport().width(), view.rowHeight(row))
+
+    qtbot.waitUntil(lambda: len(painter.rows_drawn) == 20)  # the first paint: every row
+    view.viewport().repaint(QRegion(row_rect(1)).united(QRegion(row_rect(12))))
+    assert painter.rows_drawn == [1, 12]
+    view.select_row(1)
+    qtbot.wait(20)
+    view.select_row(12)
+    qtbot.waitUntil(lambda: painter.rows_drawn == [1, 12])
+    assert _cell_pixels(view, 12, "title") - {BASE, ALTERNATE} and _cell_pixels(view, 6, "title") - {BASE}
+    cat.close()
