@@ -16,6 +16,7 @@ class Progress:
     total: int  # 0 when not known yet
     path: str = ""
     message: str = ""
+    added: int = 0  # scan: tracks new to the library so far (the window lists them while a first scan runs)
 
 
 @dataclass

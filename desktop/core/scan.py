@@ -193,7 +193,7 @@ def scan(catalog: Catalog, roots: Iterable[str], *, remember: bool = True, prune
         now = time.monotonic()
         if now - last_emit > 0.05:
             last_emit = now
-            yield Progress("scan", n, len(files), shown(path))
+            yield Progress("scan", n, len(files), shown(path), added=len(summary.added))
     if prune:
         dirs = [r.rstrip(os.sep) + os.sep for r in roots if os.path.isdir(r)]
         under = [(path, st) for path, st in known.items()

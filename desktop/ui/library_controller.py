@@ -3,12 +3,15 @@
 A drop adds folders and audio files to the library, or (on the similar pane, or with Ctrl/Alt held)
 searches by the dropped file without adding it. Anything unusable is listed, by name and reason, in
 the non-modal notice bar. Index results reach the table in batches (`DIRTY_FLUSH_MS`) so a fast
-indexer never floods the GUI thread.
+indexer never floods the GUI thread. While the first scan of an empty library runs, the table lists what
+it has found so far (`SCAN_LIST_EVERY_S`) instead of the first-run page saying the library is empty, until the
+user selects a track (then the list holds still until the scan ends, as it does for a library with tracks).
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 from PySide6.QtCore import QObject, Qt, QTimer
 
@@ -17,6 +20,7 @@ from desktop.core.paths import path_problem, shown
 from desktop.ui.library_model import PAGE_SIZE
 
 DIRTY_FLUSH_MS = 100
+SCAN_LIST_EVERY_S = 1.0  # a first scan's finds are listed at once, then at most this often (a whole id list each)
 INDEX_PROBLEMS = "Some files could not be indexed"
 DROP_PROBLEMS = "Some dropped items were not used"
 
@@ -50,6 +54,8 @@ class LibraryController(QObject):
         self._dirty_timer.setSingleShot(True)
         self._dirty_timer.setInterval(DIRTY_FLUSH_MS)
         self._dirty_timer.timeout.connect(self._flush_dirty)
+        self._first_scan = False  # a scan of an empty library is running: list its finds as they come
+        self._listed = (0, 0.0)  # (tracks found, monotonic time) at the last such listing
 
     def bind_session(self, session) -> None:
         self.session = session
@@ -59,6 +65,7 @@ class LibraryController(QObject):
         self.index_status.finish()
         session.job_started.connect(self.on_job_started)
         session.progress.connect(self.index_status.show_progress)
+        session.progress.connect(self.on_progress)
         session.track_done.connect(self.on_track_done)
         session.scan_done.connect(self.on_scan_done)
         session.index_done.connect(self.on_index_done)
@@ -112,7 +119,24 @@ class LibraryController(QObject):
 
     # -- job results -----------------------------------------------------------------------------
     def on_job_started(self, job) -> None:
-        self.index_status.start("Scanning…" if job.name in ("add", "rescan") else "Indexing…")
+        scanning = job.name in ("add", "rescan")
+        self.index_status.start("Scanning…" if scanning else "Indexing…")
+        self._first_scan = scanning and self.model.rowCount() == 0 and not self.model.filter_text
+        self._listed = (0, 0.0)
+
+    def on_progress(self, ev, _rate=0.0, _eta=None) -> None:
+        """A first scan's progress: list the tracks found so far (the first at once), unless a list is being read
+        or the user has picked a track (reloading would move the table under them)."""
+        if not self._first_scan or ev.stage != "scan" or ev.added <= self._listed[0] or self.model.loading:
+            return
+        if self.similar.selected_id is not None:
+            self._first_scan = False
+            return
+        now = time.monotonic()
+        if self._listed[0] and now - self._listed[1] < SCAN_LIST_EVERY_S:
+            return
+        self._listed = (ev.added, now)
+        self.model.reload()
 
     def on_track_done(self, ev) -> None:
         self._dirty.append(ev)
@@ -126,6 +150,7 @@ class LibraryController(QObject):
         self.model.apply_results(results)
 
     def on_scan_done(self, summary) -> None:
+        self._first_scan = False
         if summary.added or summary.changed or summary.missing or summary.moved or summary.returned:
             self.model.reload()
         if summary.problems:

@@ -147,6 +147,8 @@ class LibrarySession(QObject):
         self.job_started.emit(job)
 
     def _job_event(self, job: Job, ev) -> None:
+        if self._closed:  # queued before close: its listeners would read a closed catalog
+            return
         if isinstance(ev, Progress):
             if ev.stage == "index":
                 self.rate.update(ev.done)
@@ -163,12 +165,13 @@ class LibrarySession(QObject):
             self.index_done.emit(ev)
 
     def _job_failed(self, job: Job, message: str) -> None:
-        self.job_error.emit(message)
+        if not self._closed:
+            self.job_error.emit(message)
 
     def _job_finished(self, job: Job, started: bool = True) -> None:
         if job in self._jobs:
             self._jobs.remove(job)
-        if not self._jobs:
+        if not self._jobs and not self._closed:
             self.idle.emit()
 
     # -- requests (latest wins) -------------------------------------------------------------------

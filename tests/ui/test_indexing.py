@@ -60,3 +60,32 @@ def test_rescan_picks_up_new_files(indexed_home, family_dir, tmp_path, make_wind
     with qtbot.waitSignal(w.session.idle, timeout=30000):
         w.rescan_action.trigger()
     assert w.model.rowCount() == 13 and w.session.catalog.counts()["indexed"] == 13
+
+
+def test_a_first_scan_lists_tracks_as_it_finds_them(spectral_empty_home, tmp_path, make_window, qtbot):
+    """Adding a folder to an empty library: the table replaces the first-run page with the tracks found so far
+    while the scan still runs (a big folder takes minutes), not only when it ends; once the user selects a
+    track the list holds still until the scan's end."""
+    music = _many_clips(tmp_path / "music", 60)
+    w = make_window(spectral_empty_home)
+    assert w.panel.stack.currentWidget() is w.panel.empty
+    scanned = []
+    listed = []  # (rows, the table shown, the scan over) at each new list
+    w.session.scan_done.connect(scanned.append)
+    w.model.reloaded.connect(lambda: listed.append((w.model.rowCount(), w.panel.stack.currentWidget() is w.table,
+                                                    bool(scanned))))
+    w.library_controller.add_paths([str(music)])
+    qtbot.waitUntil(lambda: bool(scanned and listed and listed[-1][2]), timeout=30000)
+    during = [(rows, shown) for rows, shown, over in listed if not over]
+    assert during and all(0 < rows < 60 and shown for rows, shown in during), listed
+    assert listed[-1][:2] == (60, True)
+    with qtbot.waitSignal(w.session.idle, timeout=60000):
+        pass
+    # a library with tracks: a scan lists its finds at its end only
+    more = tmp_path / "more"
+    audio.write(more / "late.wav", audio.render("pad", 3.0, seed=900), channels=1)
+    listed.clear()
+    scanned.clear()
+    w.library_controller.add_paths([str(more)])
+    qtbot.waitUntil(lambda: bool(scanned and listed), timeout=30000)
+    assert [rows for rows, _, over in listed] == [61] and listed[0][2]
