@@ -4,8 +4,8 @@ A drop adds folders and audio files to the library, or (on the similar pane, or 
 searches by the dropped file without adding it. Anything unusable is listed, by name and reason, in
 the non-modal notice bar. Index results reach the table in batches (`DIRTY_FLUSH_MS`) so a fast
 indexer never floods the GUI thread. While the first scan of an empty library runs, the table lists what
-it has found so far (`SCAN_LIST_EVERY_S`) instead of the first-run page saying the library is empty, until the
-user selects a track (then the list holds still until the scan ends, as it does for a library with tracks).
+it has found so far (`SCAN_LIST_EVERY_S`) instead of the first-run page saying the library is empty (in catalog
+order the new tracks come last: the selected row and the scroll position stay where they are).
 """
 
 from __future__ import annotations
@@ -125,12 +125,8 @@ class LibraryController(QObject):
         self._listed = (0, 0.0)
 
     def on_progress(self, ev, _rate=0.0, _eta=None) -> None:
-        """A first scan's progress: list the tracks found so far (the first at once), unless a list is being read
-        or the user has picked a track (reloading would move the table under them)."""
+        """A first scan's progress: list the tracks found so far (the first at once), unless a list is being read."""
         if not self._first_scan or ev.stage != "scan" or ev.added <= self._listed[0] or self.model.loading:
-            return
-        if self.similar.selected_id is not None:
-            self._first_scan = False
             return
         now = time.monotonic()
         if self._listed[0] and now - self._listed[1] < SCAN_LIST_EVERY_S:
@@ -179,3 +175,6 @@ class LibraryController(QObject):
     def on_idle(self) -> None:
         self.index_status.finish()
         self._flush_dirty()
+        if self._first_scan:  # cancelled before its end: list every track it had found
+            self._first_scan = False
+            self.model.reload()

@@ -128,10 +128,17 @@ class LibraryView(QTableView):
             return
         super().keyPressEvent(event)
 
-    def select_row(self, row: int) -> None:
+    def select_row(self, row: int, scroll: bool = True) -> None:
+        """Make `row` the selected, current row, centred in view (`scroll`) or with the view left where it is
+        (Qt scrolls to a new current index by itself: the scroll bar's value is put back)."""
         ix = self.model().index(row, 0)
+        bar = self.verticalScrollBar()
+        where = bar.value()
         self.selectionModel().setCurrentIndex(ix, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
-        self.scrollTo(ix, QAbstractItemView.PositionAtCenter)
+        if scroll:
+            self.scrollTo(ix, QAbstractItemView.PositionAtCenter)
+        else:
+            bar.setValue(where)
 
     # -- drops: files to add (or, with Ctrl/Alt, to search by) ---------------------------------------
     dragEnterEvent = dragMoveEvent = _accept_files

@@ -166,6 +166,9 @@ class MainWindow(QMainWindow):
         self.similar.play_all.connect(lambda: self.play_hit(0))
         self.similar.play_example.connect(lambda path: self.playback.play_items([path]))
         self.index_status.cancel_clicked.connect(lib.cancel)
+        self._row_before_reset = -1
+        self.model.modelAboutToBeReset.connect(lambda: setattr(self, "_row_before_reset",
+                                                               self.table.currentIndex().row()))
         self.model.modelReset.connect(self.reselect_after_reset)
 
     def play_or_pause(self) -> None:
@@ -324,11 +327,13 @@ class MainWindow(QMainWindow):
             self.playback.play_items([h.track_id for h in hits], index)
 
     def reselect_after_reset(self) -> None:
-        """After the id list was reloaded, keep the same track selected (if it is still listed)."""
+        """After the id list was reloaded, keep the same track selected (if it is still listed), scrolled into view
+        only if it moved: a reload that only added tracks (a scan) leaves the table where the user scrolled it."""
         selected = self.similar_controller.selected_id
         row = self.model.row_of(selected) if selected is not None else None
         if row is not None:
-            QTimer.singleShot(0, lambda: self.table.select_row(row))
+            moved = row != self._row_before_reset
+            QTimer.singleShot(0, lambda: self.table.select_row(row, scroll=moved))
 
     # -- state across runs ---------------------------------------------------------------------------
     def restore_ui_state(self) -> None:

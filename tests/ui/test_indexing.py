@@ -64,8 +64,7 @@ def test_rescan_picks_up_new_files(indexed_home, family_dir, tmp_path, make_wind
 
 def test_a_first_scan_lists_tracks_as_it_finds_them(spectral_empty_home, tmp_path, make_window, qtbot):
     """Adding a folder to an empty library: the table replaces the first-run page with the tracks found so far
-    while the scan still runs (a big folder takes minutes), not only when it ends; once the user selects a
-    track the list holds still until the scan's end."""
+    while the scan still runs (a big folder takes minutes), not only when it ends."""
     music = _many_clips(tmp_path / "music", 60)
     w = make_window(spectral_empty_home)
     assert w.panel.stack.currentWidget() is w.panel.empty
@@ -89,3 +88,20 @@ def test_a_first_scan_lists_tracks_as_it_finds_them(spectral_empty_home, tmp_pat
     w.library_controller.add_paths([str(more)])
     qtbot.waitUntil(lambda: bool(scanned and listed), timeout=30000)
     assert [rows for rows, _, over in listed] == [61] and listed[0][2]
+
+
+def test_a_first_scan_cancelled_lists_what_it_found(spectral_empty_home, tmp_path, make_window, qtbot):
+    """Cancel while the first scan runs: the tracks it had added stay in the library (pending) and the table
+    lists all of them, not only those of its last listing."""
+    music = _many_clips(tmp_path / "music", 60)
+    w = make_window(spectral_empty_home)
+    listed = []
+    w.model.reloaded.connect(lambda: listed.append(w.model.rowCount()))
+    w.library_controller.add_paths([str(music)])
+    qtbot.waitUntil(lambda: bool(listed), timeout=30000)
+    with qtbot.waitSignal(w.session.idle, timeout=30000):
+        w.index_status.cancel_button.click()
+    total = w.session.catalog.counts()["total"]
+    assert total > 0
+    qtbot.waitUntil(lambda: w.model.rowCount() == total and not w.model.loading, timeout=10000)
+    assert w.table.isVisible()

@@ -143,3 +143,36 @@ def test_album_artist_column_sorts_albums_like_players(tmp_path, qtbot):
     model.set_filter("various")  # the filter matches album artists too
     assert model.rowCount() == 2
     cat.close()
+
+
+def test_a_reload_that_leaves_the_selected_row_in_place_does_not_scroll(indexed_home, make_window, qtbot):
+    """New tracks come last in catalog order (a scan): the reload keeps the selected track selected and the table
+    where the user scrolled it; a reload that moves the selected track (another order) scrolls to it."""
+    w = make_window(indexed_home)
+    cat = w.session.catalog
+
+    def add_and_reload(n, start):
+        for i in range(start, start + n):
+            cat.add_track(Track(id=0, path=f"/m/extra{i:03d}.flac", title=f"Extra {i:03d}", artist="Later",
+                                duration=60))
+        with qtbot.waitSignal(w.model.reloaded, timeout=10000):
+            w.model.reload()
+        qtbot.wait(50)
+
+    add_and_reload(80, 0)
+    w.table.select_row(2)
+    qtbot.waitUntil(lambda: w.similar_controller.selected_id == w.model.track_id(2), timeout=5000)
+    bar = w.table.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    scrolled = bar.value()
+    assert scrolled > 0
+    add_and_reload(5, 80)
+    assert w.table.currentIndex().row() == 2 and w.similar_controller.selected_id == w.model.track_id(2)
+    assert bar.value() == scrolled, "the table stayed where the user scrolled it"
+    w.table.sortByColumn(COL["title"], Qt.DescendingOrder)  # the extra tracks' titles first
+    qtbot.waitUntil(lambda: not w.model.loading and w.model.row_of(w.similar_controller.selected_id) != 2,
+                    timeout=10000)
+    row = w.model.row_of(w.similar_controller.selected_id)
+    qtbot.waitUntil(lambda: w.table.currentIndex().row() == row, timeout=5000)
+    shown = w.table.rowAt(0) <= row <= w.table.rowAt(w.table.viewport().height() - 1)
+    assert shown or w.table.rowAt(w.table.viewport().height() - 1) == -1, "a moved selection is scrolled to"
