@@ -311,7 +311,16 @@ class LibraryModel(QAbstractTableModel):
         self._loading = None
 
     def _apply(self, ids: list[int], rows: dict[int, Track], row_of: dict[int, int] | None = None) -> None:
-        self.beginResetModel()
+        """Show a new id list. A list that only adds rows after the current ones (a scan's new tracks, in
+        catalog order) is an insertion: the view keeps its selection and scroll position and lays out nothing
+        again (a reset made it start over, the scan's largest stall); the rows already listed are re-read, since
+        their tags may have changed."""
+        old = self._ids
+        appended = 0 < len(old) < len(ids) and ids[: len(old)] == old
+        if appended:
+            self.beginInsertRows(QModelIndex(), len(old), len(ids) - 1)
+        else:
+            self.beginResetModel()
         self._ids = ids
         self._row_of = row_of if row_of is not None else {tid: row for row, tid in enumerate(ids)}
         self._pages.clear()
@@ -319,7 +328,11 @@ class LibraryModel(QAbstractTableModel):
             page_ids = ids[page_no * PAGE_SIZE : (page_no + 1) * PAGE_SIZE]
             if all(t in rows for t in page_ids):  # only whole pages: a partial one would show empty rows
                 self._pages[page_no] = [rows[t] for t in page_ids]
-        self.endResetModel()
+        if appended:
+            self.endInsertRows()
+            self.dataChanged.emit(self.index(0, 0), self.index(len(old) - 1, len(COLUMNS) - 1))
+        else:
+            self.endResetModel()
         self.reloaded.emit()
 
     def apply_results(self, results) -> None:

@@ -1,6 +1,8 @@
 """The library table over a real catalog: contents, filter as you type, sort, made-up artists, 50k rows."""
 
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt
 
 from desktop.core.catalog import Catalog, Track
@@ -166,9 +168,15 @@ def test_a_reload_that_leaves_the_selected_row_in_place_does_not_scroll(indexed_
     bar.setValue(bar.maximum())
     scrolled = bar.value()
     assert scrolled > 0
+    resets = []
+    w.model.modelReset.connect(lambda: resets.append(1))
+    track = w.model.track_at(1)
+    cat.update_tags(replace(track, title="Retitled"))  # a rescan may retag listed tracks as it adds others
     add_and_reload(5, 80)
+    assert not resets, "tracks added after the listed ones are inserted, not a new list"
     assert w.table.currentIndex().row() == 2 and w.similar_controller.selected_id == w.model.track_id(2)
     assert bar.value() == scrolled, "the table stayed where the user scrolled it"
+    assert w.model.track_at(1).title == "Retitled", "the rows already listed are read again"
     w.table.sortByColumn(COL["title"], Qt.DescendingOrder)  # the extra tracks' titles first
     qtbot.waitUntil(lambda: not w.model.loading and w.model.row_of(w.similar_controller.selected_id) != 2,
                     timeout=10000)
