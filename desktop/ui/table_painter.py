@@ -117,9 +117,11 @@ class RowPainter:
     def _rows_in(view, region, rows: int) -> list[int]:
         """The rows that the paint's region touches, top to bottom."""
         touched: set[int] = set()
+        if rows == 0:
+            return []
         for rect in region:
             first = view.rowAt(rect.top())
-            if rows == 0 or first < 0:
+            if first < 0:
                 continue
             last = view.rowAt(rect.bottom())
             touched.update(range(first, (rows - 1 if last < 0 else last) + 1))
