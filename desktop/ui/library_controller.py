@@ -3,8 +3,9 @@
 A drop adds folders and audio files to the library, or (on the similar pane, or with Ctrl/Alt held)
 searches by the dropped file without adding it. Anything unusable is listed, by name and reason, in
 the non-modal notice bar. Index results reach the table in batches (`DIRTY_FLUSH_MS`) so a fast
-indexer never floods the GUI thread. While the first scan of an empty library runs, the table lists what
-it has found so far (`SCAN_LIST_EVERY_S`) instead of the first-run page saying the library is empty (in catalog
+indexer never floods the GUI thread. While the first scan of an empty library runs, the table shows at once
+(`first_scan`) and lists what it has found so far (`SCAN_LIST_EVERY_S`), instead of the first-run page saying the
+library is empty until the scan's end (in catalog
 order the new tracks come last: the selected row and the scroll position stay where they are).
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from desktop.core.formats import is_audio_path, is_cue_path
 from desktop.core.paths import path_problem, shown
@@ -40,7 +41,15 @@ def drop_problem(path: str, by_example: bool) -> str:
     return ""
 
 
+def _names(paths) -> str:
+    """'Music, Downloads, Podcasts …': where a first scan looks, for the table's summary line."""
+    names = ", ".join(os.path.basename(str(p).rstrip(os.sep)) or str(p) for p in paths[:3])
+    return (names + (" …" if len(paths) > 3 else "")) or "your folders"
+
+
 class LibraryController(QObject):
+    first_scan = Signal(str)  # a scan of the empty library started (the folders' names) or ended ('')
+
     def __init__(self, model, index_status, notices, similar, show_message, parent=None):
         super().__init__(parent)
         self.model = model  # LibraryModel
@@ -56,6 +65,7 @@ class LibraryController(QObject):
         self._dirty_timer.timeout.connect(self._flush_dirty)
         self._first_scan = False  # a scan of an empty library is running: list its finds as they come
         self._listed = (0, 0.0)  # (tracks found, monotonic time) at the last such listing
+        self._scan_announced = False  # the table shows while a first scan runs (first_scan was emitted)
 
     def bind_session(self, session) -> None:
         self.session = session
@@ -113,9 +123,19 @@ class LibraryController(QObject):
             self.add_paths(usable)
 
     def add_paths(self, paths: list[str]) -> None:
-        self.session.add_paths(paths)
+        """Add folders and files. Into an empty library the table shows first and the scan starts on the event
+        loop's next turn, after the window has drawn it: the page switch (~20 ms of the GUI thread) then
+        competes neither with the scan's start (its imports hold the GIL) nor with its tag reading."""
+        if self._empty_library():
+            self._announce_first_scan(_names(paths))
+            QTimer.singleShot(0, self, lambda: self.session.add_paths(paths))
+        else:
+            self.session.add_paths(paths)
         names = ", ".join(os.path.basename(p.rstrip(os.sep)) for p in paths[:3])
         self.show_message(f"Adding {names}{' …' if len(paths) > 3 else ''}", 4000)
+
+    def _empty_library(self) -> bool:
+        return self.model.rowCount() == 0 and not self.model.filter_text and not self.model.loading
 
     # -- job results -----------------------------------------------------------------------------
     def on_job_started(self, job) -> None:
@@ -123,6 +143,14 @@ class LibraryController(QObject):
         self.index_status.start("Scanning…" if scanning else "Indexing…")
         self._first_scan = scanning and self.model.rowCount() == 0 and not self.model.filter_text
         self._listed = (0, 0.0)
+        if self._first_scan:
+            self._announce_first_scan(_names(job.data or []))
+
+    def _announce_first_scan(self, where: str) -> None:
+        """The table shows, saying where the scan looks ('' : the first scan ended); once per scan."""
+        if bool(where) != self._scan_announced:
+            self._scan_announced = bool(where)
+            self.first_scan.emit(where)
 
     def on_progress(self, ev, _rate=0.0, _eta=None) -> None:
         """A first scan's progress: list the tracks found so far (the first at once), unless a list is being read."""
@@ -146,7 +174,9 @@ class LibraryController(QObject):
         self.model.apply_results(results)
 
     def on_scan_done(self, summary) -> None:
-        self._first_scan = False
+        if self._first_scan:
+            self._first_scan = False
+            self._announce_first_scan("")
         if summary.added or summary.changed or summary.missing or summary.moved or summary.returned:
             self.model.reload()
         if summary.problems:
@@ -177,4 +207,5 @@ class LibraryController(QObject):
         self._flush_dirty()
         if self._first_scan:  # cancelled before its end: list every track it had found
             self._first_scan = False
+            self._announce_first_scan("")
             self.model.reload()

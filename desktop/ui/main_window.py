@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self.models = ModelControl(self)  # model download in the status bar, first-run offer
         self.library_controller = LibraryController(self.model, self.index_status, self.notices,
                                                     self.similar_controller, self.statusBar().showMessage, self)
+        self.library_controller.first_scan.connect(self.panel.set_scanning)
         self.ask_store = ask_store  # (message) -> bool: use the embedded store when the server is unreachable
         self._files: list[str] = []
         self.exit_code = 0

@@ -73,11 +73,23 @@ def test_a_first_scan_lists_tracks_as_it_finds_them(spectral_empty_home, tmp_pat
     w.session.scan_done.connect(scanned.append)
     w.model.reloaded.connect(lambda: listed.append((w.model.rowCount(), w.panel.stack.currentWidget() is w.table,
                                                     bool(scanned))))
+    shown_at_start, order = [], []
+    w.library_controller.first_scan.connect(lambda where: where and shown_at_start.append(
+        (w.panel.stack.currentWidget() is w.table, w.panel.summary.text(), w.model.rowCount())))
+    w.library_controller.first_scan.connect(lambda where: order.append(f"table shown: {bool(where)}"))
+    w.session.job_started.connect(lambda job: order.append(f"{job.name} started"))
     w.library_controller.add_paths([str(music)])
+    assert order == ["table shown: True"], "the page switch is drawn before the scan starts"
+    room = w.table.viewport().width()
+    qtbot.waitUntil(lambda: bool(shown_at_start), timeout=10000)
+    assert shown_at_start == [(True, "Looking for music in music…", 0)], "the table at once, before any find"
     qtbot.waitUntil(lambda: bool(scanned and listed and listed[-1][2]), timeout=30000)
+    assert w.panel.summary.text() == "60 tracks"
     during = [(rows, shown) for rows, shown, over in listed if not over]
     assert during and all(0 < rows < 60 and shown for rows, shown in during), listed
     assert listed[-1][:2] == (60, True)
+    assert order[:3] == ["table shown: True", "add started", "table shown: False"]
+    assert w.table.viewport().width() == room, "a list longer than the view narrows no column (the bar's room is kept)"
     with qtbot.waitSignal(w.session.idle, timeout=60000):
         pass
     # a library with tracks: a scan lists its finds at its end only
@@ -105,3 +117,17 @@ def test_a_first_scan_cancelled_lists_what_it_found(spectral_empty_home, tmp_pat
     assert total > 0
     qtbot.waitUntil(lambda: w.model.rowCount() == total and not w.model.loading, timeout=10000)
     assert w.table.isVisible()
+
+
+def test_a_first_scan_that_finds_nothing_brings_the_first_run_page_back(spectral_empty_home, tmp_path, make_window,
+                                                                         qtbot):
+    empty = tmp_path / "not-music"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no audio here")
+    w = make_window(spectral_empty_home)
+    pages = []
+    w.library_controller.first_scan.connect(lambda where: pages.append((where, w.panel.stack.currentWidget())))
+    w.library_controller.add_paths([str(empty)])
+    qtbot.waitUntil(lambda: len(pages) == 2, timeout=30000)
+    assert pages == [("not-music", w.table), ("", w.panel.empty)]
+    assert w.panel.summary.text().startswith("The library is empty")
