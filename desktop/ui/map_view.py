@@ -14,6 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
+from desktop.ui.elide import elided
 from desktop.ui.style import ACCENT
 
 COLOURINGS = ("genre", "album", "folder")
@@ -184,7 +185,7 @@ class MapCanvas(QWidget):
             p.drawEllipse(QPointF(box.left() + 9, y + fm.height() / 2), 3.5, 3.5)
             p.setPen(QColor("#c8ccd6"))
             p.drawText(QRectF(box.left() + 18, y, width - 20, fm.height()), Qt.AlignVCenter,
-                       fm.elidedText(name, Qt.ElideRight, int(width - 20)))
+                       elided(fm, name, int(width - 20)))
             p.setPen(Qt.NoPen)
 
     # -- mouse and keys -------------------------------------------------------------------------------------

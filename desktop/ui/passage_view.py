@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionViewItem
 
 from desktop.core.passage_search import fmt_time
+from desktop.ui.elide import elided
 from desktop.ui.similar_pane import BAR, BAR_BACK, HIT_ROLE, MUTED, HitDelegate, similarity_percent
 from desktop.ui.waveform_view import WaveformView
 
@@ -134,13 +135,13 @@ class PassageDelegate(HitDelegate):
         p.setFont(bold)
         p.setPen(text_col)
         p.drawText(QRect(left, r.top() + 4, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter,
-                   QFontMetrics(bold).elidedText(hit.title or hit.label, Qt.ElideRight, text_w))
+                   elided(QFontMetrics(bold), hit.title or hit.label, text_w))
         p.setFont(option.font)
         p.setPen(MUTED if not selected else text_col)
         where = f"{fmt_time(hit.start)}-{fmt_time(hit.end)}"  # first: a narrow pane elides the artist, not this
         line2 = f"{where}  ·  {hit.artist}" if hit.artist else where
         p.drawText(QRect(left, r.top() + 5 + line_h, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter,
-                   fm.elidedText(line2, Qt.ElideRight, text_w))
+                   elided(fm, line2, text_w))
         box = QRect(left, r.top() + 8 + 2 * line_h, text_w, self.WAVE_H)
         if hit.levels is not None and len(hit.levels):
             mini_waveform(p, box, hit.levels, hit.start, hit.end, max(hit.duration, hit.end, 1e-6))

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.calibration import LEVELS
 from desktop.core.paths import shown
+from desktop.ui.elide import elided
 from desktop.ui.library_model import GENERATED_ARTIST_TIP, format_time
 from desktop.ui.style import LIST_BACKGROUND, item_view_look
 
@@ -74,7 +75,7 @@ def detail_line(hit, fm: QFontMetrics, width: int) -> tuple[str, str]:
     head = (hit.artist + (f"  ·  {where}" if where else "")) if hit.artist else (where or "")
     if not head:
         time = time.lstrip(" ·")
-    return fm.elidedText(head, Qt.ElideRight, max(width - fm.horizontalAdvance(time), 0)), time
+    return elided(fm, head, max(width - fm.horizontalAdvance(time), 0)), time
 
 
 class HitsModel(QAbstractListModel):
@@ -177,7 +178,7 @@ class HitDelegate(QStyledItemDelegate):
         # title
         p.setFont(fonts.bold)
         p.setPen(text_col)
-        title = fonts.bold_fm.elidedText(hit.title or "(untitled)", Qt.ElideRight, text_w)
+        title = elided(fonts.bold_fm, hit.title or "(untitled)", text_w)
         p.drawText(QRect(left, r.top() + 5, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter, title)
         # artist · genre · time
         p.setFont(fonts.italic if hit.artist_generated else option.font)

@@ -21,6 +21,7 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPointF, QRect, Qt
 from PySide6.QtGui import QFontMetrics, QPainter, QPalette, QStaticText
 from PySide6.QtWidgets import QStyle, QStyleOptionFocusRect
 
+from desktop.ui.elide import elided
 from desktop.ui.library_model import COLUMNS
 
 MAX_KEPT_TEXTS = 8000  # laid-out cell texts kept (a few screens of a wide table); dropped all at once beyond
@@ -157,7 +158,7 @@ class RowPainter:
         if static is None:
             if len(self._texts) >= MAX_KEPT_TEXTS:
                 self._texts.clear()
-            static = QStaticText(metrics.elidedText(text, Qt.ElideRight, room))
+            static = QStaticText(elided(metrics, text, room))
             static.setTextFormat(Qt.PlainText)
             static.prepare(font=font)
             self._texts[key] = static

@@ -111,3 +111,25 @@ def test_a_paint_draws_only_the_rows_in_its_region(tmp_path, styled_app, qtbot):
     qtbot.waitUntil(lambda: painter.rows_drawn == [1, 12])
     assert _cell_pixels(view, 12, "title") - {BASE, ALTERNATE} and _cell_pixels(view, 6, "title") - {BASE}
     cat.close()
+
+
+def test_a_text_is_elided_exactly_as_qt_elides_it_and_only_when_it_does_not_fit(styled_app):
+    """desktop.ui.elide skips Qt's elision when a text fits (its dearest step for a new text); the result is
+    Qt's own for every width around the text's, in every font the rows use."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QFontMetrics
+
+    from desktop.ui.elide import elided
+
+    base = styled_app.font()
+    bold, italic = QFont(base), QFont(base)
+    bold.setBold(True)
+    italic.setItalic(True)
+    texts = ["Short", "W" * 60, "Frank Trevino DDS", "drums 001", "Ölçü · 日本語の曲 · café", "", "il1.,;"]
+    for font in (base, bold, italic):
+        fm = QFontMetrics(font)
+        for text in texts:
+            advance = fm.horizontalAdvance(text)
+            for width in {0, 1, 30, advance - 2, advance - 1, advance, advance + 1, advance + 2, 400}:
+                width = max(width, 0)
+                assert elided(fm, text, width) == fm.elidedText(text, Qt.ElideRight, width), (text, width)
