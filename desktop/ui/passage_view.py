@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QLineF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionViewItem
 
 from desktop.core.passage_search import fmt_time
 from desktop.ui.elide import elided
-from desktop.ui.similar_pane import BAR, BAR_BACK, HIT_ROLE, MUTED, HitDelegate, similarity_percent
+from desktop.ui.similar_pane import BAR, BAR_BACK, HIT_ROLE, LEFT_MIDDLE, MUTED, HitDelegate, similarity_percent
 from desktop.ui.waveform_view import WaveformView
 
 MIN_SELECTION, MAX_SELECTION = 2.0, 60.0
@@ -126,21 +126,20 @@ class PassageDelegate(HitDelegate):
         if hit is None or not hasattr(hit, "start"):
             return super().paint(p, option, index)
         r = option.rect
-        selected, fm, text_col, rank_w = self.begin_row(p, option, index, hover=False)
+        selected, fonts, text_col = self.begin_row(p, option, index, hover=False)
+        fm, rank_w = fonts.fm, fonts.rank_w
         line_h = fm.height()
         left = r.left() + rank_w + 4
         text_w = r.width() - rank_w - self.BAR_W - 20
-        bold = QFont(option.font)
-        bold.setBold(True)
-        p.setFont(bold)
+        p.setFont(fonts.bold)
         p.setPen(text_col)
-        p.drawText(QRect(left, r.top() + 4, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter,
-                   elided(QFontMetrics(bold), hit.title or hit.label, text_w))
+        p.drawText(QRect(left, r.top() + 4, text_w, line_h), LEFT_MIDDLE,
+                   elided(fonts.bold_fm, hit.title or hit.label, text_w))
         p.setFont(option.font)
         p.setPen(MUTED if not selected else text_col)
         where = f"{fmt_time(hit.start)}-{fmt_time(hit.end)}"  # first: a narrow pane elides the artist, not this
         line2 = f"{where}  ·  {hit.artist}" if hit.artist else where
-        p.drawText(QRect(left, r.top() + 5 + line_h, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter,
+        p.drawText(QRect(left, r.top() + 5 + line_h, text_w, line_h), LEFT_MIDDLE,
                    elided(fm, line2, text_w))
         box = QRect(left, r.top() + 8 + 2 * line_h, text_w, self.WAVE_H)
         if hit.levels is not None and len(hit.levels):

@@ -39,6 +39,11 @@ LOADING_DELAY_MS = 250  # a query's hits usually come sooner: then the pane neve
 LONGEST_WORDS = max((words for _, words in LEVELS), key=len)  # "very close": the score label's widest text
 
 
+# a row's text alignments, combined once (combining Qt's flags costs ~4 us each time, 5 times a painted row)
+LEFT_MIDDLE, RIGHT_MIDDLE = Qt.AlignLeft | Qt.AlignVCenter, Qt.AlignRight | Qt.AlignVCenter
+RIGHT_BOTTOM = Qt.AlignRight | Qt.AlignBottom
+
+
 def local_paths(mime) -> list[str]:
     """Local file paths of a drag's URLs (anything else dropped is ignored)."""
     if mime is None or not mime.hasUrls():
@@ -161,8 +166,8 @@ class HitDelegate(QStyledItemDelegate):
         if hit is None:
             return super().paint(p, option, index)
         r = option.rect
-        fonts = self.fonts(option)
-        selected, fm, text_col, rank_w = self.begin_row(p, option, index)
+        selected, fonts, text_col = self.begin_row(p, option, index)
+        fm, rank_w = fonts.fm, fonts.rank_w
         line_h = fm.height()
         bar_w = max(fonts.words_w, min(self.BAR_W, r.width() // 5))  # score_width, with the cached advance
         left = r.left() + rank_w + 4
@@ -179,15 +184,15 @@ class HitDelegate(QStyledItemDelegate):
         p.setFont(fonts.bold)
         p.setPen(text_col)
         title = elided(fonts.bold_fm, hit.title or "(untitled)", text_w)
-        p.drawText(QRect(left, r.top() + 5, text_w, line_h), Qt.AlignLeft | Qt.AlignVCenter, title)
+        p.drawText(QRect(left, r.top() + 5, text_w, line_h), LEFT_MIDDLE, title)
         # artist · genre · time
         p.setFont(fonts.italic if hit.artist_generated else option.font)
         p.setPen(MUTED if hit.artist_generated or not selected else text_col)
         sfm = fonts.italic_fm if hit.artist_generated else fm
         head, time = detail_line(hit, sfm, text_w)
         line2 = QRect(left, r.top() + 7 + line_h, text_w, line_h)
-        p.drawText(line2, Qt.AlignLeft | Qt.AlignVCenter, head)
-        p.drawText(line2.adjusted(sfm.horizontalAdvance(head), 0, 0, 0), Qt.AlignLeft | Qt.AlignVCenter, time)
+        p.drawText(line2, LEFT_MIDDLE, head)
+        p.drawText(line2.adjusted(sfm.horizontalAdvance(head), 0, 0, 0), LEFT_MIDDLE, time)
         pct = closeness_of(hit)
         label = getattr(hit, "words", "") or (f"{pct}%" if pct > 0 else "–")  # cosine <= 0: nothing in common
         self.score_bar(p, option, bar_w, pct, label, text_col)
@@ -201,7 +206,7 @@ class HitDelegate(QStyledItemDelegate):
 
     def begin_row(self, p: QPainter, option: QStyleOptionViewItem, index, hover: bool = True):
         """Save the painter, paint the row's background (selected, or hovered) and its rank number.
-        Returns (selected, font metrics, text colour, the rank column's width)."""
+        Returns (selected, the row's fonts, the text colour)."""
         fonts = self.fonts(option)
         p.save()
         r = option.rect
@@ -210,13 +215,11 @@ class HitDelegate(QStyledItemDelegate):
             p.fillRect(r, option.palette.color(QPalette.Highlight))
         elif hover and option.state & QStyle.State_MouseOver:
             p.fillRect(r, QColor(255, 255, 255, 14))
-        fm = fonts.fm
         text_col = option.palette.color(QPalette.HighlightedText if selected else QPalette.Text)
-        rank_w = fonts.rank_w
         p.setPen(MUTED)
-        p.drawText(QRect(r.left() + 4, r.top(), rank_w - 6, r.height()), Qt.AlignRight | Qt.AlignVCenter,
+        p.drawText(QRect(r.left() + 4, r.top(), fonts.rank_w - 6, r.height()), RIGHT_MIDDLE,
                    str(index.row() + 1))
-        return selected, fm, text_col, rank_w
+        return selected, fonts, text_col
 
     @staticmethod
     def score_bar(p: QPainter, option: QStyleOptionViewItem, bar_w: int, pct: int, label: str, text_col) -> None:
@@ -228,7 +231,7 @@ class HitDelegate(QStyledItemDelegate):
         p.fillRect(QRect(bar.left(), bar.top(), int(bar.width() * pct / 100), bar.height()), BAR)
         p.setFont(option.font)
         p.setPen(text_col)
-        p.drawText(QRect(bx, r.top() + 3, bar_w, r.height() // 2 - 2), Qt.AlignRight | Qt.AlignBottom, label)
+        p.drawText(QRect(bx, r.top() + 3, bar_w, r.height() // 2 - 2), RIGHT_BOTTOM, label)
 
 
 class SimilarPane(QWidget):
