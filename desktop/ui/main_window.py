@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
@@ -27,7 +27,7 @@ from desktop import __version__
 from desktop.core.errors import SoundalikeError
 from desktop.core.formats import dialog_filter
 from desktop.core.library import Library
-from desktop.ui import queue_memory
+from desktop.ui import frame_budget, queue_memory
 from desktop.ui.covers import CoverCache
 from desktop.ui.library_controller import LibraryController, drop_problem
 from desktop.ui.library_model import LibraryModel
@@ -364,6 +364,12 @@ class MainWindow(QMainWindow):
             s.setValue("last_item", now.track_id if now.track_id is not None else now.path)
             s.setValue("last_position", self.playback.position)
         s.sync()
+
+    def event(self, e) -> bool:
+        if e.type() == QEvent.UpdateRequest:  # the window's repaint pass: long lists keep to a frame's budget
+            with frame_budget.frame():
+                return super().event(e)
+        return super().event(e)
 
     def closeEvent(self, event) -> None:
         self.shutdown()

@@ -9,6 +9,8 @@ and laid out once and kept (QStaticText, per text, width and font) and drawn wit
 table in ~2 ms when its texts are kept, ~6-10 ms when every text is new. Only the rows inside the paint's
 region are drawn: a newly selected row and the one it replaces may be many rows apart, and drawing every row
 of the region's bounding rectangle cost a third more of the table's paints per selected row (ui_click_cost.py).
+In the window's repaint pass the rows stop when the pass has spent its budget (frame_budget): the rest are
+drawn in the next pass.
 
 It draws what the stock painting drew for this table: alternating Base/AlternateBase rows, the selected
 row in Highlight with HighlightedText, each cell's font (bold: playing; italic: a made-up artist), colour,
@@ -21,6 +23,7 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPointF, QRect, Qt
 from PySide6.QtGui import QFontMetrics, QPainter, QPalette, QStaticText
 from PySide6.QtWidgets import QStyle, QStyleOptionFocusRect
 
+from desktop.ui import frame_budget
 from desktop.ui.elide import elided
 from desktop.ui.library_model import COLUMNS
 
@@ -78,8 +81,13 @@ class RowPainter:
         try:
             painter.setClipRegion(event.region())
             pen = font_in_use = None
-            for row in painted:
+            for i, row in enumerate(painted):
                 y, height = view.rowViewportPosition(row), view.rowHeight(row)
+                if i and frame_budget.spent():  # the rest in the window's next pass (frame_budget)
+                    self.rows_drawn = painted[:i]
+                    last_y = view.rowViewportPosition(painted[-1]) + view.rowHeight(painted[-1])
+                    view.viewport().update(QRect(area.left(), y, area.width(), last_y - y))
+                    break
                 is_selected = row in selected
                 background = highlight if is_selected else alternate if alternating and row % 2 else base
                 painter.fillRect(QRect(area.left(), y, area.width(), height), background)

@@ -1,0 +1,45 @@
+"""A frame's time budget: long lists draw what fits in one frame and the rest in the next.
+
+Qt repaints everything that changed in the window in one pass (the top-level window's UpdateRequest) on the GUI
+thread. When a scan lists a screen of new tracks, or a track's similar hits arrive, the library table or the
+Sounds-like list draws dozens of new rows in that pass: 5-10 ms of Python on the development VM, more while
+the scan's threads take the GIL and both cores, and then the window answers nothing else (bench/ui_stall.py).
+The window runs each pass inside `frame()`; the table and the lists ask `spent()` before each row after their
+first; once the budget is spent they leave the remaining rows to the next pass (`QWidget.update` on them), so a
+long paint becomes two or three frames that arrive in time instead of one that is late. Outside such a pass (`grab()`,
+`render()`, a test drawing a widget by itself) nothing is ever spent: every row is drawn.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+FRAME_BUDGET_MS = 8.0  # half a frame at 60 Hz: the rest of the window's repaint and the event loop take the other half
+
+_deadline: float | None = None  # perf_counter() at which the current pass's budget is spent; None: not in a pass
+_passes = 0  # repaint passes begun so far: a list that drew a row in this pass may leave the next ones
+
+
+@contextmanager
+def frame():
+    """The window's repaint pass: rows drawn in it are drawn until FRAME_BUDGET_MS has passed."""
+    global _deadline, _passes
+    outer = _deadline
+    if outer is None:
+        _deadline = time.perf_counter() + FRAME_BUDGET_MS / 1000
+        _passes += 1
+    try:
+        yield
+    finally:
+        _deadline = outer
+
+
+def spent() -> bool:
+    """The current repaint pass has used its budget: draw no more rows in it (False outside a pass)."""
+    return _deadline is not None and time.perf_counter() > _deadline
+
+
+def pass_number() -> int:
+    """Which repaint pass this is (a new number each pass): each list draws at least one row in every pass."""
+    return _passes
