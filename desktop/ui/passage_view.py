@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QStyleOptionViewItem
 
 from desktop.core.passage_search import fmt_time
 from desktop.ui.elide import elided
-from desktop.ui.similar_pane import BAR, BAR_BACK, HIT_ROLE, LEFT_MIDDLE, MUTED, HitDelegate, similarity_percent
+from desktop.ui.similar_pane import BAR, BAR_BACK, LEFT_MIDDLE, MUTED, HitDelegate, hit_at, similarity_percent
 from desktop.ui.waveform_view import WaveformView
 
 MIN_SELECTION, MAX_SELECTION = 2.0, 60.0
@@ -122,7 +122,7 @@ class PassageDelegate(HitDelegate):
         return QSize(200, QFontMetrics(option.font).height() * 2 + 14 + self.WAVE_H)  # same for both kinds of hit
 
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index) -> None:
-        hit = index.data(HIT_ROLE)
+        hit = hit_at(index)
         if hit is None or not hasattr(hit, "start"):
             return super().paint(p, option, index)
         if self.defer_row(option):

@@ -29,6 +29,7 @@ from desktop.core.calibration import LEVELS
 from desktop.core.paths import shown
 from desktop.ui import frame_budget
 from desktop.ui.elide import elided
+from desktop.ui.hits_view import HitsView
 from desktop.ui.library_model import GENERATED_ARTIST_TIP, format_time
 from desktop.ui.style import LIST_BACKGROUND, item_view_look
 
@@ -113,6 +114,14 @@ class HitsModel(QAbstractListModel):
         return None
 
 
+def hit_at(index):
+    """The hit a row shows, from the model itself: `index.data()` would go from Python through Qt back into
+    Python (HitsModel.data), waiting for the GIL again while another thread runs Python."""
+    model = index.model()
+    hits = getattr(model, "hits", None)
+    return hits[index.row()] if hits is not None and 0 <= index.row() < len(hits) else index.data(HIT_ROLE)
+
+
 class RowFonts:
     """The fonts and metrics the rows are drawn with, made once per view font: building them for every painted row
     cost more than drawing it."""
@@ -174,7 +183,7 @@ class HitDelegate(QStyledItemDelegate):
         return False
 
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index) -> None:
-        hit = index.data(HIT_ROLE)
+        hit = hit_at(index)
         if hit is None:
             return super().paint(p, option, index)
         if self.defer_row(option):
@@ -270,11 +279,10 @@ class SimilarPane(QWidget):
         self.query_label.setObjectName("paneTitle")
         self.query_label.setWordWrap(True)
         self.model = HitsModel(self)
-        self.list = QListView()
+        self.list = HitsView()
         self.list.setModel(self.model)
         self.list.setItemDelegate(HitDelegate(self.list))
         self.list.setMouseTracking(True)
-        self.list.setUniformItemSizes(True)
         item_view_look(self.list, LIST_BACKGROUND)
         self.list.setEditTriggers(QListView.NoEditTriggers)
         # activated = double-click (or the platform's click convention) and Enter
