@@ -9,7 +9,7 @@ plays them all as a queue. Dropping an audio file here asks for tracks like that
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QRect, QSize, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -85,24 +85,24 @@ def detail_line(hit, fm: QFontMetrics, width: int) -> tuple[str, str]:
     return elided(fm, head, max(width - fm.horizontalAdvance(time), 0)), time
 
 
-class HitsModel(QAbstractListModel):
+class HitsModel(QStringListModel):
+    """The hits, kept in Python, with one label a row in Qt's own string list: the list view asks the row count
+    ~90 times per selected track, and Qt's count answers in C++ where a Python rowCount() would enter Python each
+    time (and wait for the GIL while another thread runs Python)."""
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.hits: list = []
 
     def set_hits(self, hits) -> None:
-        self.beginResetModel()
         self.hits = list(hits)
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.hits)
+        self.setStringList([f"{h.title} — {h.artist}" for h in self.hits])  # a model reset
 
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid() or index.row() >= len(self.hits):
             return None
         h = self.hits[index.row()]
-        if role == Qt.DisplayRole:
+        if role in (Qt.DisplayRole, Qt.EditRole):
             return f"{h.title} — {h.artist}"
         if role == HIT_ROLE:
             return h
