@@ -19,7 +19,7 @@ alignment and the playing icon, texts elided on the right.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPointF, QRect, Qt
+from PySide6.QtCore import QItemSelectionModel, QPointF, QRect, Qt
 from PySide6.QtGui import QFontMetrics, QPainter, QPalette, QStaticText
 from PySide6.QtWidgets import QStyle, QStyleOptionFocusRect
 
@@ -148,12 +148,14 @@ class RowPainter:
 
     @staticmethod
     def _selected_rows(selection: QItemSelectionModel | None, first: int, last: int) -> set[int]:
+        """The selected rows among first..last. The view selects whole rows (SelectRows), so each range of the
+        selection is rows; asking Qt row by row (isRowSelected) would call the model's Python rowCount() and
+        columnCount() from C++ each time, every call waiting for the GIL while another thread runs Python."""
         if selection is None:
             return set()
         rows: set[int] = set()
         for part in selection.selection():
-            top, bottom = max(first, part.top()), min(last, part.bottom())
-            rows.update(r for r in range(top, bottom + 1) if selection.isRowSelected(r, QModelIndex()))
+            rows.update(range(max(first, part.top()), min(last, part.bottom()) + 1))
         return rows
 
     def _text(self, text: str, room: int, font, font_key: str) -> tuple[QStaticText, QFontMetrics]:
