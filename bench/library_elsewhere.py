@@ -52,6 +52,7 @@ def run(mode: str, music: Path, base: Path) -> str:
 def child(mode: str, music: str, base: str) -> None:
     from PySide6.QtCore import QTimer
 
+    from bench.ui_stall import CLICK_EVERY_MS, row_clicker
     from desktop.ui.app import create_app, open_window
 
     app = create_app()
@@ -72,19 +73,9 @@ def child(mode: str, music: str, base: str) -> None:
     timer, clicks, poll = QTimer(), QTimer(), QTimer()
     timer.setInterval(TICK_MS)
     timer.timeout.connect(tick)
-    clicks.setInterval(300)
+    clicks.setInterval(CLICK_EVERY_MS)
     poll.setInterval(200)
-    row = [0]
-
-    def click():
-        n = window.model.rowCount()
-        if n and window.playback.current is None:
-            window.play_row(0)
-        if n:
-            row[0] = (row[0] + 7) % n
-            window.table.select_row(row[0])
-
-    clicks.timeout.connect(click)
+    clicks.timeout.connect(row_clicker(window, play=True))
 
     def go():
         last[0] = time.perf_counter()

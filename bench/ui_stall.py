@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 TICK_MS = 5
 TARGET_MS = 16  # one frame at 60 Hz (issue 18)
 SAMPLE_EVERY_S = 0.002
+CLICK_EVERY_MS = 300  # --clicks: another row selected this often
 
 
 class EventTimer:
@@ -195,6 +196,22 @@ def _stack(frame, depth: int = 6) -> str:
     return " < ".join(out)
 
 
+def row_clicker(window, play: bool):
+    """A user browsing: each call selects the row 7 below the last (wrapping), and with `play` first plays the
+    first row when nothing is loaded (bench/library_elsewhere.py drives the window the same way)."""
+    row = [0]
+
+    def click() -> None:
+        n = window.model.rowCount()
+        if n and play and window.playback.current is None:
+            window.play_row(0)
+        if n:
+            row[0] = (row[0] + 7) % n
+            window.table.select_row(row[0])
+
+    return click
+
+
 def synth(folder: Path, n: int, seconds: float) -> Path:
     from tests import audio
 
@@ -283,18 +300,8 @@ def main() -> int:
         timer.setInterval(TICK_MS)
         timer.timeout.connect(tick)
         clicks = QTimer()
-        clicks.setInterval(300)
-        row = [0]
-
-        def click():
-            n = window.model.rowCount()
-            if n and args.play and window.playback.current is None:
-                window.play_row(0)
-            if n:
-                row[0] = (row[0] + 7) % n
-                window.table.select_row(row[0])
-
-        clicks.timeout.connect(click)
+        clicks.setInterval(CLICK_EVERY_MS)
+        clicks.timeout.connect(row_clicker(window, args.play))
         done = {}
 
         played = [""]

@@ -149,7 +149,8 @@ def test_album_artist_column_sorts_albums_like_players(tmp_path, qtbot):
 
 def test_a_reload_that_leaves_the_selected_row_in_place_does_not_scroll(indexed_home, make_window, qtbot):
     """New tracks come last in catalog order (a scan): the reload keeps the selected track selected and the table
-    where the user scrolled it; a reload that moves the selected track (another order) scrolls to it."""
+    where the user scrolled it; so does a new list that leaves the selected track in its row (a track after it
+    gone); a reload that moves the selected track (another order) scrolls to it."""
     w = make_window(indexed_home)
     cat = w.session.catalog
 
@@ -177,6 +178,13 @@ def test_a_reload_that_leaves_the_selected_row_in_place_does_not_scroll(indexed_
     assert w.table.currentIndex().row() == 2 and w.similar_controller.selected_id == w.model.track_id(2)
     assert bar.value() == scrolled, "the table stayed where the user scrolled it"
     assert w.model.track_at(1).title == "Retitled", "the rows already listed are read again"
+    bar.setValue(scrolled // 2)
+    cat.mark_missing([w.model.track_id(w.model.rowCount() - 1)])  # a rescan found the last track gone: a new list
+    with qtbot.waitSignal(w.model.reloaded, timeout=10000):
+        w.model.reload()
+    qtbot.wait(50)
+    assert resets, "a list that lost a row is a new list"
+    assert w.table.currentIndex().row() == 2 and bar.value() == scrolled // 2, "the selected row stayed: no scroll"
     w.table.sortByColumn(COL["title"], Qt.DescendingOrder)  # the extra tracks' titles first
     qtbot.waitUntil(lambda: not w.model.loading and w.model.row_of(w.similar_controller.selected_id) != 2,
                     timeout=10000)
