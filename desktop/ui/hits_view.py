@@ -1,4 +1,4 @@
-"""The Sounds-like list: its rows drawn in one Python call per paint instead of one call per row.
+"""The Sounds-like list and its model: its rows drawn in one Python call per paint instead of one call per row.
 
 Qt's QListView calls the item delegate's paint() from C++ once for every row it draws, and every such call
 enters Python again. While a background thread runs Python (a scan reading tags, the indexer), each entry first
@@ -11,9 +11,64 @@ It sets what the delegates read from the option: the row's rectangle, selected, 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, QStringListModel, Qt
 from PySide6.QtGui import QCursor, QPainter
 from PySide6.QtWidgets import QListView, QStyle, QStyleOptionViewItem
+
+from desktop.core.paths import shown
+from desktop.ui.library_model import GENERATED_ARTIST_TIP
+
+HIT_ROLE = Qt.UserRole + 1
+
+
+def similarity_percent(score: float) -> int:
+    """Cosine similarity shown as 0-100 % (negative similarity shows as 0)."""
+    return int(round(max(0.0, min(1.0, float(score))) * 100))
+
+
+def closeness_of(hit) -> int:
+    """The calibrated 0-100 closeness (desktop.core.calibration), or the raw percent without one."""
+    c = getattr(hit, "closeness", None)
+    return int(round(c)) if c is not None else similarity_percent(hit.score)
+
+
+class HitsModel(QStringListModel):
+    """The hits, kept in Python, with one label a row in Qt's own string list: the list view asks the row count
+    ~90 times per selected track, and Qt's count answers in C++ where a Python rowCount() would enter Python each
+    time (and wait for the GIL while another thread runs Python)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.hits: list = []
+
+    def set_hits(self, hits) -> None:
+        self.hits = list(hits)
+        self.setStringList([f"{h.title} — {h.artist}" for h in self.hits])  # a model reset
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid() or index.row() >= len(self.hits):
+            return None
+        h = self.hits[index.row()]
+        if role in (Qt.DisplayRole, Qt.EditRole):
+            return f"{h.title} — {h.artist}"
+        if role == HIT_ROLE:
+            return h
+        if role == Qt.ToolTipRole:
+            words = f"{h.words.capitalize()} ({closeness_of(h)} of 100 on this library's scale)\n" if h.words else ""
+            why = f"Why: {h.why}\n" if h.why else ""
+            tip = f"{words}{why}{shown(h.path)}\nraw cosine similarity {h.score:.3f}"
+            return tip + (f"\nArtist: {GENERATED_ARTIST_TIP.lower()}" if h.artist_generated else "")
+        return None
+
+
+def hit_at(index):
+    """The hit a row shows, from the model itself: `index.data()` would go from Python through Qt back into
+    Python (HitsModel.data), waiting for the GIL again while another thread runs Python."""
+    model = index.model()
+    hits = getattr(model, "hits", None)
+    return hits[index.row()] if hits is not None and 0 <= index.row() < len(hits) else index.data(HIT_ROLE)
+
+
 
 
 class HitsView(QListView):

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QStyleOptionViewItem
 
 from desktop.core.passage_search import fmt_time
 from desktop.ui.elide import elided
-from desktop.ui.similar_pane import BAR, BAR_BACK, LEFT_MIDDLE, MUTED, HitDelegate, hit_at, similarity_percent
+from desktop.ui.hits_view import hit_at, similarity_percent
+from desktop.ui.similar_pane import BAR, BAR_BACK, LEFT_MIDDLE, MUTED, HitDelegate
 from desktop.ui.waveform_view import WaveformView
 
 MIN_SELECTION, MAX_SELECTION = 2.0, 60.0

@@ -9,7 +9,7 @@ plays them all as a queue. Dropping an audio file here asks for tracks like that
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -26,14 +26,12 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.calibration import LEVELS
-from desktop.core.paths import shown
 from desktop.ui import frame_budget
 from desktop.ui.elide import elided
-from desktop.ui.hits_view import HitsView
-from desktop.ui.library_model import GENERATED_ARTIST_TIP, format_time
+from desktop.ui.hits_view import HitsModel, HitsView, closeness_of, hit_at
+from desktop.ui.library_model import format_time
 from desktop.ui.style import LIST_BACKGROUND, item_view_look
 
-HIT_ROLE = Qt.UserRole + 1
 BAR = QColor(255, 140, 60)
 BAR_BACK = QColor(255, 255, 255, 28)
 MUTED = QColor(150, 150, 160)
@@ -64,17 +62,6 @@ def accept_paths(event) -> list[str]:
     return paths
 
 
-def similarity_percent(score: float) -> int:
-    """Cosine similarity shown as 0-100 % (negative similarity shows as 0)."""
-    return int(round(max(0.0, min(1.0, float(score))) * 100))
-
-
-def closeness_of(hit) -> int:
-    """The calibrated 0-100 closeness (desktop.core.calibration), or the raw percent without one."""
-    c = getattr(hit, "closeness", None)
-    return int(round(c)) if c is not None else similarity_percent(hit.score)
-
-
 def detail_line(hit, fm: QFontMetrics, width: int) -> tuple[str, str]:
     """A hit's second line as (artist · album, · time): the time always shows, the rest gives way to it."""
     time = f"  ·  {format_time(hit.duration)}" if hit.duration else ""
@@ -83,43 +70,6 @@ def detail_line(hit, fm: QFontMetrics, width: int) -> tuple[str, str]:
     if not head:
         time = time.lstrip(" ·")
     return elided(fm, head, max(width - fm.horizontalAdvance(time), 0)), time
-
-
-class HitsModel(QStringListModel):
-    """The hits, kept in Python, with one label a row in Qt's own string list: the list view asks the row count
-    ~90 times per selected track, and Qt's count answers in C++ where a Python rowCount() would enter Python each
-    time (and wait for the GIL while another thread runs Python)."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.hits: list = []
-
-    def set_hits(self, hits) -> None:
-        self.hits = list(hits)
-        self.setStringList([f"{h.title} — {h.artist}" for h in self.hits])  # a model reset
-
-    def data(self, index, role=Qt.DisplayRole):
-        if not index.isValid() or index.row() >= len(self.hits):
-            return None
-        h = self.hits[index.row()]
-        if role in (Qt.DisplayRole, Qt.EditRole):
-            return f"{h.title} — {h.artist}"
-        if role == HIT_ROLE:
-            return h
-        if role == Qt.ToolTipRole:
-            words = f"{h.words.capitalize()} ({closeness_of(h)} of 100 on this library's scale)\n" if h.words else ""
-            why = f"Why: {h.why}\n" if h.why else ""
-            tip = f"{words}{why}{shown(h.path)}\nraw cosine similarity {h.score:.3f}"
-            return tip + (f"\nArtist: {GENERATED_ARTIST_TIP.lower()}" if h.artist_generated else "")
-        return None
-
-
-def hit_at(index):
-    """The hit a row shows, from the model itself: `index.data()` would go from Python through Qt back into
-    Python (HitsModel.data), waiting for the GIL again while another thread runs Python."""
-    model = index.model()
-    hits = getattr(model, "hits", None)
-    return hits[index.row()] if hits is not None and 0 <= index.row() < len(hits) else index.data(HIT_ROLE)
 
 
 class RowFonts:

@@ -7,16 +7,22 @@ import collections
 from desktop.ui import frame_budget
 
 
+def _shown_window(home, make_window, qtbot):
+    """The window on `home`, shown and exposed, its 12 tracks listed."""
+    w = make_window(home)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.model.rowCount() == 12 and not w.model.loading)
+    return w
+
+
 def _visible_rows(view, count: int) -> list[int]:
     return [r for r in range(count) if view.rowViewportPosition(r) < view.viewport().height()]
 
 
 def test_a_spent_budget_leaves_the_tables_remaining_rows_to_the_next_passes(indexed_home, make_window, qtbot,
                                                                               monkeypatch):
-    w = make_window(indexed_home)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.model.rowCount() == 12 and not w.model.loading)
+    w = _shown_window(indexed_home, make_window, qtbot)
     visible = _visible_rows(w.table, 12)
     assert len(visible) >= 6
     painter, drawn = w.table.rows_painter, []
@@ -39,10 +45,7 @@ def test_a_spent_budget_leaves_the_tables_remaining_rows_to_the_next_passes(inde
 
 def test_a_spent_budget_leaves_the_hits_remaining_rows_to_the_next_passes(indexed_home, make_window, qtbot,
                                                                             monkeypatch):
-    w = make_window(indexed_home)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.model.rowCount() == 12 and not w.model.loading)
+    w = _shown_window(indexed_home, make_window, qtbot)
     delegate = w.similar.list.itemDelegate()
     defer, drawn = delegate.defer_row, collections.defaultdict(list)  # pass number -> rows drawn in it
 
