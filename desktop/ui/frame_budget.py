@@ -18,17 +18,15 @@ from contextlib import contextmanager
 FRAME_BUDGET_MS = 8.0  # half a frame at 60 Hz: the rest of the window's repaint and the event loop take the other half
 
 _deadline: float | None = None  # perf_counter() at which the current pass's budget is spent; None: not in a pass
-_passes = 0  # repaint passes begun so far: a list that drew a row in this pass may leave the next ones
 
 
 @contextmanager
 def frame():
     """The window's repaint pass: rows drawn in it are drawn until FRAME_BUDGET_MS has passed."""
-    global _deadline, _passes
+    global _deadline
     outer = _deadline
     if outer is None:
         _deadline = time.perf_counter() + FRAME_BUDGET_MS / 1000
-        _passes += 1
     try:
         yield
     finally:
@@ -38,8 +36,3 @@ def frame():
 def spent() -> bool:
     """The current repaint pass has used its budget: draw no more rows in it (False outside a pass)."""
     return _deadline is not None and time.perf_counter() > _deadline
-
-
-def pass_number() -> int:
-    """Which repaint pass this is (a new number each pass): each list draws at least one row in every pass."""
-    return _passes

@@ -6,17 +6,20 @@ waits for the GIL, up to the switch interval (1 ms in the window). A repaint of 
 thread alone, and 19 ms (8 ms of CPU) beside one busy Python thread (offscreen). This view draws the rows its paint
 region touches itself, with the same delegate, inside one paintEvent, as the library table does (table_painter).
 
-It sets what the delegates read from the option: the row's rectangle, selected, the mouse over the row.
+It sets what the delegates read from the option: the row's rectangle, selected, the mouse over the row. In the
+window's repaint pass the rows stop when the pass has spent its budget (frame_budget), as the table's do.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QStringListModel, Qt
+from PySide6.QtCore import QPoint, QRect, QStringListModel, Qt
 from PySide6.QtGui import QCursor, QPainter
 from PySide6.QtWidgets import QListView, QStyle, QStyleOptionViewItem
 
 from desktop.core.paths import shown
+from desktop.ui import frame_budget
 from desktop.ui.library_model import GENERATED_ARTIST_TIP
+from desktop.ui.table_painter import rows_touched
 
 HIT_ROLE = Qt.UserRole + 1
 
@@ -69,8 +72,6 @@ def hit_at(index):
     return hits[index.row()] if hits is not None and 0 <= index.row() < len(hits) else index.data(HIT_ROLE)
 
 
-
-
 class HitsView(QListView):
     """A QListView of uniform rows whose paint draws every row in one pass through the item delegate."""
 
@@ -82,8 +83,8 @@ class HitsView(QListView):
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         model, delegate = self.model(), self.itemDelegate()
         rows = model.rowCount() if model is not None else 0
-        self.rows_drawn = self._rows_in(event.region(), rows)
-        if not self.rows_drawn:
+        painted = self.rows_drawn = rows_touched(event.region(), rows, lambda y: self.indexAt(QPoint(0, y)).row())
+        if not painted:
             return  # the viewport's background is all there is
         option = QStyleOptionViewItem()
         self.initViewItemOption(option)
@@ -93,9 +94,14 @@ class HitsView(QListView):
         hover = self.indexAt(viewport.mapFromGlobal(QCursor.pos())).row() if viewport.underMouse() else -1
         painter = QPainter(viewport)
         try:
-            for row in self.rows_drawn:
+            for i, row in enumerate(painted):
                 index = model.index(row, 0)
-                option.rect = self.visualRect(index)
+                rect = self.visualRect(index)
+                if i and frame_budget.spent():  # the rest in the window's next pass (frame_budget)
+                    self.rows_drawn = painted[:i]
+                    viewport.update(QRect(rect.topLeft(), self.visualRect(model.index(painted[-1], 0)).bottomRight()))
+                    break
+                option.rect = rect
                 state = plain
                 if selection is not None and selection.isSelected(index):
                     state |= QStyle.State_Selected
@@ -105,16 +111,3 @@ class HitsView(QListView):
                 delegate.paint(painter, option, index)
         finally:
             painter.end()
-
-    def _rows_in(self, region, rows: int) -> list[int]:
-        """The rows that the paint's region touches, top to bottom."""
-        touched: set[int] = set()
-        if rows == 0:
-            return []
-        for rect in region:
-            first = self.indexAt(QPoint(0, rect.top())).row()  # a row spans the width: x 0 is in it
-            if first < 0:
-                continue
-            last = self.indexAt(QPoint(0, rect.bottom())).row()
-            touched.update(range(first, (rows - 1 if last < 0 else last) + 1))
-        return sorted(touched)

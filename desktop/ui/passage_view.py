@@ -126,8 +126,6 @@ class PassageDelegate(HitDelegate):
         hit = hit_at(index)
         if hit is None or not hasattr(hit, "start"):
             return super().paint(p, option, index)
-        if self.defer_row(option):
-            return
         r = option.rect
         selected, fonts, text_col = self.begin_row(p, option, index, hover=False)
         fm, rank_w = fonts.fm, fonts.rank_w

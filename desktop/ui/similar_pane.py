@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.calibration import LEVELS
-from desktop.ui import frame_budget
 from desktop.ui.elide import elided
 from desktop.ui.hits_view import HitsModel, HitsView, closeness_of, hit_at
 from desktop.ui.library_model import format_time
@@ -95,7 +94,6 @@ class HitDelegate(QStyledItemDelegate):
     BAR_W = 96
     covers = None  # a desktop.ui.covers.CoverCache, when the window has one
     _fonts: RowFonts | None = None
-    _pass = -1  # the window's repaint pass in which this list last drew a row (frame_budget)
     SCALED_ITEMS = 256  # covers kept scaled to the row's size (smooth scaling per painted row was its dearest part)
 
     def sizeHint(self, option, index) -> QSize:
@@ -122,22 +120,10 @@ class HitDelegate(QStyledItemDelegate):
             scaled = self._scaled[key] = pm.scaled(side, side, Qt.KeepAspectRatio, Qt.SmoothTransformation)
         return scaled
 
-    def defer_row(self, option: QStyleOptionViewItem) -> bool:
-        """The window's repaint pass has spent its budget and this list drew a row in it: this row is drawn in the
-        next pass (frame_budget)."""
-        current = frame_budget.pass_number()
-        if self._pass == current and frame_budget.spent():
-            (option.widget or self.parent()).viewport().update(option.rect)
-            return True
-        self._pass = current
-        return False
-
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index) -> None:
         hit = hit_at(index)
         if hit is None:
             return super().paint(p, option, index)
-        if self.defer_row(option):
-            return
         r = option.rect
         selected, fonts, text_col = self.begin_row(p, option, index)
         fm, rank_w = fonts.fm, fonts.rank_w

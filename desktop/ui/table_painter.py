@@ -34,6 +34,22 @@ _H_MASK = int((Qt.AlignLeft | Qt.AlignRight | Qt.AlignHCenter).value)
 _RIGHT, _CENTRE = int(Qt.AlignRight.value), int(Qt.AlignHCenter.value)
 
 
+def rows_touched(region, rows: int, row_at) -> list[int]:
+    """The rows that a paint's region touches, top to bottom (of `rows`); `row_at(y)`: the row at the viewport's
+    y, -1 past the last. Qt hands a selection change as two small rectangles that may be many rows apart: only
+    their rows are drawn, not those between."""
+    touched: set[int] = set()
+    if rows == 0:
+        return []
+    for rect in region:
+        first = row_at(rect.top())
+        if first < 0:
+            continue
+        last = row_at(rect.bottom())
+        touched.update(range(first, (rows - 1 if last < 0 else last) + 1))
+    return sorted(touched)
+
+
 class RowPainter:
     """Paints a LibraryView's rows for its paint events; keeps the laid-out texts between paints."""
 
@@ -52,7 +68,7 @@ class RowPainter:
         model = view.model()
         rows = model.rowCount()
         area = event.rect()
-        painted = self.rows_drawn = self._rows_in(view, event.region(), rows)
+        painted = self.rows_drawn = rows_touched(event.region(), rows, view.rowAt)
         if not painted:
             return  # the viewport's own background (Base) is all there is
         first, last = painted[0], painted[-1]
@@ -121,20 +137,6 @@ class RowPainter:
                     painter.drawStaticText(QPointF(left + max(0.0, dx), y + (height - metrics.height()) / 2), static)
         finally:
             painter.end()
-
-    @staticmethod
-    def _rows_in(view, region, rows: int) -> list[int]:
-        """The rows that the paint's region touches, top to bottom."""
-        touched: set[int] = set()
-        if rows == 0:
-            return []
-        for rect in region:
-            first = view.rowAt(rect.top())
-            if first < 0:
-                continue
-            last = view.rowAt(rect.bottom())
-            touched.update(range(first, (rows - 1 if last < 0 else last) + 1))
-        return sorted(touched)
 
     @staticmethod
     def _focus_frame(view, painter, rect: QRect, selected: bool) -> None:
