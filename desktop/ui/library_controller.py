@@ -42,7 +42,7 @@ def drop_problem(path: str, by_example: bool) -> str:
 
 
 def _names(paths) -> str:
-    """'Music, Downloads, Podcasts …': where a first scan looks, for the table's summary line."""
+    """'Music, Downloads, Podcasts …': what is being added (the status bar), where a first scan looks (the table)."""
     names = ", ".join(os.path.basename(str(p).rstrip(os.sep)) or str(p) for p in paths[:3])
     return (names + (" …" if len(paths) > 3 else "")) or "your folders"
 
@@ -126,22 +126,22 @@ class LibraryController(QObject):
         """Add folders and files. Into an empty library the table shows first and the scan starts on the event
         loop's next turn, after the window has drawn it: the page switch (~20 ms of the GUI thread) then
         competes neither with the scan's start (its imports hold the GIL) nor with its tag reading."""
-        if self._empty_library():
+        if self._empty_library() and not self.model.loading:
             self._announce_first_scan(_names(paths))
             QTimer.singleShot(0, self, lambda: self.session.add_paths(paths))
         else:
             self.session.add_paths(paths)
-        names = ", ".join(os.path.basename(p.rstrip(os.sep)) for p in paths[:3])
-        self.show_message(f"Adding {names}{' …' if len(paths) > 3 else ''}", 4000)
+        self.show_message(f"Adding {_names(paths)}", 4000)
 
     def _empty_library(self) -> bool:
-        return self.model.rowCount() == 0 and not self.model.filter_text and not self.model.loading
+        """No track listed and no filter: the first-run page shows (or would), and a scan is a first scan."""
+        return self.model.rowCount() == 0 and not self.model.filter_text
 
     # -- job results -----------------------------------------------------------------------------
     def on_job_started(self, job) -> None:
         scanning = job.name in ("add", "rescan")
         self.index_status.start("Scanning…" if scanning else "Indexing…")
-        self._first_scan = scanning and self.model.rowCount() == 0 and not self.model.filter_text
+        self._first_scan = scanning and self._empty_library()
         self._listed = (0, 0.0)
         if self._first_scan:
             self._announce_first_scan(_names(job.data or []))
