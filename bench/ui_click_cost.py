@@ -29,6 +29,21 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def open_click_window(tracks: int, size: str):
+    """The window, not started, on bench/out/click-home-N, a spectral library kept between runs; and whether that
+    library is new (its tracks still to be added and indexed). bench/ui_gil.py uses the same library."""
+    from desktop.core.config import load_settings
+    from desktop.ui.app import open_window
+
+    home = ROOT / "bench" / "out" / f"click-home-{tracks}"
+    fresh = not home.exists()
+    if fresh:
+        replace(load_settings(home), embedder="spectral").save()
+    window = open_window(home, start=False)
+    window.resize(*map(int, size.split("x")))
+    return window, fresh
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clicks", type=int, default=20)
@@ -44,8 +59,6 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from bench.ui_stall import synth
-    from desktop.core.config import load_settings
-    from desktop.ui.app import open_window
     from desktop.ui.style import apply_style
 
     cost = collections.defaultdict(lambda: [0, 0.0])
@@ -86,12 +99,7 @@ def main() -> int:
     app = App(sys.argv[:1])
     apply_style(app)
     music = synth(ROOT / "bench" / "out" / "stall-music" / f"{args.tracks}x20s", args.tracks, 20.0)
-    home = ROOT / "bench" / "out" / f"click-home-{args.tracks}"
-    fresh = not home.exists()
-    if fresh:
-        replace(load_settings(home), embedder="spectral").save()
-    window = open_window(home, start=False)
-    window.resize(*map(int, args.size.split("x")))
+    window, fresh = open_click_window(args.tracks, args.size)
     window.start([])
 
     def wait(ms: int) -> None:

@@ -20,7 +20,6 @@ import statistics
 import sys
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,17 +51,12 @@ def main() -> int:
     ap.add_argument("--size", default="1280x800")
     args = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from bench.ui_click_cost import open_click_window
     from bench.ui_stall import synth
-    from desktop.core.config import load_settings
-    from desktop.ui.app import create_app, open_window
+    from desktop.ui.app import create_app
 
     app = create_app()
-    home = ROOT / "bench" / "out" / f"click-home-{args.tracks}"
-    fresh = not home.exists()
-    if fresh:
-        replace(load_settings(home), embedder="spectral").save()
-    window = open_window(home, start=False)
-    window.resize(*map(int, args.size.split("x")))
+    window, fresh = open_click_window(args.tracks, args.size)
     window.show()
     window.start([])
 
