@@ -5,7 +5,7 @@ from PySide6.QtCore import QLineF, QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QRegion
 from PySide6.QtWidgets import QSlider
 
-from desktop.ui.waveform_view import BACKGROUND, PLAYED, PLAYHEAD, UNPLAYED, WaveformView, columns, draw_columns
+from desktop.ui.waveform_view import BACKGROUND, PLAYED, PLAYHEAD, UNPLAYED, WaveformView, column_image, columns
 
 
 def test_waveform_paints_peaks_and_a_click_seeks(qtbot):
@@ -46,8 +46,10 @@ def test_waveform_shows_the_same_picture_from_its_cache(qtbot):
         img.fill(BACKGROUND)
         p = QPainter(img)
         cols, play_x = columns(peaks.astype(np.float32), w), int(seconds / duration * w)
-        draw_columns(p, cols[:play_x], PLAYED, h)
-        draw_columns(p, cols[play_x:], UNPLAYED, h, first=play_x)
+        if play_x:
+            p.drawImage(0, 0, column_image(cols[:play_x], PLAYED, h))
+        if play_x < w:
+            p.drawImage(play_x, 0, column_image(cols[play_x:], UNPLAYED, h))
         p.setPen(QPen(PLAYHEAD, 2))
         p.drawLine(QLineF(play_x, 0, play_x, h))
         p.end()
@@ -70,6 +72,25 @@ def test_waveform_shows_the_same_picture_from_its_cache(qtbot):
     view.resize(400, h)  # a new size draws the picture again
     w = 400
     assert shown() == drawn_directly(31.0)
+
+
+def test_waveform_columns_run_from_each_max_down_to_each_min():
+    """Each pixel column is the colour from its max to its min (full scale = the height less 2 px each side)
+    and the background above and below; a silent column is a dot on the centre line."""
+    h = 40  # centre 20, full scale 18 px
+    cols = np.array([[-0.5, 0.5], [0.0, 1.0], [-1.0, 0.0], [0.0, 0.0]], np.float32)
+    img = column_image(cols, PLAYED, h)
+    assert (img.width(), img.height()) == (4, h)
+
+    def coloured(x: int) -> list[int]:
+        return [y for y in range(h) if img.pixel(x, y) == PLAYED.rgb()]
+
+    assert coloured(0) == list(range(11, 30))  # 20 - 9 .. 20 + 9
+    assert coloured(1) == list(range(2, 21))  # max 1.0 reaches 2 px below the top
+    assert coloured(2) == list(range(20, 39))
+    assert coloured(3) == [20]
+    others = {img.pixel(x, y) for x in range(4) for y in range(h)} - {PLAYED.rgb()}
+    assert others == {BACKGROUND.rgb()}
 
 
 def test_waveform_without_peaks_says_why(qtbot):
