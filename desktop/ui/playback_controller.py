@@ -22,6 +22,7 @@ from desktop.core.track import Track
 
 log = logging.getLogger(__name__)
 POLL_MS = 50
+ANNOUNCE_AFTER_MS = 1  # a real timer: the repaint the click asked for runs first (see _announce)
 
 
 @dataclass
@@ -192,8 +193,22 @@ class PlaybackController(QObject):
                 self.player.play()
         except Exception as e:
             self.error.emit(str(e))
-        self.current_changed.emit(now)
         self._sync()
+        self._announce(now)
+
+    def _announce(self, now: NowPlaying) -> None:
+        """`current_changed(now)` on the event loop's next turn, unless another track started meanwhile.
+
+        Why not at once: a started track changes the transport, the table's playing row, the title, the
+        waveform, the cover and the Sounds-like pane, and wakes the waveform, cover and library threads.
+        All of it in the click and the repaint after it came to one stall of 15-40 ms while indexing
+        (bench/ui_stall.py). Now the click loads, plays and repaints the transport, and the rest follows
+        a frame later."""
+        def later() -> None:
+            if self.current is now and not self._closed:
+                self.current_changed.emit(now)
+
+        QTimer.singleShot(ANNOUNCE_AFTER_MS, self, later)
 
     def _prime_next(self) -> None:
         """Tell the player what follows, so it plays on without a gap (again whenever the queue changed)."""
@@ -229,9 +244,9 @@ class PlaybackController(QObject):
             self.current = self.resolver(item)  # afresh: a file outside the library asks for its tags again
         except Exception:  # noqa: BLE001
             self.current = primed[1]
-        self.current_changed.emit(self.current)
         self._prime_next()
         self._sync()
+        self._announce(self.current)
 
     def _sync(self) -> None:
         state = self.player.state

@@ -69,14 +69,16 @@ def test_library_with_tracks_enables_play_and_plays_the_selection(indexed_home, 
     t = w.transport
     assert t.play_button.isEnabled() and not t.next_button.isEnabled()
     w.table.select_row(3)
-    t.play_button.click()
+    with qtbot.waitSignal(w.playback.current_changed, timeout=5000):  # shown on the event loop's next turn
+        t.play_button.click()
     assert w.playback.current.track_id == w.model.track_id(3)
     assert all(b.isEnabled() for b in (t.prev_button, t.stop_button, t.next_button))
 
 
 def test_transport_and_labels_are_readable(indexed_home, styled_app, make_window, qtbot):
     w = make_window(indexed_home)
-    w.play_row(0)
+    with qtbot.waitSignal(w.playback.current_changed, timeout=5000):  # shown on the event loop's next turn
+        w.play_row(0)
     t = w.transport
     for button in (t.prev_button, t.play_button, t.stop_button, t.next_button):
         assert foreground_contrast(button) >= 3.0, button.toolTip()  # WCAG AA for graphics
@@ -89,7 +91,8 @@ def test_transport_and_labels_are_readable(indexed_home, styled_app, make_window
 def test_long_titles_are_elided_and_the_seek_bar_keeps_its_width(indexed_home, make_window, qtbot):
     w = make_window(indexed_home)
     w.resize(800, 500)
-    w.play_row(0)
+    with qtbot.waitSignal(w.playback.current_changed, timeout=5000):  # shown on the event loop's next turn
+        w.play_row(0)
     long_title = "An extremely long title " * 12
     w.transport.title_label.setText(long_title)
     qtbot.wait(50)

@@ -41,8 +41,9 @@ def test_ctrl_m_shows_the_map_and_a_click_plays_the_dot(indexed_home, make_windo
     target = int(canvas.ids[i])
     mouse(canvas, QEvent.MouseButtonPress, QPointF(*pts[i]))
     mouse(canvas, QEvent.MouseButtonRelease, QPointF(*pts[i]), Qt.LeftButton, Qt.NoButton)
-    qtbot.waitUntil(lambda: w.playback.current is not None and w.playback.current.track_id == target, timeout=5000)
-    assert canvas.playing == target and canvas.near == w.map_controller.map.neighbours_of(target) and canvas.near
+    qtbot.waitUntil(lambda: canvas.playing == target, timeout=5000)  # told on the event loop's next turn
+    assert w.playback.current.track_id == target
+    assert canvas.near == w.map_controller.map.neighbours_of(target) and canvas.near
     canvas.grab()  # paints dots, rings and legend without error
     queued = len(w.playback.queue.items)
     canvas.setFocus()

@@ -53,12 +53,14 @@ def test_the_playing_track_is_marked_and_the_mark_follows_playback(indexed_home,
         return [r for r in range(model.rowCount()) if model.index(r, COL["title"]).data(Qt.DecorationRole)]
 
     assert marked() == [] and model.playing is None
-    w.play_row(3)
+    with qtbot.waitSignal(w.playback.current_changed, timeout=5000):  # shown on the event loop's next turn
+        w.play_row(3)
     assert marked() == [3] and model.playing == ids[3]
     assert all(model.index(3, c).data(Qt.FontRole).bold() for c in range(model.columnCount()))
     assert model.index(3, COL["artist"]).data(Qt.FontRole).italic()  # a made-up artist stays italic
     assert model.index(4, COL["title"]).data(Qt.FontRole) is None
-    w.playback.next()  # playback moves on: so does the mark
+    with qtbot.waitSignal(w.playback.current_changed, timeout=5000):
+        w.playback.next()  # playback moves on: so does the mark
     assert marked() == [4] and model.playing == ids[4]
     w.table.sortByColumn(COL["title"], Qt.DescendingOrder)  # rows move: the mark stays on the track
     qtbot.waitUntil(lambda: not model.loading, timeout=5000)

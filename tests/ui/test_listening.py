@@ -75,7 +75,8 @@ def test_next_and_previous_follow_up_next_with_reorder_and_delete(lhome, make_wi
     w.up_next.list.model().moveRow(w.up_next.list.model().index(0, 0).parent(), 5,
                                    w.up_next.list.model().index(0, 0).parent(), 1)  # what a drag does
     moved = q.items[1]
-    w.playback.next()
+    with qtbot.waitSignal(w.playback.current_changed, timeout=5000):  # shown on the event loop's next turn
+        w.playback.next()
     assert w.playback.current.track_id == moved
     assert rows(w)[1].text().startswith(PLAYING_MARK)
     w.playback.previous()

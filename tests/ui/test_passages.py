@@ -84,7 +84,9 @@ def test_select_a_stretch_find_passages_play_from_one_and_clear(motif_home, moti
     assert passage_hits(w)  # the passages stay in the pane, to try the next one
 
     # play the source again, select, then a click clears the selection: whole-track similarity returns
-    w.playback.play_items([tid])
+    # the track is shown (its waveform cleared, then drawn) on the event loop's next turn
+    with qtbot.waitSignal(w.playback.current_changed, timeout=5000):
+        w.playback.play_items([tid])
     qtbot.waitUntil(lambda: w.waveform.has_peaks, timeout=10000)
     drag(qtbot, w.waveform, 14.0, 22.0)
     qtbot.waitUntil(lambda: len(passage_hits(w)) >= 4, timeout=30000)

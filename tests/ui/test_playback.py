@@ -129,6 +129,23 @@ def test_play_pause_next_previous_with_no_audio_device(indexed_home, make_window
     assert abs(pb.position - 5.0) < 0.01
 
 
+def test_a_started_track_plays_at_once_and_is_shown_on_the_next_turn(indexed_home, make_window, qtbot):
+    """The click loads and plays; the views hear of the track on the event loop's next turn (the click's stall
+    is split in two), and only of the last one when tracks are skipped faster than that."""
+    w = make_window(indexed_home)
+    pb, ids = w.playback, w.model.ids()
+    shown = []
+    pb.current_changed.connect(lambda now: shown.append(now.track_id))
+    w.play_row(0)
+    assert pb.state == "playing" and pb.current.track_id == ids[0] and shown == []
+    pb.next()
+    pb.next()
+    qtbot.waitUntil(lambda: bool(shown), timeout=2000)
+    qtbot.wait(50)
+    assert shown == [ids[2]] and pb.current.track_id == ids[2]
+    assert w.model.playing == ids[2] and w.transport.title_label.text() == pb.current.title
+
+
 def test_end_of_track_advances_the_queue_and_the_waveform_follows(indexed_home, make_window, qtbot):
     w = make_window(indexed_home)
     pb = w.playback
