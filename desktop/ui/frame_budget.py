@@ -8,12 +8,17 @@ The window runs each pass inside `frame()`; the table and the lists ask `spent()
 first; once the budget is spent they leave the remaining rows to the next pass (`QWidget.update` on them), so a
 long paint becomes two or three frames that arrive in time instead of one that is late. Outside such a pass (`grab()`,
 `render()`, a test drawing a widget by itself) nothing is ever spent: every row is drawn.
+
+`after_this_frame(receiver, fn)` runs work that a click sets off, but that need not be in its frame, once the
+window has repainted what the click changed.
 """
 
 from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+
+from PySide6.QtCore import QTimer
 
 FRAME_BUDGET_MS = 8.0  # half a frame at 60 Hz: the rest of the window's repaint and the event loop take the other half
 
@@ -36,3 +41,13 @@ def frame():
 def spent() -> bool:
     """The current repaint pass has used its budget: draw no more rows in it (False outside a pass)."""
     return _deadline is not None and time.perf_counter() > _deadline
+
+
+def after_this_frame(receiver, fn) -> None:
+    """Call `fn` (as `receiver`'s, so not after it is deleted) after the repaint that the current event asked for.
+
+    Why a 1 ms timer and not 0: Qt posts a window's repaint (UpdateRequest) at low priority and runs
+    `QTimer.singleShot(0, ...)` as a posted call at normal priority, so a zero timer ran *before* the repaint
+    and its work (a scan's start, a track's fan-out to the views) landed in the same stall; a real timer runs
+    after the posted events (tests/ui/test_frame_budget.py)."""
+    QTimer.singleShot(1, receiver, fn)

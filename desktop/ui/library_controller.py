@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from desktop.core.formats import is_audio_path, is_cue_path
 from desktop.core.paths import path_problem, shown
+from desktop.ui.frame_budget import after_this_frame
 from desktop.ui.library_model import PAGE_SIZE
 
 DIRTY_FLUSH_MS = 100
@@ -123,12 +124,12 @@ class LibraryController(QObject):
             self.add_paths(usable)
 
     def add_paths(self, paths: list[str]) -> None:
-        """Add folders and files. Into an empty library the table shows first and the scan starts on the event
-        loop's next turn, after the window has drawn it: the page switch (~20 ms of the GUI thread) then
+        """Add folders and files. Into an empty library the table shows first and the scan starts after the
+        window has drawn it (`after_this_frame`): the page switch (~20 ms of the GUI thread) then
         competes neither with the scan's start (its imports hold the GIL) nor with its tag reading."""
         if self._empty_library() and not self.model.loading:
             self._announce_first_scan(_names(paths))
-            QTimer.singleShot(0, self, lambda: self.session.add_paths(paths))
+            after_this_frame(self, lambda: self.session.add_paths(paths))
         else:
             self.session.add_paths(paths)
         self.show_message(f"Adding {_names(paths)}", 4000)

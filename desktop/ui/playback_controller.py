@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.core.track import Track
+from desktop.ui.frame_budget import after_this_frame
 
 log = logging.getLogger(__name__)
 POLL_MS = 50
-ANNOUNCE_AFTER_MS = 1  # a real timer: the repaint the click asked for runs first (see _announce)
 
 
 @dataclass
@@ -197,7 +197,8 @@ class PlaybackController(QObject):
         self._announce(now)
 
     def _announce(self, now: NowPlaying) -> None:
-        """`current_changed(now)` on the event loop's next turn, unless another track started meanwhile.
+        """`current_changed(now)` once the window has repainted the click (`after_this_frame`), unless another
+        track started meanwhile.
 
         Why not at once: a started track changes the transport, the table's playing row, the title, the
         waveform, the cover and the Sounds-like pane, and wakes the waveform, cover and library threads.
@@ -208,7 +209,7 @@ class PlaybackController(QObject):
             if self.current is now and not self._closed:
                 self.current_changed.emit(now)
 
-        QTimer.singleShot(ANNOUNCE_AFTER_MS, self, later)
+        after_this_frame(self, later)
 
     def _prime_next(self) -> None:
         """Tell the player what follows, so it plays on without a gap (again whenever the queue changed)."""

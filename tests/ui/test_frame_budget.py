@@ -59,3 +59,34 @@ def test_a_spent_budget_leaves_the_hits_remaining_rows_to_the_next_passes(indexe
                if view.visualRect(view.model().index(r, 0)).top() < view.viewport().height()]
     qtbot.waitUntil(lambda: set(in_view) <= {r for rows in drawn for r in rows}, timeout=5000)
     assert max(len(rows) for rows in drawn) == 1, drawn  # one row a pass, then the next pass goes on
+
+
+def test_work_after_this_frame_runs_after_the_repaint_the_click_asked_for(qtbot):
+    """A zero timer ran before the repaint (Qt posts a repaint at low priority); after_this_frame runs after it."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QWidget
+
+    order = []
+
+    class Noted(QWidget):
+        def paintEvent(self, event):  # noqa: N802 (Qt's name)
+            order.append("repaint")
+
+    widget = Noted()
+    qtbot.addWidget(widget)
+    widget.resize(80, 40)
+    widget.show()
+    qtbot.waitExposed(widget)
+    qtbot.wait(20)
+
+    def click(defer):
+        order.clear()
+        widget.update()
+        defer(lambda: order.append("work"))
+
+    click(lambda fn: frame_budget.after_this_frame(widget, fn))
+    qtbot.waitUntil(lambda: "work" in order and "repaint" in order, timeout=2000)
+    assert order == ["repaint", "work"]
+    click(lambda fn: QTimer.singleShot(0, widget, fn))  # why not a zero timer
+    qtbot.waitUntil(lambda: "work" in order and "repaint" in order, timeout=2000)
+    assert order == ["work", "repaint"]
