@@ -11,8 +11,10 @@ also selects another row every 300 ms, like a user browsing, so similar-tracks q
 and table repaints happen during the run too; --play also plays from the first indexed track (through the
 null output when there is no sound card), so decoding for playback competes too. Prints the longest gap,
 its excess over the 5 ms period, and percentiles. --sample N also says where the GUI thread and the busy
-threads were during the N longest stalls, and how all stalls split into the GUI thread running, waiting for
-a CPU and blocked (GIL, locks), from Linux's schedstat. --events (with --sample) also times every Qt event the
+threads were during the N longest stalls, how long each thread of the process ran on a CPU during them (which
+names a thread that held the GIL in native code, when the stack sampler could not look), and how all stalls
+split into the GUI thread running, waiting for a CPU and blocked (GIL, locks), from Linux's schedstat.
+--events (with --sample) also times every Qt event the
 GUI thread delivers (a QApplication.notify override, as bench/ui_click_cost.py does) and lists, under each of
 those stalls, the events that took 4 ms or more in it (type, receiver, CPU) with the longest events nested
 in them: the GUI thread's own work inside Qt's C++, where the stack sampler sees only `main`. The override
@@ -38,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 TICK_MS = 5
 TARGET_MS = 16  # one frame at 60 Hz (issue 18)
 SAMPLE_EVERY_S = 0.002
+THREADS_CPU_EVERY_S = 0.008  # --sample: every thread's CPU time read this often (~20 files)
 CLICK_EVERY_MS = 300  # --clicks: another row selected this often
 
 
@@ -116,6 +119,7 @@ class StallSampler:
         self.samples: list[tuple[str, tuple[str, ...]]] = []
         self.stalls: list[tuple] = []  # (gap ms, status text, ran ms, waited ms, samples, end)
         self.events: EventTimer | None = None  # set with --events
+        self.cpu_log: list[tuple[float, dict[int, tuple[str, float]]]] = []  # (time, {tid: (name, ms on a CPU)})
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
 
@@ -148,9 +152,15 @@ class StallSampler:
     def _run(self) -> None:
         import threading
 
-        names = {}
+        names, next_cpu = {}, 0.0
         while not self._stop.wait(SAMPLE_EVERY_S):
-            if time.perf_counter() - self.last < self.late_s:
+            now = time.perf_counter()
+            if now >= next_cpu:  # every thread's CPU time, to tell afterwards which ran during a stall
+                py_names = {t.native_id: t.name for t in threading.enumerate()}  # QThreads name themselves
+                self.cpu_log.append((now, {tid: (py_names.get(tid, name) if name == "python" else name, ms)
+                                           for tid, (name, ms) in _threads_cpu().items()}))
+                next_cpu = now + THREADS_CPU_EVERY_S
+            if now - self.last < self.late_s / 2:  # sampled from half the target on: a stall's start too
                 continue
             names.update((t.ident, t.name) for t in threading.enumerate())
             frames = sys._current_frames()
@@ -158,6 +168,17 @@ class StallSampler:
             others = tuple(f"{names.get(ident, ident)}: {_stack(f, 3)}" for ident, f in frames.items()
                            if ident not in (self.gui, threading.get_ident()) and _busy(f))
             self.samples.append((gui, others))
+
+    def _threads_during(self, start: float, end: float) -> str:
+        """The threads that ran on a CPU from the reading before `start` to the one after `end`, most first
+        (a thread holding the GIL in native code stops the sampler too: this still names it)."""
+        before = [c for t, c in self.cpu_log if t <= start]
+        after = [c for t, c in self.cpu_log if t >= end]
+        if not before or not after:
+            return ""
+        a, b = before[-1], after[0]
+        ran = sorted(((ms - a[tid][1], name) for tid, (name, ms) in b.items() if tid in a), reverse=True)
+        return ", ".join(f"{name} {ms:.0f} ms" for ms, name in ran if ms >= 1)
 
     def report(self, top: int) -> str:
         """How the stalls' time splits (the GUI thread running, waiting for a CPU, blocked: the GIL, a lock),
@@ -170,12 +191,33 @@ class StallSampler:
         for gap, status, cpu, runq, samples, end in sorted(self.stalls, key=lambda s: -s[0])[:top]:
             lines.append(f"  {gap:.0f} ms while {status!r}: ran {cpu:.0f} ms, waited for a CPU {runq:.0f} ms, "
                          f"blocked {gap - cpu - runq:.0f} ms; {len(samples)} samples")
+            ran = self._threads_during(end - gap / 1000, end)
+            if ran:
+                lines.append(f"    threads on a CPU: {ran}")
             if self.events is not None:
                 lines.extend(f"    event: {e}" for e in self.events.during(end - gap / 1000, end))
             for (gui, others), n in collections.Counter(samples).most_common(3):
                 lines.append(f"    {n} x GUI: {gui}")
                 lines.extend(f"          {o}" for o in others)
         return "\n".join(lines)
+
+
+def _threads_cpu() -> dict[int, tuple[str, float]]:
+    """{native thread id: (its name, ms on a CPU so far)} of this process's threads (Linux; empty elsewhere)."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                on_cpu = int(f.read().split()[0]) / 1e6
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                out[int(tid)] = (f.read().strip(), on_cpu)
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
 
 
 def _busy(frame) -> bool:
