@@ -14,11 +14,10 @@ its excess over the 5 ms period, and percentiles. --sample N also says where the
 threads were during the N longest stalls, how long each thread of the process ran on a CPU during them (which
 names a thread that held the GIL in native code, when the stack sampler could not look), and how all stalls
 split into the GUI thread running, waiting for a CPU and blocked (GIL, locks), from Linux's schedstat.
---events (with --sample) also times every Qt event the
-GUI thread delivers (a QApplication.notify override, as bench/ui_click_cost.py does) and lists, under each of
-those stalls, the events that took 4 ms or more in it (type, receiver, CPU) with the longest events nested
-in them: the GUI thread's own work inside Qt's C++, where the stack sampler sees only `main`. The override
-costs a Python call per event, so measure gaps without it.
+--events (with --sample) also times every Qt event the GUI thread delivers (a QApplication.notify override, as
+bench/ui_click_cost.py does) and lists, under each of those stalls, the events that took 4 ms or more in it (type,
+receiver, CPU) with the longest events nested in them: the GUI thread's own work inside Qt's C++, where the stack
+sampler sees only `main`. The override costs a Python call per event, so measure gaps without it.
 
 Known floor: Qdrant Edge holds the GIL inside its calls, including `flush()`, which fsyncs; on a
 disk with slow fsync that alone stalls every Python thread (try --library-dir /dev/shm to compare).
