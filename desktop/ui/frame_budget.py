@@ -20,7 +20,9 @@ from contextlib import contextmanager
 
 from PySide6.QtCore import QTimer
 
-FRAME_BUDGET_MS = 8.0  # half a frame at 60 Hz: the rest of the window's repaint and the event loop take the other half
+# A quarter of a frame at 60 Hz: the rest of the window's repaint, the event loop and, on a busy machine, waiting for a
+# core and for the GIL take the rest. 8 ms (half) still left the longest gaps at 18-28 ms (bench/README.md, 2 Dec).
+FRAME_BUDGET_MS = 4.0
 
 _deadline: float | None = None  # perf_counter() at which the current pass's budget is spent; None: not in a pass
 
