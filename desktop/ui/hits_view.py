@@ -78,6 +78,10 @@ class HitsView(QListView):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setUniformItemSizes(True)
+        # Always there, so the viewport keeps its width: the list empties while a query runs and fills again, and a
+        # scroll bar that came and went resized the viewport twice a click, each time laying out and repainting
+        # every row (bench/ui_click_cost.py --trace).
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOn)
         self.rows_drawn: list[int] = []  # for tests: the rows the last paint drew (or left to the next pass)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)

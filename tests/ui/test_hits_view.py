@@ -30,3 +30,22 @@ def test_the_hits_list_draws_the_rows_in_view_and_highlights_the_selected_one(in
     title_pixels = {QColor(img.pixel(x, view.visualRect(view.model().index(0, 0)).top() + 12)).name()
                     for x in range(60, 200)}
     assert len(title_pixels) > 2, "the first hit's title is drawn"
+
+
+def test_the_hits_list_keeps_its_width_while_a_new_query_runs(indexed_home, make_window, qtbot):
+    """The list empties for each new query and fills again: its viewport keeps one width throughout, so no row
+    is laid out and painted again for a scroll bar that came and went."""
+    w = make_window(indexed_home)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w.model.rowCount() == 12 and not w.model.loading)
+    view = w.similar.list
+    w.table.select_row(0)
+    qtbot.waitUntil(lambda: len(w.similar.hits) >= 5, timeout=10000)
+    width = view.viewport().width()
+    w.similar.show_loading()  # what a newly selected row does first
+    qtbot.wait(20)
+    assert not w.similar.hits and view.viewport().width() == width
+    w.table.select_row(1)
+    qtbot.waitUntil(lambda: len(w.similar.hits) >= 5, timeout=10000)
+    assert view.viewport().width() == width
