@@ -18,7 +18,7 @@ from desktop.core.passage_search import fmt_time
 from desktop.ui.elide import elided
 from desktop.ui.hits_view import hit_at, similarity_percent
 from desktop.ui.similar_pane import BAR, BAR_BACK, LEFT_MIDDLE, MUTED, HitDelegate
-from desktop.ui.waveform_view import WaveformView
+from desktop.ui.waveform_view import WaveformView, column_image
 
 MIN_SELECTION, MAX_SELECTION = 2.0, 60.0
 DRAG_PIXELS = 4  # a press that moves less than this is a click
@@ -162,18 +162,23 @@ class PassageDelegate(HitDelegate):
 
 def mini_waveform(p: QPainter, box: QRect, levels, start: float, end: float, length: float) -> None:
     """The track's outline (RMS level a second), one bar a pixel column, the passage start..end in the hit colour
-    over a tinted band, the rest muted: where in the track the passage is, and what the track is like there."""
+    over a tinted band, the rest muted: where in the track the passage is, and what the track is like there.
+    Drawn as two images of numpy pixels (`column_image`): a line a column in Python cost ~1 ms a row."""
     levels = np.asarray(levels, np.float32)
     top = float(levels.max()) or 1.0
     a = box.left() + int(box.width() * start / length)
     b = max(box.left() + int(box.width() * end / length), a + 3)
     p.fillRect(QRect(a, box.top(), b - a, box.height()), SELECTION)
-    mid, half = box.top() + box.height() / 2, box.height() / 2
-    per_px = len(levels) / max(1, box.width())
-    for x in range(box.width()):
-        lo, hi = int(x * per_px), max(int((x + 1) * per_px), int(x * per_px) + 1)
-        level = float(levels[lo:hi].max()) / top if lo < len(levels) else 0.0
-        h = max(0.5, level * half)
-        px = box.left() + x
-        p.setPen(QPen(BAR if a <= px < b else MUTED, 1))
-        p.drawLine(QLineF(px + 0.5, mid - h, px + 0.5, mid + h))
+    ratio = p.device().devicePixelRatioF() if p.device() is not None else 1.0
+    width = max(1, round(box.width() * ratio))
+    per_px = len(levels) / width
+    first = (np.arange(width) * per_px).astype(int)  # each column: the loudest second under it
+    column = np.maximum.reduceat(levels, np.minimum(first, len(levels) - 1)) / top
+    cols = np.stack([-column, column], axis=1)
+    inside = slice(round((a - box.left()) * ratio), round((b - box.left()) * ratio))
+    clear = QColor(0, 0, 0, 0)
+    for colour, lo, hi in ((MUTED, 0, inside.start), (BAR, inside.start, inside.stop), (MUTED, inside.stop, width)):
+        if hi > lo:
+            image = column_image(cols[lo:hi], colour, round(box.height() * ratio), margin=0, background=clear)
+            image.setDevicePixelRatio(ratio)
+            p.drawImage(QRectF(box.left() + lo / ratio, box.top(), (hi - lo) / ratio, box.height()), image)

@@ -36,22 +36,25 @@ def columns(peaks: np.ndarray, width: int) -> np.ndarray:
     return np.stack([lo, hi], axis=1).astype(np.float32)
 
 
-def column_image(cols: np.ndarray, colour: QColor, height: int) -> QImage:
-    """One vertical run of `colour` a pixel column over BACKGROUND, from each column's max down to its min, as
-    an image `len(cols)` x `height` device pixels.
+def column_image(cols: np.ndarray, colour: QColor, height: int, margin: int = 2,
+                 background: QColor = BACKGROUND) -> QImage:
+    """One vertical run of `colour` a pixel column over `background` (transparent: see-through), from each column's
+    max down to its min, full scale `margin` px short of the edges, as an image `len(cols)` x `height` device pixels.
 
     Why pixels from numpy and not a painter's lines: a line per column built in Python cost ~8 ms a colour
     for a 1280 px bar (16 ms on the GUI thread each time a track's waveform arrived, bench/ui_stall.py);
     this is one array operation."""
-    width, height = len(cols), max(1, int(height))
+    width, height = max(1, len(cols)), max(1, int(height))
     mid = height / 2
-    half = mid - 2
+    half = mid - margin
     top = np.floor(mid - cols[:, 1] * half)
     bottom = np.floor(mid - cols[:, 0] * half + 0.5)
     rows = np.arange(height)[:, None]
     inside = (rows >= top[None, :]) & (rows <= bottom[None, :])
-    pixels = np.where(inside, np.uint32(colour.rgb()), np.uint32(BACKGROUND.rgb())).astype(np.uint32)
-    return QImage(pixels.tobytes(), max(1, width), height, 4 * max(1, width), QImage.Format_RGB32).copy()
+    opaque = background.alpha() == 255 and colour.alpha() == 255
+    pixels = np.where(inside, np.uint32(colour.rgba()), np.uint32(background.rgba())).astype(np.uint32)
+    return QImage(pixels.tobytes(), width, height, 4 * width,
+                  QImage.Format_RGB32 if opaque else QImage.Format_ARGB32).copy()
 
 
 class WaveformView(QWidget):
