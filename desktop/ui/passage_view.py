@@ -18,7 +18,7 @@ from desktop.core.passage_search import fmt_time
 from desktop.ui.elide import elided
 from desktop.ui.hits_view import hit_at, similarity_percent
 from desktop.ui.similar_pane import BAR, BAR_BACK, LEFT_MIDDLE, MUTED, HitDelegate
-from desktop.ui.waveform_view import WaveformView, column_image
+from desktop.ui.waveform_view import WaveformView, column_image, columns
 
 MIN_SELECTION, MAX_SELECTION = 2.0, 60.0
 DRAG_PIXELS = 4  # a press that moves less than this is a click
@@ -171,14 +171,10 @@ def mini_waveform(p: QPainter, box: QRect, levels, start: float, end: float, len
     p.fillRect(QRect(a, box.top(), b - a, box.height()), SELECTION)
     ratio = p.device().devicePixelRatioF() if p.device() is not None else 1.0
     width = max(1, round(box.width() * ratio))
-    per_px = len(levels) / width
-    first = (np.arange(width) * per_px).astype(int)  # each column: the loudest second under it
-    column = np.maximum.reduceat(levels, np.minimum(first, len(levels) - 1)) / top
-    cols = np.stack([-column, column], axis=1)
-    inside = slice(round((a - box.left()) * ratio), round((b - box.left()) * ratio))
+    cols = columns(np.stack([-levels, levels], axis=1) / top, width)  # each column: the loudest second under it
+    a_px, b_px = round((a - box.left()) * ratio), round((b - box.left()) * ratio)
     clear = QColor(0, 0, 0, 0)
-    for colour, lo, hi in ((MUTED, 0, inside.start), (BAR, inside.start, inside.stop), (MUTED, inside.stop, width)):
+    for colour, lo, hi in ((MUTED, 0, a_px), (BAR, a_px, b_px), (MUTED, b_px, width)):
         if hi > lo:
-            image = column_image(cols[lo:hi], colour, round(box.height() * ratio), margin=0, background=clear)
-            image.setDevicePixelRatio(ratio)
+            image = column_image(cols[lo:hi], colour, round(box.height() * ratio), ratio, margin=0, background=clear)
             p.drawImage(QRectF(box.left() + lo / ratio, box.top(), (hi - lo) / ratio, box.height()), image)

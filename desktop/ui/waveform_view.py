@@ -36,10 +36,11 @@ def columns(peaks: np.ndarray, width: int) -> np.ndarray:
     return np.stack([lo, hi], axis=1).astype(np.float32)
 
 
-def column_image(cols: np.ndarray, colour: QColor, height: int, margin: int = 2,
+def column_image(cols: np.ndarray, colour: QColor, height: int, ratio: float = 1.0, margin: int = 2,
                  background: QColor = BACKGROUND) -> QImage:
     """One vertical run of `colour` a pixel column over `background` (transparent: see-through), from each column's
-    max down to its min, full scale `margin` px short of the edges, as an image `len(cols)` x `height` device pixels.
+    max down to its min, full scale `margin` px short of the edges, as an image `len(cols)` x `height` device pixels
+    at device pixel ratio `ratio`.
 
     Why pixels from numpy and not a painter's lines: a line per column built in Python cost ~8 ms a colour
     for a 1280 px bar (16 ms on the GUI thread each time a track's waveform arrived, bench/ui_stall.py);
@@ -52,9 +53,11 @@ def column_image(cols: np.ndarray, colour: QColor, height: int, margin: int = 2,
     rows = np.arange(height)[:, None]
     inside = (rows >= top[None, :]) & (rows <= bottom[None, :])
     opaque = background.alpha() == 255 and colour.alpha() == 255
-    pixels = np.where(inside, np.uint32(colour.rgba()), np.uint32(background.rgba())).astype(np.uint32)
-    return QImage(pixels.tobytes(), width, height, 4 * width,
-                  QImage.Format_RGB32 if opaque else QImage.Format_ARGB32).copy()
+    pixels = np.where(inside, np.uint32(colour.rgba()), np.uint32(background.rgba()))
+    image = QImage(pixels.tobytes(), width, height, 4 * width,
+                   QImage.Format_RGB32 if opaque else QImage.Format_ARGB32).copy()
+    image.setDevicePixelRatio(ratio)
+    return image
 
 
 class WaveformView(QWidget):
@@ -138,12 +141,8 @@ class WaveformView(QWidget):
         key = (w, h, ratio)
         if self._layers is None or self._layers_key != key:
             cols = columns(self._peaks, max(1, round(w * ratio)))
-            layers = []
-            for colour in (PLAYED, UNPLAYED):
-                picture = column_image(cols, colour, round(h * ratio))
-                picture.setDevicePixelRatio(ratio)
-                layers.append(picture)
-            self._layers, self._layers_key = tuple(layers), key
+            self._layers = tuple(column_image(cols, colour, round(h * ratio), ratio) for colour in (PLAYED, UNPLAYED))
+            self._layers_key = key
         return self._layers
 
     # -- painting --------------------------------------------------------------------------------
