@@ -129,6 +129,18 @@ def title_from_filename(path: str) -> str:
     return re.sub(r"[_]+", " ", stem).strip() or stem
 
 
+def warm_up() -> None:
+    """Import what the first scan's tag reading needs: faker (its providers, ~0.1 s) and mutagen's format
+    modules. A window calls this from its library thread while it sits idle after its first paint: imported
+    in the first scan, they held the GIL for the GUI thread's frames (bench/ui_stall.py --sample)."""
+    import io
+
+    import mutagen
+
+    _faker()
+    mutagen.File(io.BytesIO(b""))  # its first call imports every format it knows; an empty file matches none
+
+
 @lru_cache(maxsize=1)
 def _faker():
     from faker import Faker

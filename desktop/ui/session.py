@@ -21,6 +21,7 @@ from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
 from desktop.core.library import Library
 from desktop.core.similarity import similar
 from desktop.core.tags import read_tags
+from desktop.core.tags import warm_up as warm_up_tags
 from desktop.core.waveform import peaks
 from desktop.ui.jobs import Job, RateMeter, WorkerThread, error_text
 
@@ -178,9 +179,11 @@ class LibrarySession(QObject):
     def load_embedder(self) -> None:
         """Build the embedder in the library thread (wav2vec2 imports torch: seconds) and report it. The
         indexer's modules are imported here too, while the window sits idle after its first paint: imported
-        when the first folder is added, they held the GIL for 60-170 ms of the first run (bench/ui_stall.py)."""
+        when the first folder is added, they held the GIL for 60-170 ms of the first run (bench/ui_stall.py).
+        So are the tag readers' (faker, mutagen's formats: ~0.15 s)."""
         def build():
             indexer()
+            warm_up_tags()
             emb = self.library.embedder
             return embedder_text(emb.label, getattr(emb, "device", "cpu")), self.library.notice
 

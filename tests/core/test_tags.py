@@ -1,6 +1,8 @@
 """Tags read like tagging tools write them, in every container; fallbacks the way players fill gaps."""
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from tests.formats_audio import tone, write_audio
 from tests.tag_writers import FULL, TAGGABLE, write_tags
 
 DATA = Path(__file__).resolve().parent.parent / "data"
+ROOT = DATA.parent.parent
 
 
 def audio_file(folder: Path, ext: str, name: str = "t") -> Path:
@@ -146,3 +149,11 @@ def test_read_tags_returns_exactly_the_track_tag_fields(tmp_path):
     path = audio_file(tmp_path / "Album", "flac")
     write_tags(path, FULL)
     assert set(read_tags(str(path))) == set(FROM_TAGS)  # what Track(**tags) takes, nothing else
+
+
+def test_warm_up_imports_what_the_first_scan_reads_tags_with():
+    """The window warms the tag readers up while idle after its first paint (a fresh interpreter, as a user's)."""
+    code = ("import sys; from desktop.core import tags; assert 'faker' not in sys.modules; tags.warm_up(); "
+            "assert 'faker' in sys.modules and tags._faker.cache_info().currsize == 1; "
+            "assert {'mutagen.flac', 'mutagen.mp3', 'mutagen.oggvorbis', 'mutagen.mp4'} <= set(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
