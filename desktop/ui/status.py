@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import os
+import time
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -26,6 +27,7 @@ from desktop.ui.jobs import format_eta
 from desktop.ui.transport import ElidedLabel
 
 MAX_NOTICE_LINES = 8
+PROGRESS_EVERY_S = 0.1  # a job's progress text and bar change at most ten times a second
 
 
 class MessageStatusBar(QStatusBar):
@@ -124,14 +126,37 @@ class IndexStatus(ProgressItem):
         super().__init__("indexing", "Stop indexing (finished tracks are kept; the rest is resumed next time)", 160,
                          parent)
         self.running_on = ""
+        self._latest = None  # (Progress, rate, eta): the newest event, shown now or by `_later`
+        self._later = QTimer(self)
+        self._later.setSingleShot(True)
+        self._later.timeout.connect(self._show_latest)
+        self._shown = (None, -PROGRESS_EVERY_S)
 
     def start(self, text: str = "Starting…") -> None:
         self.running_on = ""  # the embedder and its device ("wav2vec2-base · CUDA fp16"), from the first event
+        self._later.stop()
+        self._shown = (None, -PROGRESS_EVERY_S)  # (stage, monotonic time) of the last event shown
         self._begin(text)
 
     def show_progress(self, ev, rate: float = 0.0, eta: float | None = None) -> None:
+        """Show the job's progress event: the first and last of each stage at once, others at most every
+        PROGRESS_EVERY_S (the latest wins). A scan and a spectral index send 40-80 events a second, and each
+        new text was laid out, set and painted on the GUI thread beside the library thread's work."""
+        if ev.stage == "index" and ev.message:  # the embedder's label; feature embedders run on the CPU
+            self.running_on = ev.message if "·" in ev.message else f"{ev.message} · CPU"
+        self._latest = (ev, rate, eta)
+        wait = self._shown[1] + PROGRESS_EVERY_S - time.monotonic()
+        if ev.stage != self._shown[0] or wait <= 0 or (ev.total and ev.done >= ev.total):
+            self._show_latest()
+        elif not self._later.isActive():
+            self._later.start(max(1, round(wait * 1000)))
+
+    def _show_latest(self) -> None:
+        self._later.stop()
         if not self.cancel_button.isEnabled():
             return  # cancelling: keep saying so
+        ev, rate, eta = self._latest
+        self._shown = (ev.stage, time.monotonic())
         name = os.path.basename(ev.path) if ev.path else ""
         if ev.stage == "scan":
             parts = [f"Scanning… {ev.done} files"]
@@ -144,8 +169,6 @@ class IndexStatus(ProgressItem):
             parts = [f"Indexing {ev.done} of {ev.total}"]
         else:
             parts = ["Indexing…"]
-        if ev.stage == "index" and ev.message:  # the embedder's label; feature embedders run on the CPU
-            self.running_on = ev.message if "·" in ev.message else f"{ev.message} · CPU"
         if name:
             parts.append(name)
         if ev.stage == "index" and self.running_on:
@@ -160,6 +183,7 @@ class IndexStatus(ProgressItem):
         self.setVisible(True)
 
     def finish(self) -> None:
+        self._later.stop()
         self.setVisible(False)
 
 

@@ -9,6 +9,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QToolButton, QVBoxLayout, QWidget
 
 from desktop.core.paths import shown
+from desktop.ui.elide import elided
 from desktop.ui.icons import ON_ACCENT, transport_icon
 from desktop.ui.library_model import format_time
 from desktop.ui.playback_controller import NowPlaying
@@ -43,7 +44,8 @@ class ElidedLabel(QLabel):
         self._elide()
 
     def _elide(self) -> None:
-        super().setText(self.fontMetrics().elidedText(self._full, Qt.ElideRight, max(10, self.width())))
+        """Through `elided`: the indexing status changes its text per track, and Qt's elision shaped each."""
+        super().setText(elided(self.fontMetrics(), self._full, max(10, self.width())))
 
 
 def _button(kind: str, tip: str) -> QToolButton:

@@ -34,6 +34,7 @@ def test_progress_cancel_and_resume(spectral_empty_home, tmp_path, make_window, 
     w.library_controller.add_paths([str(music)])
     qtbot.waitUntil(lambda: len(done) >= 3, timeout=30000)
     assert w.index_status.isVisible()
+    qtbot.waitUntil(lambda: ".wav" in w.index_status.text)  # shown at most every 0.1 s (the latest event)
     text = w.index_status.text
     assert "Indexing" in text and " of 36" in text and ".wav" in text
     assert "spectral · CPU" in text  # what runs the analysis, and where

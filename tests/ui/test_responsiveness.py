@@ -15,8 +15,9 @@ from PySide6.QtWidgets import (
 
 from desktop.core.catalog import Catalog, Track
 from desktop.core.events import Progress
+from desktop.ui.jobs import format_eta
 from desktop.ui.library_model import COLUMNS, TRACK_ROLE, LibraryModel
-from desktop.ui.status import IndexStatus
+from desktop.ui.status import PROGRESS_EVERY_S, IndexStatus
 from tests.ui.conftest import PaintCounter, shown_table
 
 
@@ -38,8 +39,32 @@ def test_progress_is_painted_with_the_next_frame_not_inside_the_update(qtbot):
     for done in range(1, 41):
         item.show_progress(Progress("index", done, 40, f"/music/t{done}.flac"))
         assert counter.paints == 0, f"painted inside show_progress at {done} of 40"
-    assert item.bar.value() == 40 and item.bar.maximum() == 40
+    assert item.bar.value() == 40 and item.bar.maximum() == 40  # the last of a count shows at once
     qtbot.waitUntil(lambda: counter.paints > 0)  # the bar still shows the progress, with the next frame
+
+
+def test_progress_text_shows_the_first_and_last_of_a_stage_at_once_and_the_rest_ten_times_a_second(qtbot):
+    """A scan or a spectral index sends 40-80 progress events a second, and each new text was laid out, set and
+    painted on the GUI thread beside the library thread's work; between the first and the last of a stage the
+    newest event shows at most every PROGRESS_EVERY_S, and what a skipped event said (the embedder) is kept."""
+    item = IndexStatus()
+    qtbot.addWidget(item)
+    item.show()
+    item.start("Scanning…")
+    item.show_progress(Progress("index", 0, 40, message="spectral"))
+    assert item.text == "Indexing 0 of 40  ·  spectral · CPU"  # a new stage: at once
+    for done in range(1, 20):
+        item.show_progress(Progress("index", done, 40, f"/music/t{done}.flac"), 40.0, 0.5)
+    assert item.text == "Indexing 0 of 40  ·  spectral · CPU"  # within PROGRESS_EVERY_S of the last one shown
+    qtbot.waitUntil(lambda: item.text == "Indexing 19 of 40  ·  t19.flac  ·  spectral · CPU  ·  40.0 tracks/s  ·  "
+                    f"{format_eta(0.5)}", timeout=1000)
+    item.show_progress(Progress("index", 39, 40, "/music/t39.flac"), 40.0, 0.1)
+    item.show_progress(Progress("index", 40, 40, "/music/t40.flac"), 40.0, 0.0)
+    assert item.text.startswith("Indexing 40 of 40  ·  t40.flac")  # the end of a count: at once
+    assert item.bar.value() == 40
+    item.finish()
+    qtbot.wait(int(PROGRESS_EVERY_S * 1000) + 50)
+    assert item.isHidden()  # nothing shown after the job ended
 
 
 def test_the_table_lists_tracks_without_reading_the_catalog_on_the_gui_thread(indexed_home, make_window, qtbot):
