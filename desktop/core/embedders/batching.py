@@ -87,7 +87,10 @@ def run_with_fallback(embedder, windows: list, forward, cpu_ok: bool = True):
     embedder.cpu_fallbacks += 1
     if embedder._cpu_model is None:
         embedder._cpu_model = embedder._load_model("cpu")
-    return forward(windows, embedder._cpu_model, "cpu", pick_precision("cpu"))
+    # The configured precision where the CPU runs it too (a file's vectors as its neighbours'), fp16 (GPU only) as
+    # the CPU's own choice; the CPU's "auto" instead gave bf16 vectors to an fp32 run on CPUs with native bf16.
+    precision = pick_precision("cpu") if embedder.precision == "fp16" else embedder.precision
+    return forward(windows, embedder._cpu_model, "cpu", precision)
 
 
 def space_key(name: str, slug_: str, rev: str, layers: tuple[int, int] | None, windows: int, seconds: float,
