@@ -32,6 +32,7 @@ from desktop.core.similarity import SAME_AUDIO_SCORE, Query, shape
 log = logging.getLogger(__name__)
 
 SAMPLE = 300  # tracks whose nearest neighbour defines the scale (bounded cost at any library size)
+FIT_BATCH = 50  # their searches asked of the store at a time (one round trip to the window's store process)
 META = "calibration:"
 # closeness (percentile) -> words
 LEVELS = ((70.0, "very close"), (40.0, "close"), (15.0, "related"), (-1.0, "distant"))
@@ -75,16 +76,16 @@ def fit(library) -> Calibration | None:
     sample = sample_ids(catalog.indexed_ids(key))
     vectors = store.get_vectors(sample)
     tracks = catalog.many(sample)
+    queries = [Query(vectors[tid], tid, t.file_hash, t.artist, t.title, t.duration)
+               for tid in sample if (t := tracks.get(tid)) is not None and tid in vectors]
     scores, pairs = [], []
-    for tid in sample:
-        t = tracks.get(tid)
-        if t is None or tid not in vectors:
-            continue
-        q = Query(vectors[tid], tid, t.file_hash, t.artist, t.title, t.duration)
-        hits = shape(store.search(q.vector, 12, exclude_ids=[tid]), q, 1, None)
-        if hits:
-            scores.append(hits[0].score)
-            pairs.append((tid, hits[0].track_id))
+    for start in range(0, len(queries), FIT_BATCH):
+        batch = queries[start : start + FIT_BATCH]
+        for q, found in zip(batch, store.search_each([(q.vector, 12, {"exclude_ids": [q.track_id]}) for q in batch])):
+            hits = shape(found, q, 1, None)
+            if hits:
+                scores.append(hits[0].score)
+                pairs.append((q.track_id, hits[0].track_id))
     groups = explain.groups_for(key)
     reference: dict[str, list[float]] = {name: [] for name, _ in groups}
     if groups and pairs:
@@ -188,12 +189,14 @@ def fixed_closeness(library, fixed, q, hits: list) -> dict[int, float]:
         fixed.best_size = size
     todo = [t for t, _ in near if t not in fixed.best]
     stored = store.get_vectors(todo) if todo else {}
+    if stored:  # each neighbour's own best matches, rescored in the fixed space (all its searches in one call)
+        todo = list(stored)
+        arounds = store.search_each([(stored[t], NEIGHBOUR_POOL, {"exclude_ids": [t]}) for t in todo])
+        mine = fixed.units(catalog, todo + [h.id for found in arounds for h in found])
+        for t, found in zip(todo, arounds):
+            fixed.best[t] = [] if t not in mine else [s for _, s in top_scores(
+                mine[t], {h.id: mine[h.id] for h in found if h.id in mine}, PER_NEIGHBOUR, SAME_AUDIO_SCORE)]
     for t, _ in near:
-        if t not in fixed.best and t in stored:
-            mine = fixed.units(catalog, [t]).get(t)
-            around = [h.id for h in store.search(stored[t], NEIGHBOUR_POOL, exclude_ids=[t])]
-            fixed.best[t] = [] if mine is None else [
-                s for _, s in top_scores(mine, fixed.units(catalog, around), PER_NEIGHBOUR, SAME_AUDIO_SCORE)]
         reference += fixed.best.get(t, [])
     typical = typical_distance(np.sort(np.asarray(reference, np.float64)))
     units = fixed.units(catalog, [h.track_id for h in hits])
@@ -221,10 +224,11 @@ def annotate(library, q, hits: list) -> list:
     for h in hits:
         h.closeness = closeness_of[h.track_id]
         h.words = words(h.closeness)
-        raw = raws.get(h.track_id)
-        if raw is not None:
-            parts = explain.likeness(groups, explain.group_distances(groups, std.mean, std.scale, q.raw, raw),
-                                     cal.groups)
+    explained = [h for h in hits if h.track_id in raws]
+    if explained:  # every hit's group distances and words at once (a loop per hit and group cost ~3 ms a query)
+        distances = explain.group_distances(groups, std.mean, std.scale, q.raw,
+                                            np.stack([raws[h.track_id] for h in explained]))
+        for h, parts in zip(explained, explain.likeness_many(groups, distances, cal.groups)):
             h.why = explain.why_text(parts)
             h.why_groups = [p.to_dict() for p in parts]
     # The top k were chosen in the library's space; they are listed by the closeness they show (a stable sort:

@@ -7,7 +7,7 @@ import pytest
 
 from desktop.core.calibration import Calibration, calibration, closeness, typical_distance, words
 from desktop.core.config import load_settings
-from desktop.core.explain import percentile_of, spectral_groups
+from desktop.core.explain import WORDS, group_distances, likeness_many, percentile_of, spectral_groups
 from desktop.core.indexer import scan_and_index
 from desktop.core.library import Library
 from desktop.core.similarity import similar
@@ -164,6 +164,31 @@ def test_percentiles_and_words():
     typical = typical_distance(np.array([0.9, 0.8, 0.7]))
     assert closeness(0.8, typical) == 50.0 and closeness(1.0, typical) == 100.0
     assert closeness(0.9, typical) > 50 > closeness(0.5, typical) > closeness(0.0, typical)
+
+
+def test_a_querys_hits_are_explained_together_as_each_would_be_alone():
+    """annotate() explains all of a query's hits in array operations (group_distances of a matrix,
+    likeness_many): the same distances, percentiles and words as one hit and one group at a time."""
+    groups = spectral_groups()
+    dim = 1 + max(int(ix.max()) for _, ix in groups)
+    rng = np.random.default_rng(3)
+    scale, q, hits = rng.uniform(0.5, 2.0, dim), rng.normal(size=dim), rng.normal(size=(7, dim))
+    reference = {name: sorted(rng.uniform(0.2, 4.0, 30)) for name, _ in groups[1:]}  # the first group: none
+    reference[groups[2][0]] = [1.5]  # a single pair: below, at or above it
+    together = group_distances(groups, np.zeros(dim), scale, q, hits)
+    assert together.shape == (7, len(groups))
+    for row, h in zip(likeness_many(groups, together, reference), hits):
+        alone = group_distances(groups, np.zeros(dim), scale, q, h)
+        for g, ((name, ix), part) in enumerate(zip(groups, row)):
+            d = float(np.mean(((q - h) / scale)[ix] ** 2))
+            assert alone[g] == pytest.approx(d) and part.distance == round(d, 4)
+            p = percentile_of(d, reference.get(name, ()))
+            assert isinstance(p, float) and part.percentile == round(p, 1) and part.group == name
+            assert part.word == next(w for limit, w in WORDS if p < limit)
+            assert part.to_dict() == {"group": name, "word": part.word, "percentile": part.percentile, "distance":
+                                      part.distance}
+    assert percentile_of(np.array([1.0, 1.5, 2.0]), [1.5]).tolist() == [0.0, 50.0, 100.0]
+    assert percentile_of(np.array([1.0, 2.0]), []).tolist() == [50.0, 50.0]
 
 
 def test_calibration_is_kept_until_the_statistics_change(note_library):

@@ -75,6 +75,11 @@ class VectorStore:
         """The `k` most cosine-similar points passing the filters, best first, payload included."""
         raise NotImplementedError
 
+    def search_each(self, queries: Iterable[tuple[Any, int, Mapping[str, Any]]]) -> list[list[Hit]]:
+        """`search(vector, k, **filters)` for each (vector, k, filters) of `queries`, in order. A store in another
+        process (the window's, in_child.py) answers them all in one round trip instead of one each."""
+        return [self.search(vector, k, **filters) for vector, k, filters in queries]
+
     def recommend(
         self,
         positives,

@@ -199,6 +199,10 @@ class StoreInChild(_InChild, VectorStore):
     def search(self, vector, k, **filters):
         return self._ask("search", vector, k, **filters)
 
+    def search_each(self, queries):
+        return self._ask("search_each", [(v, k, {n: _sendable(f) for n, f in filters.items()})
+                                         for v, k, filters in queries])
+
     def recommend(self, positives, negatives=(), k=10, **options):
         return self._ask("recommend", positives, negatives, k, **options)
 
