@@ -41,6 +41,11 @@ def test_the_child_answers_as_the_shard_in_this_process_does(tmp_path):
         np.testing.assert_array_equal(got[1], here.get_vectors([1])[1])
         assert there.nearest_ids(q, 3) == here.nearest_ids(q, 3)
         assert there.describe()["points"] == 48
+        queries = [(items[i][1], 4, {"exclude_ids": {i + 1}}) for i in range(6)] + [(q, 2, {"genre": "none"})]
+        alone = [[(h.id, round(h.score, 5)) for h in here.search(v, k, **f)] for v, k, f in queries]
+        for store in (here, there):  # one round trip for all of them in the child, the same answers
+            assert [[(h.id, round(h.score, 5)) for h in found] for found in store.search_each(queries)] == alone
+        assert alone[-1] == [] and all(len(found) == 4 for found in alone[:-1])
 
 
 def test_errors_cross_with_their_type_and_message(tmp_path):
