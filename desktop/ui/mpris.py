@@ -93,7 +93,7 @@ class Mpris(QObject):
         pb = window.playback
         pb.state_changed.connect(self._changed)
         pb.current_changed.connect(self._changed)
-        window.covers.cover_ready.connect(self._changed)
+        window.covers.cover_ready.connect(self._cover_ready)
 
     # -- registration --------------------------------------------------------------------------------
     def register(self) -> bool:
@@ -264,6 +264,13 @@ class Mpris(QObject):
     def _seeked(self) -> None:
         self._send(new_signal(DBusAddress(PATH, interface=PLAYER), "Seeked", "x",
                               (microseconds(self.window.playback.position),)))
+
+    def _cover_ready(self, path: str) -> None:
+        """Only the playing track's cover changes what the desktop shows; the Sounds-like list asks for a cover
+        per hit (dozens per selected row), and each used to rebuild every Player property on the GUI thread."""
+        now = self.window.playback.current
+        if now is not None and now.path == path:
+            self._changed()
 
     def _changed(self, *_args) -> None:
         """PropertiesChanged with the Player properties that differ from the last announcement."""

@@ -86,9 +86,11 @@ class UpNextPanel(QWidget):
 
     def _cover_ready(self, path: str) -> None:
         pm = self.covers.pixmap(path)
+        if pm is None:  # no cover: the row keeps its placeholder (most covers asked for are the Sounds-like hits')
+            return
         for row in range(self.list.count()):
             item = self.list.item(row)
-            if pm is not None and item.data(PATH_ROLE) == path:
+            if item.data(PATH_ROLE) == path:
                 item.setIcon(QIcon(pm))
 
     def show_queue(self, count: int, rows, current: int | None) -> None:

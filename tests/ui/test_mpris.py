@@ -107,6 +107,24 @@ def test_media_controls_drive_the_player_and_see_the_track(indexed_home, make_wi
     assert not client.interface().isServiceRegistered(service_name()).value()
 
 
+def test_only_the_playing_tracks_cover_is_announced(indexed_home, make_window, qtbot, private_bus):
+    """The Sounds-like list asks for a cover per hit; each arrival rebuilt every Player property on the GUI thread.
+    Only the playing track's cover is announced (its artUrl); the others change nothing the desktop shows."""
+    address, server, client = private_bus
+    w = make_window(indexed_home)
+    mpris = Mpris(w, address, w)
+    assert mpris.register()
+    with qtbot.waitSignal(w.playback.current_changed):
+        w.play_row(0)
+    qtbot.waitUntil(lambda: mpris._last.get("PlaybackStatus") == ("s", "Playing"))
+    announced = mpris._last
+    w.covers.cover_ready.emit("/music/another track.flac")
+    assert mpris._last is announced  # not even worked out again
+    w.covers.cover_ready.emit(w.playback.current.path)
+    assert mpris._last is not announced and mpris._last["Metadata"] == announced["Metadata"]  # (no cover here)
+    mpris.unregister()
+
+
 def test_a_track_longer_than_35_minutes_has_its_length_as_int64(spectral_empty_home, tmp_path, make_window, qtbot,
                                                                    private_bus):
     """2^31 microseconds is 35 min 47 s: a 40-minute track's length and position must not wrap."""
