@@ -100,6 +100,7 @@ def main() -> int:
 
     from desktop.core.config import load_settings
     from desktop.ui.app import create_app, open_window
+    from desktop.ui.mpris import start_mpris
 
     events = EventTimer(threading.get_ident()) if args.events and args.sample else None
     if events is not None:  # before create_app, which then styles this instance
@@ -122,6 +123,7 @@ def main() -> int:
         home = Path(tmp) / "home"
         replace(load_settings(home), embedder="spectral").save()
         window = open_window(home, start=False)
+        mpris = start_mpris(window)  # as the app: desktop media controls where there is a session bus
         if args.switch_interval:
             sys.setswitchinterval(args.switch_interval / 1000)
         window.start([])
@@ -189,6 +191,8 @@ def main() -> int:
         summary = done.get("summary")
         audio = "yes" if window.playback.available else f"none ({window.playback.unavailable_reason})"
         counts = done.get("counts") or {"indexed": 0, "total": 0}
+        if mpris is not None:
+            mpris.unregister()
         window.shutdown()
     if not gaps:
         print("no timer ticks recorded", file=sys.stderr)
@@ -200,7 +204,8 @@ def main() -> int:
     print(f"GIL switch interval {sys.getswitchinterval() * 1000:g} ms")
     print(f"GUI ticks: {len(gaps)} (every {TICK_MS} ms), median gap {statistics.median(gaps):.1f} ms, "
           f"p99 {p(0.99):.1f} ms, p99.9 {p(0.999):.1f} ms")
-    print(f"playing: {played[0] or 'nothing'}; audio output: {audio}")
+    print(f"playing: {played[0] or 'nothing'}; audio output: {audio}; MPRIS: "
+          + ("on" if mpris is not None else "off (no session bus: run under dbus-run-session as a desktop has one)"))
     print(f"longest GUI stall: {worst[0]:.1f} ms gap ({worst[0] - TICK_MS:.1f} ms over the {TICK_MS} ms period) "
           f"while: {worst[1] or 'starting'}  (target <= {TARGET_MS} ms)")
     late = sum(g > TARGET_MS for g in gaps)
