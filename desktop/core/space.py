@@ -24,7 +24,9 @@ from desktop.core.store import VectorStore
 log = logging.getLogger(__name__)
 
 REFIT_PENDING = "refit_pending:"
-REWRITE_BATCH = 1000
+# Points rewritten per store call after a refit. The window's store is a child process, and pickling a batch for
+# the pipe holds the GIL in one C call: 4.4 ms for 1000 points (260-d, with payloads), ~1 ms for 250.
+REWRITE_BATCH = 250
 
 
 def key_dim(key: str) -> int:
