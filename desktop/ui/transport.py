@@ -150,14 +150,22 @@ class Transport(QWidget):
         self.play_button.setToolTip(("Pause" if playing else "Play") + " (Space)")
 
     def set_position(self, position: float, duration: float) -> None:
+        """Called every 50 ms while playing: the slider moves (and repaints) only when its handle moves a pixel,
+        and the labels only when their text changes (QLabel ignores the same text)."""
         self.total_label.setText(format_time(duration))
-        if self.seek_slider.isSliderDown():
-            return
-        self.seek_slider.blockSignals(True)
-        self.seek_slider.setRange(0, int(max(0.0, duration) * 1000))
-        self.seek_slider.setValue(int(max(0.0, position) * 1000))
-        self.seek_slider.blockSignals(False)
+        slider = self.seek_slider
+        if slider.isSliderDown():
+            return  # the elapsed time shows where the drag is (sliderMoved)
         self.elapsed_label.setText(format_time(position))
+        top, value = int(max(0.0, duration) * 1000), int(max(0.0, position) * 1000)
+        span = max(1, slider.width())
+        if top == slider.maximum() and QStyle.sliderPositionFromValue(0, top, value, span) == \
+                QStyle.sliderPositionFromValue(0, top, slider.value(), span):
+            return
+        slider.blockSignals(True)
+        slider.setRange(0, top)
+        slider.setValue(value)
+        slider.blockSignals(False)
 
     def set_now_playing(self, now: NowPlaying | None) -> None:
         if now is None:

@@ -100,12 +100,13 @@ class WaveformView(QWidget):
 
     def set_position(self, seconds: float) -> None:
         if not self._dragging and abs(seconds - self._position) > 1e-3:
-            old = self._x_of(self._position)
+            old = int(self._x_of(self._position))
             self._position = max(0.0, float(seconds))
-            new = self._x_of(self._position)
-            # Repaint only the strip between the old and the new playhead.
-            lo, hi = min(old, new) - 2, max(old, new) + 2
-            self.update(int(lo), 0, int(hi - lo) + 1, self.height())
+            new = int(self._x_of(self._position))
+            if new != old:  # the playhead is drawn at whole pixels: most 50 ms polls of a long track move none
+                # Repaint only the strip between the old and the new playhead.
+                lo, hi = min(old, new) - 2, max(old, new) + 2
+                self.update(lo, 0, hi - lo + 1, self.height())
 
     @property
     def position(self) -> float:

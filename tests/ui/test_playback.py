@@ -215,3 +215,34 @@ def test_cue_tracks_play_on_without_stopping_and_now_playing_follows(tmp_path, q
                        ("now", "track 3"), ("ended", "track 3")]
     assert ("state", "stopped") not in log[: log.index(("now", "track 3"))]  # never stopped between tracks
     assert pb.queue.index == 2 and pb.current.title == "track 3"
+
+
+def test_the_polled_position_repaints_the_seek_handle_and_playhead_only_when_they_move_a_pixel(qtbot):
+    """The position is polled every 50 ms; on a 4-minute track the seek handle and the waveform's playhead move a
+    pixel only every few polls, and each poll repainted them (a repaint pass of the window 20 times a second)."""
+    from desktop.ui.transport import Transport
+    from tests.ui.conftest import PaintCounter
+
+    transport, view = Transport(), WaveformView()
+    for widget, width in ((transport, 900), (view, 600)):
+        qtbot.addWidget(widget)
+        widget.resize(width, 72)
+        widget.show()
+        qtbot.waitExposed(widget)
+    view.set_peaks(np.stack([-np.ones(600), np.ones(600)], axis=1), duration=240.0)  # 2.5 px a second
+    transport.set_position(10.0, 240.0)
+    view.set_position(10.0)
+    qtbot.wait(50)
+    handle, playhead = PaintCounter(transport.seek_slider), PaintCounter(view)
+    for t in (10.002, 10.004, 10.006):  # three polls that move either by a small fraction of a pixel
+        transport.set_position(t, 240.0)
+        view.set_position(t)
+    qtbot.wait(50)
+    assert handle.paints == 0 and playhead.paints == 0
+    assert transport.elapsed_label.text() == "0:10" and view.position == 10.006
+    transport.set_position(12.0, 240.0)
+    view.set_position(12.0)
+    qtbot.waitUntil(lambda: handle.paints > 0 and playhead.paints > 0)
+    assert transport.seek_slider.value() == 12000 and max(playhead.heights) == 72
+    transport.set_position(12.0, 300.0)  # another length: the slider's range follows at once
+    assert transport.seek_slider.maximum() == 300000
