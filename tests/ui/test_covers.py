@@ -72,3 +72,32 @@ def test_a_cover_arriving_repaints_its_hit_row_only(tmp_path, qtbot):
         assert all(covers.pixmap(p) is not None for p in paths)
     finally:
         covers.close()
+
+
+def test_covers_asked_for_in_one_frame_are_looked_up_together_after_it(tmp_path, qtbot):
+    """A new list of hits asks for a cover per visible row while it paints: the paths are looked up in one request
+    on the cover thread, after that frame, not beside its paint; a file that cannot be read costs only its own
+    cover, and only found covers are announced."""
+    from desktop.ui.covers import CoverCache
+
+    music = tmp_path / "music"
+    with_cover = [audio.write(music / f"pad_{i}.flac", audio.render("pad", 1.0, 70 + i)) for i in range(3)]
+    for i, path in enumerate(with_cover):
+        embed(path, tiny_png((0, 60 * i, 90), 32))
+    plain = audio.write(tmp_path / "plain" / "drums.wav", audio.render("drums", 1.0, 80))
+    broken = tmp_path / "plain" / "broken.flac"
+    broken.write_bytes(b"fLaC" + b"\x00" * 64)  # a FLAC header and nothing readable after it
+    paths = [str(p) for p in (*with_cover, plain, broken)]
+    covers = CoverCache(tmp_path / "thumbs")
+    announced = []
+    covers.cover_ready.connect(announced.append)
+    try:
+        assert all(covers.pixmap(p) is None for p in paths)  # what one paint of five rows asks
+        assert not covers._in_flight  # nothing asked of the cover thread inside the paint
+        qtbot.waitUntil(lambda: all(covers.known(p) for p in paths), timeout=10000)
+        assert next(covers._batches) == 2  # one request carried all five
+        assert sorted(announced) == sorted(paths[:3])
+        assert all(covers.pixmap(p) is not None for p in paths[:3]) and covers.pixmap(paths[3]) is None
+        assert covers.pixmap(paths[4]) is None
+    finally:
+        covers.close()
