@@ -131,7 +131,8 @@ _plugins_loaded = False
 
 
 def load_image_plugins() -> None:
-    """Have Qt create its image format plugins on the GUI thread, once, before the cover thread reads a picture.
+    """Have Qt create its image format plugins on the GUI thread, once, before the cover thread reads a picture
+    (the window does it after its first paint; the first lookup makes sure).
 
     QImageReader creates every plugin the first time a picture is read and moves each to the main thread. From
     the cover thread, which holds Python's GIL through `QImage.fromData`, that move waited for a Qt lock the GUI
