@@ -192,8 +192,7 @@ class MainWindow(QMainWindow):
             self.playback.play_pause()
 
     def _cover_ready(self, path: str) -> None:
-        now = self.playback.current
-        if now is not None and now.path == path:
+        if self.playback.is_current(path):
             self.transport.set_cover(self.covers.pixmap(path))
 
     def set_volume(self, v: float) -> None:

@@ -268,8 +268,7 @@ class Mpris(QObject):
     def _cover_ready(self, path: str) -> None:
         """Only the playing track's cover changes what the desktop shows; the Sounds-like list asks for a cover
         per hit (dozens per selected row), and each used to rebuild every Player property on the GUI thread."""
-        now = self.window.playback.current
-        if now is not None and now.path == path:
+        if self.window.playback.is_current(path):
             self._changed()
 
     def _changed(self, *_args) -> None:

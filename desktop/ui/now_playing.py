@@ -69,8 +69,7 @@ class NowPlayingController(QObject):
             self.similar.follow_playing(now.track_id)
 
     def on_peaks(self, path: str, peaks) -> None:
-        now = self.playback.current
-        if now is not None and now.path == path:
+        if self.playback.is_current(path):
             self.waveform.set_peaks(peaks)
 
     def _on_position(self, pos: float, dur: float) -> None:

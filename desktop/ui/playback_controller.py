@@ -113,6 +113,10 @@ class PlaybackController(QObject):
     def volume(self) -> float:
         return float(self.player.volume)
 
+    def is_current(self, path: str) -> bool:
+        """Whether `path` is the current track's file (what arrives from a worker thread may be stale)."""
+        return self.current is not None and self.current.path == path
+
     def set_volume(self, v: float) -> None:
         self.player.volume = max(0.0, min(1.0, float(v)))
 
