@@ -190,10 +190,10 @@ def fixed_closeness(library, fixed, q, hits: list) -> dict[int, float]:
     todo = [t for t, _ in near if t not in fixed.best]
     stored = store.get_vectors(todo) if todo else {}
     if stored:  # each neighbour's own best matches, rescored in the fixed space (all its searches in one call)
-        todo = list(stored)
-        arounds = store.search_each([(stored[t], NEIGHBOUR_POOL, {"exclude_ids": [t]}) for t in todo])
-        mine = fixed.units(catalog, todo + [h.id for found in arounds for h in found])
-        for t, found in zip(todo, arounds):
+        with_vector = list(stored)
+        arounds = store.search_each([(stored[t], NEIGHBOUR_POOL, {"exclude_ids": [t]}) for t in with_vector])
+        mine = fixed.units(catalog, with_vector + [h.id for found in arounds for h in found])
+        for t, found in zip(with_vector, arounds):
             fixed.best[t] = [] if t not in mine else [s for _, s in top_scores(
                 mine[t], {h.id: mine[h.id] for h in found if h.id in mine}, PER_NEIGHBOUR, SAME_AUDIO_SCORE)]
     for t, _ in near:
