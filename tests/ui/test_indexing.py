@@ -1,6 +1,7 @@
-"""Indexing in the library thread: progress in the status bar, cancel within a second, a consistent
-catalog and store afterwards, and resuming on the next start."""
+"""Indexing (in the job host's process, driven from the library thread): progress in the status bar, cancel
+within a second, a consistent catalog and store afterwards, and resuming on the next start."""
 
+import os
 
 from desktop.core.library import Library
 from tests import audio
@@ -39,6 +40,7 @@ def test_progress_cancel_and_resume(spectral_empty_home, tmp_path, make_window, 
     assert "Indexing" in text and " of 36" in text and ".wav" in text
     assert "spectral · CPU" in text  # what runs the analysis, and where
     assert any(ev.stage == "index" and rate > 0 for ev, rate, _ in progress)
+    assert w.session.host_pid not in (None, os.getpid())  # the run's Python is not the window's (job_host.py)
     with qtbot.waitSignal(w.session.idle, timeout=30000):  # how fast (< 1 s): bench/timeouts.py
         w.index_status.cancel_button.click()
     assert not w.index_status.isVisible()

@@ -1,0 +1,117 @@
+"""Index runs in the job host's process (the window's way): real child processes, real SQLite shared between
+them, the window's embedded Qdrant store reached from the child, the spectral embedder on real files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from dataclasses import replace
+from multiprocessing.connection import Client
+
+import pytest
+
+from desktop.core.calibration import META, Calibration
+from desktop.core.config import load_settings
+from desktop.core.errors import SoundalikeError
+from desktop.core.events import IndexSummary, ScanSummary, TrackDone
+from desktop.core.job_host import JobHost
+from desktop.core.library import Library
+from desktop.core.similarity import similar
+
+
+@pytest.fixture
+def window_library(home):
+    """A spectral library opened as the window opens it: its stores in child processes."""
+    replace(load_settings(home), embedder="spectral").save()
+    lib = Library.open(home, store_in_child=True)
+    host = JobHost()
+    yield lib, host
+    host.close()
+    lib.close()
+
+
+def assert_consistent(lib, n):
+    key = lib.active_key
+    indexed = {t.id for t in lib.catalog.tracks(status="indexed")}
+    assert len(indexed) == n
+    assert lib.catalog.indexed_ids(key) == indexed  # every indexed row has its raw vector ...
+    assert lib.store().ids() == indexed  # ... and exactly one point
+
+
+def test_a_hosted_run_indexes_while_the_window_searches(window_library, family_dir):
+    lib, host = window_library
+    events, answers = [], []
+    for ev in host.run(lib, "scan_and_index", [str(family_dir)]):
+        events.append(ev)
+        if isinstance(ev, TrackDone) and ev.track_id and not answers and lib.active_key:
+            answers.append(similar(lib, ev.track_id, 3))  # the window's query, while the child writes
+    assert host.pid not in (None, os.getpid())
+    real = [ev for ev in events if ev is not None]
+    assert isinstance(real[-1], IndexSummary) and real[-1].indexed == 12, real[-1]
+    assert sum(isinstance(ev, ScanSummary) for ev in real) == 1
+    assert sum(isinstance(ev, TrackDone) and ev.ok for ev in real) == 12
+    assert answers, "the window could not search while the run went on"
+    assert_consistent(lib, 12)
+    first = lib.catalog.by_path(next(str(p) for p in sorted(family_dir.rglob("*")) if p.is_file())).id
+    hits = similar(lib, first, 3)
+    assert hits and all(h.track_id != first for h in hits)
+    # The next run is served by the same child, and has nothing left to do.
+    pid = host.pid
+    summary = [ev for ev in host.run(lib, "index") if ev is not None][-1]
+    assert host.pid == pid and summary.indexed == 0 and summary.unchanged == 12
+
+
+def test_the_window_uses_the_statistics_the_child_refitted(window_library, family_dir):
+    lib, host = window_library
+    seen_n = []
+    for ev in host.run(lib, "scan_and_index", [str(family_dir)]):
+        if isinstance(ev, TrackDone) and not seen_n:
+            seen_n.append(lib.space().standardizer().n)  # the window reads the statistics mid-run
+    key = lib.active_key
+    stored_n = lib.catalog.standardizer(key)[0]
+    assert seen_n and stored_n == 12 and seen_n[0] != stored_n
+    assert lib.space().standardizer().n == stored_n  # read again after the child's refit
+    calibration = Calibration.from_json(lib.catalog.meta(META + key))  # fitted by the child, for the window
+    assert calibration.fitted_n == stored_n
+
+
+def test_cancel_reaches_the_child_and_the_next_run_resumes_without_duplicates(window_library, tmp_path):
+    from tests.ui.test_indexing import _many_clips
+
+    lib, host = window_library
+    music = _many_clips(tmp_path / "music", 24)
+    cancel, last = threading.Event(), None
+    for ev in host.run(lib, "scan_and_index", [str(music)], cancel):
+        if isinstance(ev, TrackDone):
+            cancel.set()
+        last = ev if ev is not None else last
+    assert isinstance(last, IndexSummary) and last.cancelled and 0 < last.indexed < 24, last
+    summary = [ev for ev in host.run(lib, "index") if ev is not None][-1]
+    assert summary.indexed == 24 - last.indexed
+    assert_consistent(lib, 24)
+
+
+def test_a_child_that_dies_fails_its_run_and_the_next_run_starts_afresh(window_library, tmp_path):
+    from tests.ui.test_indexing import _many_clips
+
+    lib, host = window_library
+    music = _many_clips(tmp_path / "music", 24)
+    with pytest.raises(SoundalikeError, match="indexing process ended unexpectedly"):
+        for ev in host.run(lib, "scan_and_index", [str(music)]):
+            if isinstance(ev, TrackDone):
+                os.kill(host.pid, signal.SIGKILL)  # a native crash, out of memory, kill -9
+    assert host.pid is None
+    summary = [ev for ev in host.run(lib, "index") if ev is not None][-1]
+    assert summary.indexed >= 1
+    assert_consistent(lib, 24)
+
+
+def test_the_store_answers_only_a_process_with_its_key(window_library, family_dir):
+    lib, host = window_library
+    for _ in host.run(lib, "scan_and_index", [str(family_dir)]):
+        pass
+    point = lib.store().attach_point()
+    with pytest.raises(Exception):  # noqa: B017 (multiprocessing's AuthenticationError)
+        Client(point["address"], authkey=b"not the key").close()
+    assert lib.store().count() == 12  # still serving the window
