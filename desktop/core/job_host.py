@@ -109,7 +109,7 @@ class JobHost:
             if not ended:  # closed mid-run (or the child died): the next run starts a fresh child
                 self._stop()
             library.forget_statistics()
-            if library.active_key != key_before:  # the run switched the searched space (a new embedder)
+            if key_before is not None and library.active_key != key_before:  # it switched the searched space
                 library.close_store()
 
     def _receive(self):

@@ -15,6 +15,7 @@ from desktop.core.calibration import META, Calibration
 from desktop.core.config import load_settings
 from desktop.core.errors import SoundalikeError
 from desktop.core.events import IndexSummary, ScanSummary, TrackDone
+from desktop.core.indexer import scan_and_index
 from desktop.core.job_host import JobHost
 from desktop.core.library import Library
 from desktop.core.similarity import similar
@@ -46,6 +47,7 @@ def test_a_hosted_run_indexes_while_the_window_searches(window_library, family_d
         events.append(ev)
         if isinstance(ev, TrackDone) and ev.track_id and not answers and lib.active_key:
             answers.append(similar(lib, ev.track_id, 3))  # the window's query, while the child writes
+            store = lib.store()
     assert host.pid not in (None, os.getpid())
     real = [ev for ev in events if ev is not None]
     assert isinstance(real[-1], IndexSummary) and real[-1].indexed == 12, real[-1]
@@ -53,6 +55,7 @@ def test_a_hosted_run_indexes_while_the_window_searches(window_library, family_d
     assert sum(isinstance(ev, TrackDone) and ev.ok for ev in real) == 12
     assert answers, "the window could not search while the run went on"
     assert_consistent(lib, 12)
+    assert lib.store() is store  # the window's store process was kept, not closed and started again
     first = lib.catalog.by_path(next(str(p) for p in sorted(family_dir.rglob("*")) if p.is_file())).id
     hits = similar(lib, first, 3)
     assert hits and all(h.track_id != first for h in hits)
@@ -115,3 +118,31 @@ def test_the_store_answers_only_a_process_with_its_key(window_library, family_di
     with pytest.raises(Exception):  # noqa: B017 (multiprocessing's AuthenticationError)
         Client(point["address"], authkey=b"not the key").close()
     assert lib.store().count() == 12  # still serving the window
+
+
+def test_a_hosted_run_that_completes_a_new_space_switches_the_window_to_it(home, family_dir, tiny_model_dir):
+    """Indexed by a model, then the spectral embedder chosen: the host fills the spectral space beside the model's,
+    which answers until the run completes; then the window searches the new one."""
+    replace(load_settings(home), embedder="wav2vec2", model=str(tiny_model_dir), device="cpu").save()
+    with Library.open(home) as lib:
+        for _ in scan_and_index(lib, [str(family_dir)]):
+            pass
+        model_key = lib.active_key
+    replace(load_settings(home), embedder="spectral").save()
+    lib, host = Library.open(home, store_in_child=True), JobHost()
+    try:
+        first = lib.catalog.indexed_ids(model_key).pop()
+        assert similar(lib, first, 3)  # the window searches the model's space ...
+        answered, last = [], None
+        for ev in host.run(lib, "index"):
+            if isinstance(ev, TrackDone) and not answered:
+                answered.append(lib.active_key)  # ... which answers while the new one fills
+            last = ev if ev is not None else last
+        assert answered == [model_key]
+        assert last.switched and last.indexed == 12, last
+        assert lib.active_key.startswith("spectral") and lib.active_key != model_key
+        assert_consistent(lib, 12)
+        assert [h.track_id for h in similar(lib, first, 3)]  # from the new space, through a store opened anew
+    finally:
+        host.close()
+        lib.close()

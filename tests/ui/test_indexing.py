@@ -41,6 +41,9 @@ def test_progress_cancel_and_resume(spectral_empty_home, tmp_path, make_window, 
     assert "spectral · CPU" in text  # what runs the analysis, and where
     assert any(ev.stage == "index" and rate > 0 for ev, rate, _ in progress)
     assert w.session.host_pid not in (None, os.getpid())  # the run's Python is not the window's (job_host.py)
+    with qtbot.waitSignal(w.session.similar_ready, timeout=10000) as answer:  # answered between the run's events
+        w.session.request_similar(done[0].track_id, k=2)
+    assert answer.args[1] and all(h.track_id != done[0].track_id for h in answer.args[1])
     with qtbot.waitSignal(w.session.idle, timeout=30000):  # how fast (< 1 s): bench/timeouts.py
         w.index_status.cancel_button.click()
     assert not w.index_status.isVisible()
