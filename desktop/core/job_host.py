@@ -32,7 +32,7 @@ from desktop.core.events import Progress
 from desktop.core.library import Library, key_dim
 from desktop.core.thread_priority import THREAD_NICE
 
-HOST_NICE = 2 * THREAD_NICE  # below the window's threads (THREAD_NICE), above the idle-class workers
+HOST_NICE = 2 * THREAD_NICE  # steps below the library thread that starts it (itself THREAD_NICE below the GUI)
 log = logging.getLogger(__name__)
 
 POLL_S = 0.015  # how often the window's library thread looks up from the pipe to answer queries
@@ -166,9 +166,10 @@ def _picklable(value) -> bool:
 
 
 def _lower(pid: int) -> None:
-    """The child runs below the window's own threads (and their store processes), above the analysis workers
-    (idle class): a window thread holding the GIL the GUI thread waits for must never wait behind it for a
-    core (at the library thread's level, it did: the GUI thread was blocked for up to 40 ms)."""
+    """The child runs below the window's own threads and their store processes (nice 15 where the library thread
+    is at 5 and the store processes at 10), above the idle-class analysis workers: a window thread holding the GIL
+    the GUI thread waits for must not wait behind it for a core (at the library thread's level it did, once
+    blocking the GUI thread for 40 ms)."""
     try:
         os.setpriority(os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + HOST_NICE))
     except (AttributeError, OSError):  # not permitted here, or no setpriority (Windows)

@@ -146,3 +146,56 @@ def test_a_hosted_run_that_completes_a_new_space_switches_the_window_to_it(home,
     finally:
         host.close()
         lib.close()
+
+
+WINDOW_KILLED_MID_RUN = """
+import sys
+from desktop.core.events import TrackDone
+from desktop.core.job_host import JobHost
+from desktop.core.library import Library
+
+if __name__ == "__main__":
+    lib, host = Library.open(sys.argv[1], store_in_child=True), JobHost()
+    for ev in host.run(lib, "scan_and_index", [sys.argv[2]]):
+        if isinstance(ev, TrackDone):
+            print(host.pid, flush=True)
+            break
+    import time
+    time.sleep(60)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads processes' states from /proc")
+def test_a_window_killed_mid_run_leaves_no_indexing_behind_and_the_next_run_resumes(home, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from tests.ui.test_indexing import _many_clips
+
+    replace(load_settings(home), embedder="spectral").save()
+    music = _many_clips(tmp_path / "music", 24)
+    script = tmp_path / "window.py"
+    script.write_text(WINDOW_KILLED_MID_RUN)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    window = subprocess.Popen([sys.executable, str(script), str(home), str(music)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": root})
+    host_pid = int(window.stdout.readline())
+    window.kill()  # kill -9 of the window, mid-run
+    window.wait()
+    deadline = time.monotonic() + 30
+    while _alive(host_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(host_pid), "the indexing process outlived its window"
+    with Library.open(home) as lib:  # the next start: the lock is free, the run resumes without duplicates
+        summary = list(scan_and_index(lib, [str(music)]))[-1]
+        assert summary.indexed + summary.unchanged == 24, summary
+        assert_consistent(lib, 24)
