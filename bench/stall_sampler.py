@@ -171,7 +171,9 @@ class StallSampler:
 
 
 def _threads_cpu() -> dict[int, tuple[str, float]]:
-    """{native thread id: (its name, ms on a CPU so far)} of this process's threads (Linux; empty elsewhere)."""
+    """{native thread id: (its name, ms on a CPU so far)} of this process's threads and of its child processes
+    (summed per process, named by their priority: the store processes, the job host and the analysis workers
+    differ there), so a stall spent waiting for a core names what held the cores (Linux; empty elsewhere)."""
     out = {}
     try:
         tids = os.listdir("/proc/self/task")
@@ -185,7 +187,44 @@ def _threads_cpu() -> dict[int, tuple[str, float]]:
                 out[int(tid)] = (f.read().strip(), on_cpu)
         except (OSError, ValueError, IndexError):
             pass
+    for pid in _descendants():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks = (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")  # utime + stime, ms
+            policy = int(fields[38])
+            out[-pid] = (f"child {pid} " + ("idle" if policy == 5 else f"nice {fields[16]}"), ticks)
+        except (OSError, ValueError, IndexError):
+            pass
     return out
+
+
+_children: tuple[float, list[int]] = (0.0, [])
+
+
+def _descendants() -> list[int]:
+    """This process's descendants, found again once a second (they come and go with runs)."""
+    global _children
+    now = time.monotonic()
+    if now - _children[0] < 1.0:
+        return _children[1]
+    parents: dict[int, int] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    parents[int(name)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    mine, found = {os.getpid()}, True
+    while found:
+        found = False
+        for pid, parent in parents.items():
+            if parent in mine and pid not in mine:
+                mine.add(pid)
+                found = True
+    _children = (now, sorted(mine - {os.getpid()}))
+    return _children[1]
 
 
 def _busy(frame) -> bool:
