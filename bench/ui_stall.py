@@ -13,8 +13,8 @@ null output when there is no sound card), so decoding for playback competes too.
 its excess over the 5 ms period, and percentiles. --sample N also says where the GUI thread and the busy
 threads were during the N longest stalls, how long each thread of the process, and each child process (named by
 its priority: "child 123 nice 15", "child 124 idle"; 10 ms resolution), ran on a CPU during them (which names a
-thread that held the GIL in native code, when the stack sampler could not look, and what held the cores), and how all stalls
-split into the GUI thread running, waiting for a CPU and blocked (GIL, locks), from Linux's schedstat.
+thread that held the GIL in native code, when the stack sampler could not look, and what held the cores), and how
+all stalls split into the GUI thread running, waiting for a CPU and blocked (GIL, locks), from Linux's schedstat.
 --events (with --sample) also times every Qt event the GUI thread delivers (a QApplication.notify override, as
 bench/ui_click_cost.py does) and lists, under each of those stalls, the events that took 4 ms or more in it (type,
 receiver, CPU) with the longest events nested in them: the GUI thread's own work inside Qt's C++, where the stack
