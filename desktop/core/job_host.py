@@ -55,6 +55,12 @@ class JobHost:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
+    def start(self) -> None:
+        """Start the child unless it runs (raises SoundalikeError when it cannot start)."""
+        if self._process is None or not self._process.is_alive():
+            self._stop()
+            self._start()
+
     def _start(self) -> None:
         ctx = multiprocessing.get_context("spawn")
         mine, theirs = ctx.Pipe()
@@ -78,9 +84,7 @@ class JobHost:
         """Run `job` ("scan_and_index" with `roots`, or "index") on `library`'s home in the child; yields its
         events, and None while waiting (the library thread answers queries then, jobs.py)."""
         cancel = cancel or threading.Event()
-        if self._process is None or not self._process.is_alive():
-            self._stop()
-            self._start()
+        self.start()
         conn, key_before, ended = self._conn, library.active_key, False
         conn.send(("job", job, [str(r) for r in roots], library.settings))
         cancel_sent = False

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop.core import store
 from desktop.core.collector import settle_long_lived
+from desktop.core.errors import SoundalikeError
 from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
 from desktop.core.library import Library
 from desktop.core.similarity import similar
@@ -88,6 +89,7 @@ class LibrarySession(QObject):
         self.notice = ""
         self._text_embedder = None  # (vector space key, CLAP embedder): loaded by the first description
         self._host = None  # the JobHost running index runs, started by the first one
+        self._host_failed = False  # it could not start: runs stay in this process
         self._closed = False
 
     @property
@@ -127,12 +129,9 @@ class LibrarySession(QObject):
         child processes and the embedder is a feature embedder (job_host.py says why), else in this thread.
         Called in the library thread, which may build the embedder."""
         library = self.library
-        if library.store_in_child and library.embedder.parallel:
-            if self._host is None:
-                from desktop.core.job_host import JobHost  # lazy: brings multiprocessing
-
-                self._host = JobHost()
-            return self._host.run(library, "index" if roots is None else "scan_and_index", roots or (), cancel)
+        host = self._job_host() if library.store_in_child and library.embedder.parallel else None
+        if host is not None:
+            return host.run(library, "index" if roots is None else "scan_and_index", roots or (), cancel)
         if roots is None:
             return indexer().index(library, cancel=cancel)
         return indexer().scan_and_index(library, roots, cancel=cancel)
@@ -160,6 +159,22 @@ class LibrarySession(QObject):
         job = self.worker.start_job(name, factory, data)
         self._jobs.append(job)
         return job
+
+    def _job_host(self):
+        """The running job host, started if needed; None where it cannot start (the runs then go on here)."""
+        if self._host is None:
+            from desktop.core.job_host import JobHost  # lazy: brings multiprocessing
+
+            self._host = JobHost()
+        if self._host_failed:
+            return None
+        try:
+            self._host.start()
+        except SoundalikeError as e:
+            log.warning("index runs stay in the window's process: %s", e)
+            self._host_failed = True
+            return None
+        return self._host
 
     def cancel(self) -> None:
         for job in self.worker.cancel_all():  # queued jobs never start: report them finished now

@@ -137,3 +137,18 @@ def test_a_first_scan_that_finds_nothing_brings_the_first_run_page_back(spectral
     qtbot.waitUntil(lambda: len(pages) == 2, timeout=30000)
     assert pages == [("not-music", w.table), ("", w.panel.empty)]
     assert w.panel.summary.text().startswith("The library is empty")
+
+
+def test_indexing_stays_in_the_window_when_the_job_host_cannot_start(spectral_empty_home, tmp_path, make_window,
+                                                                      qtbot, monkeypatch, caplog):
+    from desktop.core import job_host
+
+    monkeypatch.setattr(job_host, "START_TIMEOUT_S", 0.0)  # it never says ready in time: it is stopped
+    music = _many_clips(tmp_path / "music", 6)
+    w = make_window(spectral_empty_home)
+    with qtbot.waitSignal(w.session.idle, timeout=60000):
+        w.library_controller.add_paths([str(music)])
+    assert w.session.host_pid is None
+    assert "index runs stay in the window's process" in caplog.text
+    w.close()
+    assert _check_consistent(spectral_empty_home)["indexed"] == 6
