@@ -2,8 +2,9 @@
 
 It writes a few synthesized clips to a temporary library, indexes them with the spectral embedder and
 with wav2vec2 (a tiny random model saved to a temporary folder and loaded by path, the same
-`from_pretrained` code users get), checks that similar() ranks a clip's own kind first, opens the
-window offscreen when Qt is available, and exits 0 only if everything worked.
+`from_pretrained` code users get), checks that similar() ranks a clip's own kind first, indexes once more
+the window's way (the job host filling a store served by another process), opens the window offscreen when Qt is
+available, and exits 0 only if everything worked.
 """
 
 from __future__ import annotations
@@ -72,6 +73,26 @@ def _check(name: str, embedder: str, music: Path, home: Path, clips: list[Path],
     print(f"self-test: {name}: indexed {len(clips)} clips, similar ok ({time.monotonic() - started:.1f} s)")
 
 
+def _window_way(music: Path, home: Path, clips: list[Path]) -> None:
+    """Indexed as the window indexes: the store in a child process, the run in the job host, which reaches that
+    store through its socket (spawned interpreters: what a frozen build must get right)."""
+    from desktop.core.job_host import JobHost
+
+    started = time.monotonic()
+    host = JobHost()
+    with Library.open(home, strict=True, embedder="spectral", store_in_child=True) as lib:
+        try:
+            summary = [e for e in host.run(lib, "scan_and_index", [music]) if isinstance(e, IndexSummary)][-1]
+        finally:
+            host.close()
+        if summary.indexed != len(clips) or summary.failed:
+            raise RuntimeError(f"job host: indexed {summary.indexed} of {len(clips)}; failed: {summary.failed}")
+        if len(similar(lib, clips[0], k=2)) != 2:
+            raise RuntimeError("job host: no similar tracks from the store the host filled")
+    print(f"self-test: the window's way (job host, store process): indexed {len(clips)} clips, similar ok "
+          f"({time.monotonic() - started:.1f} s)")
+
+
 def _window(home: Path) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -93,6 +114,7 @@ def run() -> int:
             model = _tiny_model(tmp / "tiny-wav2vec2")
             _check("wav2vec2 (tiny local model)", "wav2vec2", tmp / "music", tmp / "home-w2v", clips,
                    model=str(model), device="cpu")
+            _window_way(tmp / "music", tmp / "home-window-way", clips)
             _window(tmp / "home-ui")
         except Exception as e:  # the self-test reports any failure in one line and a non-zero exit
             print(f"self-test FAILED: {type(e).__name__}: {e}", file=sys.stderr)

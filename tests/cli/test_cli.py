@@ -120,3 +120,12 @@ def test_switching_embedder_reindexes_with_a_clear_message(home, tmp_path, tiny_
     assert f"vectors were made by {SpectralEmbedder().key}" in out.stderr and "3 indexed" in out.stdout
     back = cli("index", music, "--embedder", "spectral", home=home)
     assert "0 indexed, 3 unchanged" in back.stdout  # the spectral vectors were kept
+
+
+def test_the_self_test_passes_from_source_too(home):
+    """What a build runs to prove itself (the bundle's test runs it frozen): spectral, a tiny wav2vec2, the window's
+    way (the job host filling a store served by another process) and Qt, offscreen."""
+    out = cli("--self-test", home=home, env={"QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "the window's way (job host, store process): indexed 6 clips, similar ok" in out.stdout
+    assert "self-test: all ok" in out.stdout
