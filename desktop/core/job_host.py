@@ -86,12 +86,12 @@ class JobHost:
         cancel = cancel or threading.Event()
         self.start()
         conn, key_before, ended = self._conn, library.active_key, False
-        conn.send(("job", job, [str(r) for r in roots], library.settings))
         cancel_sent = False
         try:
+            self._send(("job", job, [str(r) for r in roots], library.settings))
             while True:
                 if cancel.is_set() and not cancel_sent:
-                    conn.send(("cancel",))
+                    self._send(("cancel",))
                     cancel_sent = True
                 if not conn.poll(POLL_S):
                     yield None
@@ -102,7 +102,7 @@ class JobHost:
                         library.forget_statistics()
                     yield message[1]
                 elif message[0] == "attach":
-                    conn.send(_attach_point(library, *message[1:]))
+                    self._send(_attach_point(library, *message[1:]))
                 elif message[0] == "error":
                     ended = True
                     raise message[1]
@@ -120,9 +120,18 @@ class JobHost:
         try:
             return self._conn.recv()
         except (EOFError, OSError) as e:
-            code = self._stop()
-            raise SoundalikeError(f"the indexing process ended unexpectedly (exit code {code}); what it "
-                                  "finished is kept, and the next run goes on from there") from e
+            raise self._ended() from e
+
+    def _send(self, message) -> None:
+        try:
+            self._conn.send(message)
+        except OSError as e:
+            raise self._ended() from e
+
+    def _ended(self) -> SoundalikeError:
+        code = self._stop()
+        return SoundalikeError(f"the indexing process ended unexpectedly (exit code {code}); what it finished is "
+                               "kept, and the next run goes on from there")
 
     def _stop(self, timeout_s: float = 5.0):
         """Forget the child (ended or to be ended); its exit code."""
