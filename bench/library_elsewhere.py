@@ -6,10 +6,9 @@ window's library thread, or by another process.
 The window opens a small indexed library (100 synthetic tracks, made once in bench/out/elsewhere-base), plays
 its first track and selects every 7th row every 300 ms, as bench/ui_stall.py --clicks --play does, while a 5 ms
 timer records the GUI thread's gaps. Meanwhile --tracks new clips (ui_stall.py's) are scanned and indexed
-(no passage pass) either **in** the window (`add_paths`: the library thread until session 13; since session 14
-the window's job host, a child process that files into the window's own stores, desktop/core/job_host.py) or
-**elsewhere**: by `soundalike index --no-passages` into another library, a process at nice 5 (where the library
-thread runs), standing for a library session in its own process. The window's process then does only its own work. Runs
+(no passage pass) either **in** the window (`add_paths`: the library thread, as today) or **elsewhere**: by
+`soundalike index --no-passages` into another library, a process at nice 5 (where the library thread runs),
+standing for a library session in its own process. The window's process then does only its own work. Runs
 alternate; each prints its gaps' p99, p99.9, longest and share over 16 ms.
 """
 

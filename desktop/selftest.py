@@ -3,8 +3,8 @@
 It writes a few synthesized clips to a temporary library, indexes them with the spectral embedder and
 with wav2vec2 (a tiny random model saved to a temporary folder and loaded by path, the same
 `from_pretrained` code users get), checks that similar() ranks a clip's own kind first, indexes once more
-the window's way (the job host filling a store served by another process), opens the window offscreen when Qt is
-available, and exits 0 only if everything worked.
+the window's way (the store served by a child process), opens the window offscreen when Qt is available, and
+exits 0 only if everything worked.
 """
 
 from __future__ import annotations
@@ -74,22 +74,16 @@ def _check(name: str, embedder: str, music: Path, home: Path, clips: list[Path],
 
 
 def _window_way(music: Path, home: Path, clips: list[Path]) -> None:
-    """Indexed as the window indexes: the store in a child process, the run in the job host, which reaches that
-    store through its socket (spawned interpreters: what a frozen build must get right)."""
-    from desktop.core.job_host import JobHost
-
+    """Indexed as the window indexes: the track store served by a child process (spawned interpreters: what a
+    frozen build must get right; store/in_child.py)."""
     started = time.monotonic()
-    host = JobHost()
     with Library.open(home, strict=True, embedder="spectral", store_in_child=True) as lib:
-        try:
-            summary = [e for e in host.run(lib, "scan_and_index", [music]) if isinstance(e, IndexSummary)][-1]
-        finally:
-            host.close()
+        summary = [e for e in scan_and_index(lib, [music]) if isinstance(e, IndexSummary)][-1]
         if summary.indexed != len(clips) or summary.failed:
-            raise RuntimeError(f"job host: indexed {summary.indexed} of {len(clips)}; failed: {summary.failed}")
+            raise RuntimeError(f"store process: indexed {summary.indexed} of {len(clips)}; failed: {summary.failed}")
         if len(similar(lib, clips[0], k=2)) != 2:
-            raise RuntimeError("job host: no similar tracks from the store the host filled")
-    print(f"self-test: the window's way (job host, store process): indexed {len(clips)} clips, similar ok "
+            raise RuntimeError("store process: no similar tracks")
+    print(f"self-test: the window's way (store process): indexed {len(clips)} clips, similar ok "
           f"({time.monotonic() - started:.1f} s)")
 
 

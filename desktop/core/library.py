@@ -139,7 +139,7 @@ class Library:
         if not url:
             ensure_space(self.settings.home)
         try:
-            store = self._connect_store(key, dim)
+            store = open_library_store(self.settings, self.catalog, key, dim, in_child=self.store_in_child)
         except LibraryInUse:
             raise
         except StoreUnavailable as e:
@@ -152,15 +152,6 @@ class Library:
             if store.count() < len(want):
                 self._write_points(store, key, sorted(want - store.ids()))
         return store
-
-    def _connect_store(self, key: str, dim: int):
-        """The store itself (job_host.py's library reaches the window's instead)."""
-        return open_library_store(self.settings, self.catalog, key, dim, in_child=self.store_in_child)
-
-    def _connect_passages(self, key: str, windows: int):
-        """The passage index itself (job_host.py's library reaches the window's instead)."""
-        return open_library_passages(self.settings, self.catalog, key, key_dim(key), windows,
-                                     in_child=self.store_in_child)
 
     def _groups(self, key: str):
         """The feature groups of `key`: the loaded embedder's, else what its class declares (no model load)."""
@@ -199,7 +190,9 @@ class Library:
             key = self.active_key
             if key is None:
                 raise SoundalikeError("the library has no indexed tracks yet; run `soundalike index FOLDER` first")
-            self._passages = self._connect_passages(key, rows_of(self.catalog).counts(key)["windows"])
+            windows = rows_of(self.catalog).counts(key)["windows"]
+            self._passages = open_library_passages(self.settings, self.catalog, key, key_dim(key), windows,
+                                                   in_child=self.store_in_child)
         return self._passages
 
     def _has_passage_index(self) -> bool:
@@ -209,11 +202,6 @@ class Library:
         if self.settings.qdrant_url:
             return rows_of(self.catalog).counts(self.active_key)["tracks"] > 0
         return index_exists(str(self.settings.vectors_dir), self.active_key)
-
-    def forget_statistics(self) -> None:
-        """Read every open space's statistics from the catalog again: another process refitted them."""
-        for space in self._spaces.values():
-            space.forget_statistics()
 
     # Standardisation lives in the space: `library.space().to_unit(raw)`, `.standardizer()`, `.refit()`.
     def maybe_refit(self, final: bool) -> Iterator[Progress]:

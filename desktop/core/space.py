@@ -73,10 +73,6 @@ class VectorSpace:
                 self._standardizer = Standardizer(mean, scale, ident.weights, n, whitening)
         return self._standardizer
 
-    def forget_statistics(self) -> None:
-        """Read the statistics from the catalog again at next use: another process refitted them (job_host.py)."""
-        self._standardizer = None
-
     def to_unit(self, raw: np.ndarray) -> np.ndarray:
         return self.standardizer().apply(raw)
 

@@ -5,8 +5,7 @@ A `WorkerThread` owns one QThread with one worker QObject moved to it. It runs t
 * **jobs**: any core generator (scan, index, ...) built by `factory(cancel_event)`. Jobs run one
   after another; each event the generator yields is emitted as `job_event(job, event)`. Cancelling
   sets the job's `threading.Event`, which the core checks between tracks, and the generator is run
-  to its end so it can write its summary and leave the library consistent. A job that waits on
-  another process (job_host.py) yields None now and then, so requests are served meanwhile.
+  to its end so it can write its summary and leave the library consistent.
 * **requests**: short calls (a similar-tracks query, waveform peaks) keyed by a *kind*. Only the
   newest request of a kind is kept: a request that has not started yet is replaced, never queued, so
   stale work is dropped. Requests are served between a job's events, that is while the generator
@@ -162,8 +161,7 @@ class _Worker(QObject):
         try:
             gen = job.factory(job.cancel_event)
             for event in gen:
-                if event is not None:  # None: nothing to report, a moment to answer requests (job_host.py)
-                    self.job_event.emit(job, event)
+                self.job_event.emit(job, event)
                 if not job.cancelled:
                     self._serve_requests()
         except Exception as e:

@@ -1,13 +1,11 @@
 """An open library as the window sees it: the core `Library` plus the threads that work on it.
 
 All heavy work goes to `WorkerThread`s: the *library thread* (scan, index, similar queries,
-embedding dropped files: everything that touches the embedder or the vector store), the *waveform
-thread* (peaks; reads audio files only) and the *catalog thread* (the
+embedding dropped files: everything that touches the embedder or the vector store, so store calls
+never overlap), the *waveform thread* (peaks; reads audio files only) and the *catalog thread* (the
 table's id lists: a whole-library query waits for the indexer's transactions and takes 0.25-0.4 s at
 100,000 tracks). The GUI thread reads only a page of rows at a time from the catalog, which is
-thread-safe. Signals carry the core's own event objects. Index runs with a feature embedder go one step
-further: the library thread hands them to the job host's process (desktop.core.job_host says why) and only
-passes its events on, answering queries in between.
+thread-safe. Signals carry the core's own event objects.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop.core import store
 from desktop.core.collector import settle_long_lived
-from desktop.core.errors import SoundalikeError
 from desktop.core.events import IndexSummary, Progress, ScanSummary, TrackDone
 from desktop.core.library import Library
 from desktop.core.similarity import similar
@@ -88,8 +85,6 @@ class LibrarySession(QObject):
         self.embedder_label = ""
         self.notice = ""
         self._text_embedder = None  # (vector space key, CLAP embedder): loaded by the first description
-        self._host = None  # the JobHost running index runs, started by the first one
-        self._host_failed = False  # it could not start: runs stay in this process
         self._closed = False
 
     @property
@@ -102,39 +97,23 @@ class LibrarySession(QObject):
         return bool(self._jobs)
 
     @property
-    def host_pid(self) -> int | None:
-        """The process running this window's index runs (None before the first, or where they run here)."""
-        return self._host.pid if self._host is not None else None
-
-    @property
     def current_job(self) -> Job | None:
         return self.worker.current_job
 
     def add_paths(self, paths: list[str]) -> Job:
         """Add folders/files to the library and index what is missing (dropped or chosen in a dialog)."""
         roots = [os.path.abspath(p) for p in paths]
-        return self._start("add", lambda cancel: self._index_run(cancel, roots), roots)
+        return self._start("add", lambda cancel: indexer().scan_and_index(self.library, roots, cancel=cancel), roots)
 
     def rescan(self) -> Job | None:
         folders = self.catalog.folders()
         if not folders:
             return None
-        return self._start("rescan", lambda cancel: self._index_run(cancel, folders), folders)
+        return self._start("rescan", lambda cancel: indexer().scan_and_index(self.library, folders, cancel=cancel),
+                           folders)
 
     def index_pending(self) -> Job:
-        return self._start("index", lambda cancel: self._index_run(cancel))
-
-    def _index_run(self, cancel, roots=None):
-        """Scan `roots` and index (or only index): in the job host's process where the library's stores are in
-        child processes and the embedder is a feature embedder (job_host.py says why), else in this thread.
-        Called in the library thread, which may build the embedder."""
-        library = self.library
-        host = self._job_host() if library.store_in_child and library.embedder.parallel else None
-        if host is not None:
-            return host.run(library, "index" if roots is None else "scan_and_index", roots or (), cancel)
-        if roots is None:
-            return indexer().index(library, cancel=cancel)
-        return indexer().scan_and_index(library, roots, cancel=cancel)
+        return self._start("index", lambda cancel: indexer().index(self.library, cancel=cancel))
 
     def index_passages(self) -> Job:
         """The passage pass (second, lower priority): it stops between tracks as soon as another job
@@ -159,22 +138,6 @@ class LibrarySession(QObject):
         job = self.worker.start_job(name, factory, data)
         self._jobs.append(job)
         return job
-
-    def _job_host(self):
-        """The running job host, started if needed; None where it cannot start (the runs then go on here)."""
-        if self._host is None:
-            from desktop.core.job_host import JobHost  # lazy: brings multiprocessing
-
-            self._host = JobHost()
-        if self._host_failed:
-            return None
-        try:
-            self._host.start()
-        except SoundalikeError as e:
-            log.warning("index runs stay in the window's process: %s", e)
-            self._host_failed = True
-            return None
-        return self._host
 
     def cancel(self) -> None:
         for job in self.worker.cancel_all():  # queued jobs never start: report them finished now
@@ -337,8 +300,6 @@ class LibrarySession(QObject):
         self.waves.stop(timeout_s)
         self.reader.stop(timeout_s)
         if stopped:
-            if self._host is not None:
-                self._host.close()
             self._close_text_embedder()
             self.library.close()
         else:  # the thread still uses the library; the process exit releases the lock

@@ -124,8 +124,8 @@ def test_switching_embedder_reindexes_with_a_clear_message(home, tmp_path, tiny_
 
 def test_the_self_test_passes_from_source_too(home):
     """What a build runs to prove itself (the bundle's test runs it frozen): spectral, a tiny wav2vec2, the window's
-    way (the job host filling a store served by another process) and Qt, offscreen."""
+    way (the store served by a child process) and Qt, offscreen."""
     out = cli("--self-test", home=home, env={"QT_QPA_PLATFORM": "offscreen"})
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "the window's way (job host, store process): indexed 6 clips, similar ok" in out.stdout
+    assert "the window's way (store process): indexed 6 clips, similar ok" in out.stdout
     assert "self-test: all ok" in out.stdout

@@ -1,7 +1,6 @@
-"""Indexing (in the job host's process, driven from the library thread): progress in the status bar, cancel
-within a second, a consistent catalog and store afterwards, and resuming on the next start."""
+"""Indexing in the library thread: progress in the status bar, cancel within a second, a consistent
+catalog and store afterwards, and resuming on the next start."""
 
-import os
 
 from desktop.core.library import Library
 from tests import audio
@@ -40,7 +39,6 @@ def test_progress_cancel_and_resume(spectral_empty_home, tmp_path, make_window, 
     assert "Indexing" in text and " of 36" in text and ".wav" in text
     assert "spectral · CPU" in text  # what runs the analysis, and where
     assert any(ev.stage == "index" and rate > 0 for ev, rate, _ in progress)
-    assert w.session.host_pid not in (None, os.getpid())  # the run's Python is not the window's (job_host.py)
     with qtbot.waitSignal(w.session.similar_ready, timeout=10000) as answer:  # answered between the run's events
         w.session.request_similar(done[0].track_id, k=2)
     assert answer.args[1] and all(h.track_id != done[0].track_id for h in answer.args[1])
@@ -137,18 +135,3 @@ def test_a_first_scan_that_finds_nothing_brings_the_first_run_page_back(spectral
     qtbot.waitUntil(lambda: len(pages) == 2, timeout=30000)
     assert pages == [("not-music", w.table), ("", w.panel.empty)]
     assert w.panel.summary.text().startswith("The library is empty")
-
-
-def test_indexing_stays_in_the_window_when_the_job_host_cannot_start(spectral_empty_home, tmp_path, make_window,
-                                                                      qtbot, monkeypatch, caplog):
-    from desktop.core import job_host
-
-    monkeypatch.setattr(job_host, "START_TIMEOUT_S", 0.0)  # it never says ready in time: it is stopped
-    music = _many_clips(tmp_path / "music", 6)
-    w = make_window(spectral_empty_home)
-    with qtbot.waitSignal(w.session.idle, timeout=60000):
-        w.library_controller.add_paths([str(music)])
-    assert w.session.host_pid is None
-    assert "index runs stay in the window's process" in caplog.text
-    w.close()
-    assert _check_consistent(spectral_empty_home)["indexed"] == 6

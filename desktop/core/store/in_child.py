@@ -7,10 +7,6 @@ passage index seconds), and the stall sampler (bench/ui_stall.py --sample) found
 GUI thread waited for. In a child the same calls hold the child's GIL; the window's threads wait on a pipe,
 which releases it.
 
-A job running in another process (the window's index runs, job_host.py) reaches the same store through
-`attach`: the child also listens on a local socket (authenticated with a key only the window holds), so the
-shard stays opened once, by one process, and the window keeps searching it while the job writes.
-
 The cost is one round trip per call (pickled arguments and answers: ids, payloads, a few vectors) and a
 spawned interpreter at the first open (numpy and qdrant_edge imports, about half a second, on the library
 thread). The CLI keeps Edge in its own process: it has no window to keep responsive.
@@ -26,7 +22,6 @@ import os
 import pickle
 import threading
 from collections.abc import Iterable
-from multiprocessing.connection import Client, Listener
 
 import numpy as np
 
@@ -49,9 +44,8 @@ def _open(kind: str, root_dir: str, name: str, dim: int):
     return EdgeStore(os.path.join(root_dir, check_name(name)), name, dim)
 
 
-def _serve(conn, kind: str, root_dir: str, name: str, dim: int, authkey: bytes) -> None:
-    """The child: open the store, then answer (method, args, kwargs) requests until `close` or EOF, from the
-    parent on `conn` and from attached processes (`attach`) on a listening socket."""
+def _serve(conn, kind: str, root_dir: str, name: str, dim: int) -> None:
+    """The child: open the store, then answer (method, args, kwargs) requests until `close` or EOF."""
     try:
         os.nice(THREAD_NICE)  # as the library thread it works for: below the window's GUI thread
     except OSError:
@@ -61,56 +55,21 @@ def _serve(conn, kind: str, root_dir: str, name: str, dim: int, authkey: bytes) 
     except BaseException as e:  # noqa: BLE001 (everything goes back to the parent, which raises it)
         _reply(conn, "error", e)
         return
-    one_call = threading.Lock()  # the parent's and attached processes' calls, one at a time
-    closing = threading.Event()
+    _reply(conn, "ok", {"name": store.name, "dim": store.dim, "path": store.path})
     try:
-        listener = Listener(authkey=authkey)
-    except OSError:  # no local socket here: the store still serves the parent (`attach_point` says why not others)
-        listener = None
-    else:
-        threading.Thread(target=_accept, args=(listener, closing, store, one_call), daemon=True,
-                         name="attach").start()
-    _reply(conn, "ok", {"name": store.name, "dim": store.dim, "path": store.path,
-                        "address": listener.address if listener is not None else None})
-    try:
-        _answer(conn, store, one_call, may_close=True)
+        while True:
+            try:
+                method, args, kwargs = conn.recv()
+            except (EOFError, OSError):  # the parent is gone
+                break
+            try:
+                _reply(conn, "ok", getattr(store, method)(*args, **kwargs))
+            except Exception as e:  # noqa: BLE001
+                _reply(conn, "error", e)
+            if method == "close":
+                break
     finally:
-        closing.set()
-        if listener is not None:
-            listener.close()
-        with one_call:
-            store.close()
-
-
-def _accept(listener, closing, store, one_call) -> None:
-    """In the child: serve each attached process in a thread of its own, until the listener closes."""
-    while not closing.is_set():
-        try:
-            conn = listener.accept()
-        except Exception:  # noqa: BLE001 (closed as the store closes, or a peer without the key: ignored)
-            continue
-        threading.Thread(target=_answer, args=(conn, store, one_call), daemon=True, name="attached").start()
-
-
-def _answer(conn, store, one_call, may_close: bool = False) -> None:
-    """In the child: answer one peer's requests until it hangs up (or, the parent only, asks to close)."""
-    while True:
-        try:
-            method, args, kwargs = conn.recv()
-        except (EOFError, OSError):  # the peer is gone
-            break
-        if method == "close" and not may_close:  # an attached process lets go; the store stays open
-            _reply(conn, "ok", None)
-            break
-        try:
-            with one_call:
-                answer = getattr(store, method)(*args, **kwargs)
-            _reply(conn, "ok", answer)
-        except Exception as e:  # noqa: BLE001
-            _reply(conn, "error", e)
-        if method == "close":
-            break
-    conn.close()
+        store.close()
 
 
 def _reply(conn, status: str, value) -> None:
@@ -140,8 +99,6 @@ class _InChild:
 
     def __init__(self, root_dir: str, name: str, dim: int):
         self._where = (self.kind, str(root_dir), name, int(dim))
-        self._authkey = os.urandom(32)  # what an attached process must show (`attach`)
-        self._address = None
         self._lock = threading.Lock()
         self._closed = False
         self._process = self._conn = None
@@ -154,7 +111,7 @@ class _InChild:
     def _start(self) -> dict:
         ctx = multiprocessing.get_context("spawn")
         mine, theirs = ctx.Pipe()
-        process = ctx.Process(target=_serve, args=(theirs, *self._where, self._authkey), daemon=True,
+        process = ctx.Process(target=_serve, args=(theirs, *self._where), daemon=True,
                               name=f"soundalike-{self.kind}-{self._where[2]}")
         process.start()
         theirs.close()
@@ -165,24 +122,10 @@ class _InChild:
                                    f"within {START_TIMEOUT_S:g} s")
         self._process, self._conn = process, mine
         try:
-            info = self._receive()
+            return self._receive()
         except BaseException:  # it could not open the shard (in use, damaged, ...): the child has ended
             self._stop()
             raise
-        self._address = info["address"]
-        return info
-
-    def attach_point(self) -> dict:
-        """How another process reaches this store (`attach`): picklable, for that process only."""
-        with self._lock:
-            if self._process is None or not self._process.is_alive():
-                self._stop()
-                self._start()
-            if self._address is None:
-                raise StoreUnavailable(f"the vector store {self.name!r} cannot be shared with another process "
-                                       "here (no local socket could be opened)")
-            return {"kind": self.kind, "address": self._address, "authkey": self._authkey, "name": self.name,
-                    "dim": self.dim, "path": self.path}
 
     def _receive(self):
         try:
@@ -320,46 +263,3 @@ class PassagesInChild(_InChild):
 
     def swap_in(self, graph, stamp):
         return self._ask("swap_in", graph, stamp)
-
-
-class Attached:
-    """In another process (an index job, job_host.py): a store served by a window's child, reached through its
-    `attach_point()`. Each method call runs there, as the store's method of the same name; `close` lets go of
-    the connection and leaves the store open for the window."""
-
-    def __init__(self, point: dict):
-        self.kind, self.name, self.dim, self.path = point["kind"], point["name"], point["dim"], point["path"]
-        self._lock = threading.Lock()
-        try:
-            self._conn = Client(point["address"], authkey=point["authkey"])
-        except (OSError, EOFError) as e:
-            raise StoreUnavailable(f"cannot reach the window's vector store {self.name!r}: {e}") from e
-
-    def _ask(self, method: str, *args, **kwargs):
-        with self._lock:
-            if self._conn is None:
-                raise StoreUnavailable(f"vector collection {self.name!r} is closed")
-            try:
-                self._conn.send((method, [_sendable(a) for a in args], {k: _sendable(v) for k, v in kwargs.items()}))
-                status, value = pickle.loads(self._conn.recv_bytes())
-            except (EOFError, OSError) as e:
-                raise StoreUnavailable(f"the window's vector store {self.name!r} ended unexpectedly") from e
-        if status == "error":
-            raise value
-        return value
-
-    def __getattr__(self, method: str):
-        if method.startswith("_"):
-            raise AttributeError(method)
-        return lambda *args, **kwargs: self._ask(method, *args, **kwargs)
-
-    def close(self) -> None:
-        with self._lock:
-            conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.send(("close", [], {}))
-                conn.recv_bytes()
-            except (EOFError, OSError):
-                pass
-            conn.close()
