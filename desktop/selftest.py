@@ -73,20 +73,6 @@ def _check(name: str, embedder: str, music: Path, home: Path, clips: list[Path],
     print(f"self-test: {name}: indexed {len(clips)} clips, similar ok ({time.monotonic() - started:.1f} s)")
 
 
-def _window_way(music: Path, home: Path, clips: list[Path]) -> None:
-    """Indexed as the window indexes: the track store served by a child process (spawned interpreters: what a
-    frozen build must get right; store/in_child.py)."""
-    started = time.monotonic()
-    with Library.open(home, strict=True, embedder="spectral", store_in_child=True) as lib:
-        summary = [e for e in scan_and_index(lib, [music]) if isinstance(e, IndexSummary)][-1]
-        if summary.indexed != len(clips) or summary.failed:
-            raise RuntimeError(f"store process: indexed {summary.indexed} of {len(clips)}; failed: {summary.failed}")
-        if len(similar(lib, clips[0], k=2)) != 2:
-            raise RuntimeError("store process: no similar tracks")
-    print(f"self-test: the window's way (store process): indexed {len(clips)} clips, similar ok "
-          f"({time.monotonic() - started:.1f} s)")
-
-
 def _window(home: Path) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -108,7 +94,10 @@ def run() -> int:
             model = _tiny_model(tmp / "tiny-wav2vec2")
             _check("wav2vec2 (tiny local model)", "wav2vec2", tmp / "music", tmp / "home-w2v", clips,
                    model=str(model), device="cpu")
-            _window_way(tmp / "music", tmp / "home-window-way", clips)
+            # the window's way: the track store served by a child process (spawned interpreters, which a frozen
+            # build must get right: store/in_child.py)
+            _check("the window's way (store process)", "spectral", tmp / "music", tmp / "home-window-way", clips,
+                   store_in_child=True)
             _window(tmp / "home-ui")
         except Exception as e:  # the self-test reports any failure in one line and a non-zero exit
             print(f"self-test FAILED: {type(e).__name__}: {e}", file=sys.stderr)
