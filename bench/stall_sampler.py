@@ -172,8 +172,8 @@ class StallSampler:
 
 def _threads_cpu() -> dict[int, tuple[str, float]]:
     """{native thread id: (its name, ms on a CPU so far)} of this process's threads and of its child processes
-    (summed per process, named by their priority: the store processes, the job host and the analysis workers
-    differ there), so a stall spent waiting for a core names what held the cores (Linux; empty elsewhere)."""
+    (summed per process, named by their priority: the store processes and the analysis workers differ there), so a
+    stall spent waiting for a core names what held the cores (Linux; empty elsewhere)."""
     out = {}
     try:
         tids = os.listdir("/proc/self/task")
@@ -191,7 +191,7 @@ def _threads_cpu() -> dict[int, tuple[str, float]]:
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            ticks = (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")  # utime + stime, ms
+            ticks = (int(fields[11]) + int(fields[12])) * 1000 / _CLOCK_TICKS  # utime + stime, ms
             policy = int(fields[38])
             out[-pid] = (f"child {pid} " + ("idle" if policy == 5 else f"nice {fields[16]}"), ticks)
         except (OSError, ValueError, IndexError):
@@ -199,6 +199,7 @@ def _threads_cpu() -> dict[int, tuple[str, float]]:
     return out
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # /proc's CPU times count these
 _children: tuple[float, list[int]] = (0.0, [])
 
 

@@ -12,7 +12,7 @@ and table repaints happen during the run too; --play also plays from the first i
 null output when there is no sound card), so decoding for playback competes too. Prints the longest gap,
 its excess over the 5 ms period, and percentiles. --sample N also says where the GUI thread and the busy
 threads were during the N longest stalls, how long each thread of the process, and each child process (named by
-its priority: "child 123 nice 15", "child 124 idle"; 10 ms resolution), ran on a CPU during them (which names a
+its priority: "child 123 nice 10", "child 124 idle"; 10 ms resolution), ran on a CPU during them (which names a
 thread that held the GIL in native code, when the stack sampler could not look, and what held the cores), and how
 all stalls split into the GUI thread running, waiting for a CPU and blocked (GIL, locks), from Linux's schedstat.
 --events (with --sample) also times every Qt event the GUI thread delivers (a QApplication.notify override, as
