@@ -143,7 +143,7 @@ def main() -> int:
             app.processEvents()
             time.sleep(0.01)
 
-    wait(lambda: bool(w.similar.hits) and w.waveform.has_peaks and w.transport.has_cover)
+    wait(lambda: not w.similar.pending and bool(w.similar.hits) and w.waveform.has_peaks and w.transport.has_cover)
     w.playback.seek(w.playback.duration * 0.37)
     wait(lambda: w.playback.position > w.playback.duration * 0.37)
     w.table.setFocus()

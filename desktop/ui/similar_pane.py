@@ -205,6 +205,7 @@ class SimilarPane(QWidget):
         self.setAcceptDrops(True)
         self.setObjectName("similarPane")
         self.example_path: str | None = None
+        self.pending = False  # a query is in flight: the list still shows the previous answer
         caption = QLabel("SOUNDS LIKE")
         caption.setObjectName("paneCaption")
         self.describe = QLineEdit()
@@ -232,7 +233,7 @@ class SimilarPane(QWidget):
         self._loading = QTimer(self)
         self._loading.setSingleShot(True)
         self._loading.setInterval(LOADING_DELAY_MS)
-        self._loading.timeout.connect(lambda: self.show_message("Finding similar tracks…"))
+        self._loading.timeout.connect(self._show_slow)
         self.stack.addWidget(self.message)
         self.stack.addWidget(self.list)
         self.play_all_button = QPushButton("Play these as a queue")
@@ -284,26 +285,32 @@ class SimilarPane(QWidget):
         self.play_example_button.setVisible(example_path is not None)
 
     def show_loading(self) -> None:
-        """A new query: the old hits go at once, the loading text only when the answer is slow (switching the
-        pane to the text and back for a quick answer repainted the whole pane twice on every selected row)."""
-        self.model.set_hits([])
-        self.play_all_button.setEnabled(False)
+        """A new query: the old hits stay until the answer replaces them, the loading text only when the answer is
+        slow. A quick answer (most are) then costs one repaint of the list: emptying it first repainted the list
+        and its scroll bar once more on every selected row, and flashed an empty pane for a frame."""
+        self.pending = True
         self._loading.start()
 
-    def show_message(self, text: str, keep_hits: bool = False) -> None:
+    def _show_slow(self) -> None:
+        self.show_message("Finding similar tracks…")
+        self.pending = True
+
+    def show_message(self, text: str) -> None:
+        self.pending = False
         self._loading.stop()
-        if not keep_hits:
-            self.model.set_hits([])
-            self.play_all_button.setEnabled(False)
+        self.model.set_hits([])
+        self.play_all_button.setEnabled(False)
         self.message.setText(text)
         self.stack.setCurrentWidget(self.message)
 
     def show_hits(self, hits) -> None:
+        self.pending = False
         self._loading.stop()
         self.model.set_hits(hits)
         # Lay the rows out now: left to the next paint, the list painted its rows, then found it needed its scroll
         # bar, narrowed and painted them all again (each selected row painted the hits twice).
         self.list.doItemsLayout()
+        self.list.scrollToTop()  # the old hits may have been scrolled: a new list starts at its best hit
         self.play_all_button.setEnabled(bool(hits))
         if hits:
             self.stack.setCurrentWidget(self.list)

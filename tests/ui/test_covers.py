@@ -23,7 +23,7 @@ def test_covers_show_in_now_playing_and_hits_and_are_cached_once_per_picture(tmp
     w.play_row(w.model.row_of(w.session.catalog.by_path(pad).id))
     qtbot.waitUntil(lambda: w.transport.has_cover, timeout=10000)
     assert w.transport.cover_label.pixmap().toImage().pixelColor(20, 20).green() > 100
-    qtbot.waitUntil(lambda: len(w.similar.hits) > 0, timeout=15000)
+    qtbot.waitUntil(lambda: not w.similar.pending and len(w.similar.hits) > 0, timeout=15000)
     w.similar.list.viewport().repaint()  # painting asks for the hits' covers
     hit_paths = [h.path for h in w.similar.hits]
     qtbot.waitUntil(lambda: all(w.covers.known(p) for p in hit_paths), timeout=10000)

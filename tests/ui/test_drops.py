@@ -67,7 +67,7 @@ def test_dropping_a_file_on_the_similar_pane_searches_by_it_without_adding(index
     clip = _new_clip(tmp_path, "drums")
     w = make_window(indexed_home)
     w.similar.dropEvent(drop_event([clip]))
-    qtbot.waitUntil(lambda: len(w.similar.hits) > 0, timeout=15000)
+    qtbot.waitUntil(lambda: not w.similar.pending and len(w.similar.hits) > 0, timeout=15000)
     assert [h.genre for h in w.similar.hits[:2]] == ["drums"] * 2
     assert w.session.catalog.counts()["total"] == 12  # not added
     assert "not in the library" in w.similar.query_label.text()
@@ -82,7 +82,7 @@ def test_ctrl_drop_on_the_library_searches_instead_of_adding(indexed_home, tmp_p
     clip = _new_clip(tmp_path, "pad")
     w = make_window(indexed_home)
     w.table.dropEvent(drop_event([clip], Qt.ControlModifier))
-    qtbot.waitUntil(lambda: len(w.similar.hits) > 0, timeout=15000)
+    qtbot.waitUntil(lambda: not w.similar.pending and len(w.similar.hits) > 0, timeout=15000)
     assert [h.genre for h in w.similar.hits[:2]] == ["pad"] * 2
     assert not w.session.busy and w.session.catalog.counts()["total"] == 12
 

@@ -162,7 +162,7 @@ def test_at_800_by_500_the_table_fits_without_scrolling_and_hits_show_their_time
     w = make_window(indexed_home)
     w.resize(800, 500)
     w.play_row(0)
-    qtbot.waitUntil(lambda: len(w.similar.hits) > 0, timeout=15000)
+    qtbot.waitUntil(lambda: not w.similar.pending and len(w.similar.hits) > 0, timeout=15000)
     qtbot.wait(50)
     table, header = w.table, w.table.horizontalHeader()
     names = [name for name, _ in COLUMNS]

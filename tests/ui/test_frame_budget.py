@@ -54,7 +54,7 @@ def test_a_spent_budget_leaves_the_hits_remaining_rows_to_the_next_passes(indexe
     monkeypatch.setattr(view, "paintEvent", paint_and_note)
     monkeypatch.setattr(frame_budget, "FRAME_BUDGET_MS", 0.0)
     w.table.select_row(0)
-    qtbot.waitUntil(lambda: len(w.similar.hits) >= 5, timeout=10000)
+    qtbot.waitUntil(lambda: not w.similar.pending and len(w.similar.hits) >= 5, timeout=10000)
     in_view = [r for r in range(len(w.similar.hits))
                if view.visualRect(view.model().index(r, 0)).top() < view.viewport().height()]
     qtbot.waitUntil(lambda: set(in_view) <= {r for rows in drawn for r in rows}, timeout=5000)

@@ -141,7 +141,7 @@ def test_duplicates_dialog_lists_groups_with_the_best_marked(lhome, make_window,
         group = {w.session.catalog.by_path(p).id for p in [original, *copies]}
         assert len(group & extras) == len(copies)  # all but the best copy
     w.table.select_row(w.model.row_of(w.session.catalog.by_path(next(iter(info["copies"]))).id))
-    qtbot.waitUntil(lambda: bool(w.similar.hits), timeout=20000)
+    qtbot.waitUntil(lambda: not w.similar.pending and not w.similar.pending and bool(w.similar.hits), timeout=20000)
     assert not {h.track_id for h in w.similar.hits} & extras
     box.setChecked(False)
     qtbot.waitUntil(lambda: not KnownCopies.load(w.session.catalog).hide, timeout=20000)
@@ -151,7 +151,7 @@ def test_pinning_keeps_the_pane_while_playing_a_hit(lhome, make_window, qtbot):
     home, info = lhome
     w = make_window(home)
     w.table.select_row(0)
-    qtbot.waitUntil(lambda: bool(w.similar.hits), timeout=20000)
+    qtbot.waitUntil(lambda: not w.similar.pending and not w.similar.pending and bool(w.similar.hits), timeout=20000)
     shown = [h.track_id for h in w.similar.hits]
     w.pin_similar.click()
     w.play_hit(2)  # what a double-click does

@@ -92,7 +92,7 @@ def test_select_a_stretch_find_passages_play_from_one_and_clear(motif_home, moti
     qtbot.waitUntil(lambda: len(passage_hits(w)) >= 4, timeout=30000)
     qtbot.mouseClick(w.waveform, Qt.LeftButton, pos=QPoint(x_at(w.waveform, 5.0), 30))
     assert w.waveform.selection is None
-    qtbot.waitUntil(lambda: len(w.similar.hits) > 0 and not passage_hits(w), timeout=30000)
+    qtbot.waitUntil(lambda: not w.similar.pending and len(w.similar.hits) > 0 and not passage_hits(w), timeout=30000)
     assert not w.similar.query_label.text().startswith("passages like")
 
 

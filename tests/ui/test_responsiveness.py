@@ -200,7 +200,7 @@ def test_the_windows_track_store_is_served_by_a_child_process(indexed_home, make
 
     w = make_window(indexed_home)
     w.table.select_row(0)
-    qtbot.waitUntil(lambda: len(w.similar.hits) > 0, timeout=10000)
+    qtbot.waitUntil(lambda: not w.similar.pending and len(w.similar.hits) > 0, timeout=10000)
     store = w.session.library.space().store()  # open already: the query used it
     assert isinstance(store, StoreInChild) and store._process.is_alive() and store._process.pid != os.getpid()
     child = store._process
@@ -310,9 +310,10 @@ def test_steady_tabs_still_lay_out_when_their_tabs_or_minimum_size_change(qtbot)
 
 
 def test_new_hits_paint_the_list_once(qtbot):
-    """The old hits go when a row is selected, so the list lost its scroll bar; in the window the new hits were
-    often painted before the list's delayed layout found it needed the scroll bar again, narrowed, and painted them
-    all a second time (bench/ui_click_cost.py --trace). The hits are laid out when they arrive."""
+    """A new answer repaints the list once: the old hits stay until it comes (emptying the list first repainted
+    it and its scroll bar once more). And when the list was empty (a slow answer shows the loading text), the new
+    hits were often painted before the list's delayed layout found it needed the scroll bar again, narrowed, and
+    painted them all a second time (bench/ui_click_cost.py --trace): the hits are laid out when they arrive."""
     from desktop.core.similarity import SimilarHit
     from desktop.ui.similar_pane import SimilarPane
 
@@ -330,14 +331,28 @@ def test_new_hits_paint_the_list_once(qtbot):
     bar = pane.list.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.isVisible())
     counter = PaintCounter(pane.list.viewport())
+    bar_counter = PaintCounter(bar)
+    shown = 1
     for first in (100, 200, 300):
-        pane.show_loading()  # a new row selected: the old hits go at once
-        qtbot.waitUntil(lambda: not bar.isVisible())
+        pane.show_loading()  # a new row selected: the old hits stay until the answer
         qtbot.wait(20)
-        counter.paints = 0
+        assert pane.hits[0].track_id == shown
+        counter.paints = bar_counter.paints = 0
         pane.show_hits(hits(30, first))  # its answer
-        assert bar.maximum() > 0  # laid out at once: whatever paints next paints the rows where they stay
-        qtbot.waitUntil(lambda: counter.paints > 0 and bar.isVisible())
+        qtbot.waitUntil(lambda: counter.paints > 0)
         qtbot.wait(50)
-        assert counter.paints == 1
-    assert [h.track_id for h in pane.hits][:2] == [300, 301]
+        assert counter.paints == 1 and bar_counter.paints == 0
+        shown = first
+    pane.show_message("Finding similar tracks…")  # a slow answer: the list empties and loses its scroll bar
+    qtbot.waitUntil(lambda: not bar.isVisible())
+    counter.paints = 0
+    pane.show_hits(hits(30, 400))
+    assert bar.maximum() > 0  # laid out at once: whatever paints next paints the rows where they stay
+    qtbot.waitUntil(lambda: counter.paints > 0 and bar.isVisible())
+    qtbot.wait(50)
+    assert counter.paints == 1
+    assert [h.track_id for h in pane.hits][:2] == [400, 401]
+    bar.setValue(bar.maximum())  # the user scrolled down the hits; the next track's hits start at the top
+    pane.show_loading()
+    pane.show_hits(hits(30, 500))
+    assert bar.value() == 0

@@ -11,7 +11,7 @@ from tests.ui.conftest import row_of_path, spectral_home
 
 def wait_hits(qtbot, pane, timeout=10000):
     try:
-        qtbot.waitUntil(lambda: len(pane.hits) > 0, timeout=timeout)
+        qtbot.waitUntil(lambda: not pane.pending and len(pane.hits) > 0, timeout=timeout)
     except Exception:
         print("STATE", pane.state_text, pane.query_label.text())
         raise
@@ -65,7 +65,8 @@ def test_pane_follows_the_playing_track(indexed_home, make_window, qtbot):
     wait_hits(qtbot, w.similar)
     w.play_row(7)
     playing = w.model.track_id(7)
-    qtbot.waitUntil(lambda: w.similar_controller.target == playing and bool(w.similar.hits), timeout=10000)
+    qtbot.waitUntil(lambda: w.similar_controller.target == playing and not w.similar.pending and bool(w.similar.hits),
+                    timeout=10000)
     assert playing not in [h.track_id for h in w.similar.hits]
 
 
@@ -132,25 +133,31 @@ def test_at_800_px_the_progress_text_is_shortened_with_an_ellipsis_not_cut(index
 
 def test_a_quick_answer_replaces_the_hits_without_showing_the_loading_text(indexed_home, make_window, qtbot):
     """Switching the pane to "Finding similar tracks…" and back for every selected row repainted the whole pane
-    twice; the old hits go at once, and the text shows only when the answer is slow."""
+    twice; the old hits stay until the answer replaces them, and the text shows only when the answer is slow."""
     from desktop.ui.similar_pane import LOADING_DELAY_MS
 
     w = make_window(indexed_home)
     pane = w.similar
     qtbot.waitUntil(lambda: not w.session.busy, timeout=20000)
     w.table.select_row(0)
-    qtbot.waitUntil(lambda: bool(pane.hits), timeout=10000)
+    qtbot.waitUntil(lambda: not pane.pending and bool(pane.hits), timeout=10000)
     hits = pane.hits
     pages = []
     pane.stack.currentChanged.connect(pages.append)
     pane.show_loading()
-    assert pane.hits == [] and pane.stack.currentWidget() is pane.list and pane.state_text == ""
+    assert pane.hits == hits and pane.stack.currentWidget() is pane.list and pane.state_text == ""
+    pane.show_hits(hits[::-1])
+    qtbot.wait(LOADING_DELAY_MS + 100)
+    assert pages == [] and pane.hits == hits[::-1]
+    pane.show_loading()
     pane.show_hits(hits)
     qtbot.wait(LOADING_DELAY_MS + 100)
     assert pages == [] and pane.hits == hits
     pane.show_loading()  # no answer yet: the text comes after the delay
     qtbot.waitUntil(lambda: pane.state_text == "Finding similar tracks…", timeout=5000)
-    assert pane.hits == []
+    assert pane.hits == [] and pane.pending  # still waiting for the answer
+    pane.show_hits(hits)
+    assert pane.hits == hits and not pane.pending
 
 
 def test_selecting_an_indexed_row_does_not_wait_for_the_catalog(indexed_home, make_window, qtbot):
@@ -181,5 +188,6 @@ def test_selecting_an_indexed_row_does_not_wait_for_the_catalog(indexed_home, ma
     finally:
         release.set()
         writer.join()
-    qtbot.waitUntil(lambda: w.similar_controller.target == track.id and bool(w.similar.hits), timeout=10000)
+    qtbot.waitUntil(lambda: w.similar_controller.target == track.id and not w.similar.pending
+                    and bool(w.similar.hits), timeout=10000)
     assert track.id not in [h.track_id for h in w.similar.hits]
