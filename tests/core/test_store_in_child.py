@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -86,3 +88,30 @@ def test_close_ends_the_child_and_later_calls_say_closed(tmp_path):
         store.count()
     with open_store(str(tmp_path / "v"), NAME, DIM) as again:  # the folder is free, the points are there
         assert again.count() == 5
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a nice value per thread is Linux's")
+def test_the_child_runs_one_step_below_the_app_whoever_starts_it(tmp_path):
+    """The store works for the library thread, a step below the window's GUI thread: started by that thread (which
+    is already a step below) it must not go a second step lower, nor stay level when started from the main thread."""
+    from desktop.core.thread_priority import THREAD_NICE, lower_this_thread
+
+    app = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    wanted = min(19, app + THREAD_NICE)
+
+    def child_nice(store) -> int:
+        return os.getpriority(os.PRIO_PROCESS, store._process.pid)
+
+    with open_store(str(tmp_path / "main"), NAME, DIM, in_child=True) as store:
+        assert child_nice(store) == wanted
+    got = []
+
+    def from_a_lowered_thread() -> None:
+        lower_this_thread()
+        with open_store(str(tmp_path / "thread"), NAME, DIM, in_child=True) as store:
+            got.append(child_nice(store))
+
+    thread = threading.Thread(target=from_a_lowered_thread)
+    thread.start()
+    thread.join()
+    assert got == [wanted]
