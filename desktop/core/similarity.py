@@ -31,7 +31,12 @@ SAME_SONG_SECONDS = 2.0
 
 
 class NotIndexed(SoundalikeError):
-    """The query track has no vector yet (pending or failed)."""
+    """The query track has no vector yet (pending or failed). `track`: the catalog's track as the query found it,
+    so a window shows its state (and a failure's reason) without reading the catalog on its GUI thread."""
+
+    def __init__(self, message: str, track=None):
+        super().__init__(message)
+        self.track = track
 
 
 # A hit is the track id, the score and the track's store payload (the payload fields of track.py).
@@ -97,7 +102,7 @@ def resolve(library: Library, query: int | str) -> Query:
                                "`soundalike check --repair` to rebuild it from the catalog (no decoding)")
     if track.id not in vectors:
         why = f"failed: {track.error}" if track.status == "failed" else "not indexed yet"
-        raise NotIndexed(f"track {track.id} ({track.title}) is {why}")
+        raise NotIndexed(f"track {track.id} ({track.title}) is {why}", track)
     raw = dict(catalog.raw_vectors(key, [track.id])).get(track.id)
     return Query(vectors[track.id], track.id, track.file_hash, track.artist, track.title, track.duration,
                  f"{track.artist} - {track.title}", raw, track.mb_recording_id,

@@ -73,15 +73,17 @@ class SimilarController(QObject):
         pane, catalog = self.pane, self.session.catalog
         if isinstance(target, int):
             try:
-                track = self.cached_track(target)
-                if track is None or track.status != "indexed":  # the catalog has the newest status
-                    track = catalog.get(target)
+                # The table's copy of the row when it has one (no catalog read on the GUI thread). It hears of index
+                # results in batches, so "not indexed yet" there may be a moment old: the query asks anyway, and the
+                # library thread's answer (hits, or NotIndexed with the track as it is now) decides.
+                cached = self.cached_track(target)
+                track = cached or catalog.get(target)
             except SoundalikeError as e:
                 pane.set_query("")
                 pane.show_message(str(e))
                 return
             pane.set_query(f"{track.title} — {track.artist}")
-            if track.status != "indexed":
+            if track.status == "failed" or (cached is None and track.status != "indexed"):  # nothing to ask
                 self.session.cancel_similar()
                 self._show_not_indexed(track)
                 return
@@ -136,7 +138,7 @@ class SimilarController(QObject):
             return
         target = self.target
         if isinstance(exc, NotIndexed) and isinstance(target, int):
-            self._show_not_indexed(self.session.catalog.get(target))
+            self._show_not_indexed(exc.track if exc.track is not None else self.session.catalog.get(target))
             return
         self.pane.show_message(error_text(exc))
         if isinstance(target, str):

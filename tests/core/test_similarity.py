@@ -74,3 +74,20 @@ def test_genre_filter_reaches_only_that_genre(home, family_dir):
         unfiltered = similar(lib, drums.id, k=10)
     assert len(hits) == 4 and {h.genre for h in hits} == {"pad"}
     assert {h.genre for h in unfiltered} > {"pad"}
+
+
+def test_a_track_without_a_vector_raises_not_indexed_with_the_track_as_it_is(home, family_dir):
+    """The window shows a not-indexed track's state (and a failure's reason) from the answer, without a catalog
+    read of its own; across a process (pickled) the message stays."""
+    import pickle
+
+    from desktop.core.scan import scan
+    from desktop.core.similarity import NotIndexed
+
+    with Library.open(home, embedder="spectral") as lib:
+        list(scan(lib.catalog, [str(family_dir)]))
+        track = lib.catalog.tracks()[0]
+        with pytest.raises(NotIndexed, match="not indexed yet") as caught:
+            similar(lib, track.id, k=5)
+    assert caught.value.track == track and caught.value.track.status == "pending"
+    assert str(pickle.loads(pickle.dumps(caught.value))) == str(caught.value)

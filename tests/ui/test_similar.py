@@ -76,14 +76,43 @@ def test_unindexed_track_says_so_then_fills_in_when_indexing_resumes(tmp_path, f
         assert isinstance(list(scan(lib.catalog, [str(family_dir)]))[-1], ScanSummary)
     w = make_window(home, start=False)
     w.table.select_row(0)
-    assert "not indexed yet" in w.similar.state_text.lower()
+    qtbot.waitUntil(lambda: "not indexed yet" in w.similar.state_text.lower(), timeout=5000)
     assert w.similar.hits == []
     with qtbot.waitSignal(w.session.job_started, timeout=3000):
         w.start()  # what the app does after the first paint: pending tracks -> resume indexing
     qtbot.waitUntil(lambda: "indexing" in w.similar.state_text.lower() or bool(w.similar.hits), timeout=5000)
+    # when its track is done the pane asks again, while the table's copy still says "not indexed" (the table hears
+    # of results in batches): the answer, not that copy, decides
     wait_hits(qtbot, w.similar, timeout=30000)
     qtbot.waitUntil(lambda: not w.session.busy, timeout=30000)
     assert w.session.catalog.counts()["indexed"] == 12
+
+
+def test_a_row_the_table_holds_is_shown_without_reading_the_catalog_on_the_gui_thread(tmp_path, family_dir,
+                                                                                      make_window, qtbot):
+    """Selecting a row the table has read takes the track from the table: no SQLite read on the GUI thread, even
+    for a track not indexed yet (the library thread's answer says so, with the track as it is now)."""
+    import threading
+
+    home = spectral_home(tmp_path / "lib")
+    with Library.open(home) as lib:  # scanned, never indexed
+        list(scan(lib.catalog, [str(family_dir)]))
+    w = make_window(home, start=False)
+    qtbot.waitUntil(lambda: w.model.cached_track(w.model.track_id(3)) is not None, timeout=5000)
+    track = w.model.cached_track(w.model.track_id(3))
+    assert track.status == "pending" and w.similar_controller.target != track.id
+    catalog, gui, reads = w.session.catalog, threading.get_ident(), []
+    get = catalog.get
+
+    def recording_get(track_id):
+        reads.append(threading.get_ident())
+        return get(track_id)
+
+    catalog.get = recording_get
+    w.table.select_row(3)
+    assert w.similar.query_label.text() == f"{track.title} — {track.artist}"
+    qtbot.waitUntil(lambda: "not indexed yet" in w.similar.state_text.lower(), timeout=5000)
+    assert gui not in reads
 
 
 def test_failed_track_shows_the_reason(indexed_home, make_window, qtbot):
