@@ -73,6 +73,11 @@ def synth(folder: Path, n: int, seconds: float) -> Path:
     return folder
 
 
+def quantile(ordered: list[float], fraction: float) -> float:
+    """The gap below which `fraction` of the sorted gaps lie."""
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tracks", type=int, default=200)
@@ -215,12 +220,11 @@ def main() -> int:
         print("no timer ticks recorded", file=sys.stderr)
         return 1
     gaps.sort()
-    p = lambda q: gaps[min(len(gaps) - 1, int(q * len(gaps)))]  # noqa: E731
     print(f"indexed {counts['indexed']} of {counts['total']} tracks in {wall:.1f} s"
           + (f" ({summary.indexed / summary.seconds:.1f} tracks/s)" if summary and summary.seconds else ""))
     print(f"GIL switch interval {sys.getswitchinterval() * 1000:g} ms")
     print(f"GUI ticks: {len(gaps)} (every {TICK_MS} ms), median gap {statistics.median(gaps):.1f} ms, "
-          f"p99 {p(0.99):.1f} ms, p99.9 {p(0.999):.1f} ms")
+          f"p99 {quantile(gaps, 0.99):.1f} ms, p99.9 {quantile(gaps, 0.999):.1f} ms")
     print(f"playing: {played[0] or 'nothing'}; audio output: {audio}; MPRIS: "
           + ("on" if mpris is not None else "off (no session bus: run under dbus-run-session as a desktop has one)"))
     print(f"longest GUI stall: {worst[0]:.1f} ms gap ({worst[0] - TICK_MS:.1f} ms over the {TICK_MS} ms period) "
@@ -233,8 +237,8 @@ def main() -> int:
         else:
             passage_gaps.sort()
             late_p = sum(g > TARGET_MS for g in passage_gaps)
-            q = lambda f: passage_gaps[min(len(passage_gaps) - 1, int(f * len(passage_gaps)))]  # noqa: E731
-            print(f"passage pass: {len(passage_gaps)} ticks, p99 {q(0.99):.1f} ms, longest {passage_gaps[-1]:.1f} ms, "
+            print(f"passage pass: {len(passage_gaps)} ticks, p99 {quantile(passage_gaps, 0.99):.1f} ms, "
+                  f"longest {passage_gaps[-1]:.1f} ms, "
                   f"gaps over {TARGET_MS} ms: {late_p} ({100 * late_p / len(passage_gaps):.2f} %)")
     if sampler is not None:
         print(f"the {args.sample} longest stalls and where the GUI thread was:")
