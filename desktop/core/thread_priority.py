@@ -33,6 +33,20 @@ def lower_this_thread(steps: int = THREAD_NICE) -> None:
         pass
 
 
+def name_this_thread(name: str) -> None:
+    """Give the calling thread `name` where Linux shows it (`top -H`, /proc, the stall sampler; 15 bytes).
+
+    Why: Python's threads keep their names to themselves, and a plain thread replaced each QThread (which named
+    its thread) when the worker threads stopped calling into Qt (desktop/ui/main_thread.py)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/comm", "w") as comm:
+            comm.write(name.encode()[:15].decode(errors="ignore"))
+    except OSError:
+        pass
+
+
 def hand_gil_over_quickly(interval: float = GIL_SWITCH_INTERVAL_S) -> None:
     """Make any thread running Python give the GIL up within `interval` when another thread asks for it.
 

@@ -1,6 +1,6 @@
 """The one adapter between the core and Qt threads: a worker thread that runs core generators.
 
-A `WorkerThread` owns one QThread with one worker QObject moved to it. It runs two kinds of work:
+A `WorkerThread` owns one thread running one `_Worker` loop. It runs two kinds of work:
 
 * **jobs**: any core generator (scan, index, ...) built by `factory(cancel_event)`. Jobs run one
   after another; each event the generator yields is emitted as `job_event(job, event)`. Cancelling
@@ -12,7 +12,9 @@ A `WorkerThread` owns one QThread with one worker QObject moved to it. It runs t
   is suspended at a `yield` and touches nothing: the library's vector store is therefore only ever
   used from this one thread, one call at a time, and a query does not wait for a whole index run.
 
-Results cross back to the GUI thread as queued signals. Nothing here knows what the work is.
+The thread is a plain Python thread that touches no Qt: its results reach the GUI thread through
+`MainThreadCalls` (main_thread.py says why a signal emitted from it crashed), and the handle emits its
+signals there. Nothing here knows what the work is.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from desktop.core.errors import SoundalikeError
-from desktop.core.thread_priority import lower_this_thread
+from desktop.core.thread_priority import lower_this_thread, name_this_thread
+from desktop.ui.main_thread import MainThreadCalls
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +67,13 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class _Worker(QObject):
-    """Lives in the worker thread; `run` is its whole life (a loop waiting for work)."""
+class _Worker:
+    """The worker thread's side; `run` is its whole life (a loop waiting for work). `tell(signal name, *args)`
+    hands each result to the GUI thread, where the handle emits that signal."""
 
-    job_started = Signal(object)
-    job_event = Signal(object, object)
-    job_failed = Signal(object, str)
-    job_finished = Signal(object)
-    request_done = Signal(str, int, object)
-    request_failed = Signal(str, int, object)
-
-    def __init__(self):
-        super().__init__()
+    def __init__(self, name: str, tell: Callable[..., None]):
+        self.name = name
+        self.tell = tell
         self._cond = threading.Condition()
         self._jobs: collections.deque[Job] = collections.deque()
         self._requests: dict[str, tuple[int, Callable[[], Any]]] = {}
@@ -118,8 +116,8 @@ class _Worker(QObject):
             return len(self._jobs) + (self.current is not None)
 
     # -- the worker thread ----------------------------------------------------------------------
-    @Slot()
     def run(self) -> None:
+        name_this_thread(self.name)  # as `top -H` and the stall sampler show it
         lower_this_thread()  # below the GUI thread (thread_priority.py says why)
         while True:
             with self._cond:
@@ -151,30 +149,30 @@ class _Worker(QObject):
             except Exception as e:  # reported to the GUI, which decides how to show it
                 if not isinstance(e, SoundalikeError):
                     log.exception("%s request failed", kind)
-                self.request_failed.emit(kind, token, e)
+                self.tell("request_failed", kind, token, e)
             else:
-                self.request_done.emit(kind, token, result)
+                self.tell("request_done", kind, token, result)
 
     def _run_job(self, job: Job) -> None:
-        self.job_started.emit(job)
+        self.tell("job_started", job)
         gen = None
         try:
             gen = job.factory(job.cancel_event)
             for event in gen:
-                self.job_event.emit(job, event)
+                self.tell("job_event", job, event)
                 if not job.cancelled:
                     self._serve_requests()
         except Exception as e:
             if not isinstance(e, SoundalikeError):
                 log.exception("job %s failed", job.name)
-            self.job_failed.emit(job, error_text(e))
+            self.tell("job_failed", job, error_text(e))
         finally:
             if gen is not None and hasattr(gen, "close"):
                 try:
                     gen.close()
                 except Exception:
                     log.exception("closing job %s", job.name)
-            self.job_finished.emit(job)
+            self.tell("job_finished", job)
 
 
 class WorkerThread(QObject):
@@ -192,15 +190,14 @@ class WorkerThread(QObject):
         self.name = name
         self._tokens = itertools.count(1)
         self._latest: dict[str, int] = {}
-        self._thread = QThread()
-        self._thread.setObjectName(name)
-        self._worker = _Worker()
-        self._worker.moveToThread(self._thread)
-        for sig in ("job_started", "job_event", "job_failed", "job_finished", "request_done", "request_failed"):
-            getattr(self._worker, sig).connect(getattr(self, sig))
-        self._thread.started.connect(self._worker.run)
-        self._thread.start()
+        self._calls = MainThreadCalls(self)
+        signals = {sig: getattr(self, sig).emit for sig in
+                   ("job_started", "job_event", "job_failed", "job_finished", "request_done", "request_failed")}
+        calls = self._calls.call
+        self._worker = _Worker(name, lambda sig, *args: calls(signals[sig], *args))
+        self._thread = threading.Thread(target=self._worker.run, name=name, daemon=True)
         self._stopped = False
+        self._thread.start()
         LIVE.add(self)
 
     def start_job(self, name: str, factory: Callable[[threading.Event], Iterator], data: Any = None) -> Job:
@@ -244,19 +241,19 @@ class WorkerThread(QObject):
         if self._stopped:
             return True
         self._worker.stop()
-        self._thread.quit()
-        ok = self._thread.wait(int(timeout_s * 1000))
+        self._thread.join(timeout_s)
+        ok = not self._thread.is_alive()
         if not ok:
             log.warning("worker thread %s did not stop within %.0f s", self.name, timeout_s)
         self._stopped = ok
         if ok:
-            self._worker.deleteLater()
+            self._calls.close()  # what it posted and the window has not seen yet is moot now
             LIVE.discard(self)
         return ok
 
     @property
     def running(self) -> bool:
-        return self._thread.isRunning()
+        return self._thread.is_alive()
 
 
 class RateMeter:

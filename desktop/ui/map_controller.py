@@ -8,6 +8,7 @@ when its tab is first shown and again after each index run while it is shown (el
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -17,6 +18,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from desktop.core.library_map import LibraryMap, MapWork, plan
 from desktop.core.thread_priority import lower_this_thread
+from desktop.ui.main_thread import MainThreadCalls
 from desktop.ui.map_view import MapPanel
 
 log = logging.getLogger(__name__)
@@ -36,8 +38,19 @@ def read_map(library):
     return found, info
 
 
+def lay_out(work: MapWork, info: dict, session, answer) -> None:
+    """The layout thread: seconds of numpy, then `answer(map or None, info or why, session)`."""
+    lower_this_thread()  # below the GUI thread
+    try:
+        m = work.run()
+    except Exception as e:  # noqa: BLE001 - shown in the tab, never raised into Qt
+        log.exception("map layout failed")
+        m, info = None, str(e)
+    answer(m, info, session)
+
+
 class MapController(QObject):
-    computed = Signal(object, object, object)  # LibraryMap, info, the session it is of (from the layout thread)
+    computed = Signal(object, object, object)  # LibraryMap, info, the session it is of (laid out off the GUI thread)
     failed = Signal(str)
 
     def __init__(self, window, panel: MapPanel):
@@ -49,6 +62,7 @@ class MapController(QObject):
         self._busy = False
         self._worker = None
         self._session = None
+        self._calls = MainThreadCalls(self)  # the layout thread's answer, run on the GUI thread
         panel.canvas.play_requested.connect(self.play)
         panel.canvas.queue_requested.connect(self.queue)
         panel.colouring_changed.connect(lambda _c: self._show_labels())
@@ -93,23 +107,16 @@ class MapController(QObject):
             self._show(found, info, self._session)
             return
         self.panel.set_status(f"Laying out {len(found.ids)} tracks…")
-        threading.Thread(target=self._lay_out, args=(found, info, self._session), name="soundalike-map",
+        answer = functools.partial(self._calls.call, self._laid_out)  # bound here: the thread touches no Qt
+        threading.Thread(target=lay_out, args=(found, info, self._session, answer), name="soundalike-map",
                          daemon=True).start()
 
-    def _lay_out(self, work: MapWork, info: dict, session) -> None:
-        lower_this_thread()  # seconds of numpy: below the GUI thread
-        try:
-            m = work.run()
-        except Exception as e:  # noqa: BLE001 - shown in the tab, never raised into Qt
-            log.exception("map layout failed")
-            m, info = None, str(e)
-        try:
-            if m is None:
-                self.failed.emit(info)
-            else:
-                self.computed.emit(m, info, session)
-        except RuntimeError:  # the window closed meanwhile
-            pass
+    def _laid_out(self, m: LibraryMap | None, info, session) -> None:
+        if m is None:
+            self._busy = False  # the layout has ended: the next refresh tries again
+            self.failed.emit(info)
+        else:
+            self.computed.emit(m, info, session)
 
     def _read_failed(self, kind: str, _token: int, exc) -> None:
         if kind == "map":

@@ -1,8 +1,8 @@
 """The controller that joins the core Player and PlayQueue, and what it says is playing (`NowPlaying`).
 
-The core `Player` calls back from its audio threads; `PlaybackController` turns those callbacks into
-Qt signals (queued into the GUI thread) and polls the position while playing. Queue items are track
-ids (library tracks) or paths (files played without adding them); a resolver from the window turns
+The core `Player` calls back from its audio threads; `PlaybackController` runs those callbacks on the GUI
+thread (`MainThreadCalls`), turns them into Qt signals and polls the position while playing. Queue items are
+track ids (library tracks) or paths (files played without adding them); a resolver from the window turns
 an item into what to play and show.
 
 Gapless: the player is always told the queue's next item (`queue_next`), re-told when the queue changes
@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.core.track import Track
 from desktop.ui.frame_budget import after_this_frame
+from desktop.ui.main_thread import MainThreadCalls
 
 log = logging.getLogger(__name__)
 POLL_MS = 50
@@ -46,15 +47,6 @@ class NowPlaying:
         return getattr(self.track, name)
 
 
-class _Bridge(QObject):
-    """Signals the Player's callbacks emit from any thread; delivered in the GUI thread."""
-
-    state = Signal(str)
-    ended = Signal()
-    error = Signal(str)
-    advanced = Signal(str)
-
-
 class PlaybackController(QObject):
     state_changed = Signal(str)  # "stopped" | "playing" | "paused"
     current_changed = Signal(object)  # NowPlaying | None
@@ -68,16 +60,13 @@ class PlaybackController(QObject):
         from desktop.core.queue import PlayQueue  # lazy: stays out of the window's start-up
 
         self.resolver = resolver
-        self._bridge = _Bridge(self)
-        self._bridge.state.connect(self._on_state)
-        self._bridge.ended.connect(self._on_end)
-        self._bridge.error.connect(self._on_error)
-        self._bridge.advanced.connect(self._on_advance)
+        calls = MainThreadCalls(self).call  # the Player calls back from its audio threads: run on the GUI thread
+        on_state, on_end, on_error, on_advance = self._on_state, self._on_end, self._on_error, self._on_advance
         self.player = player or Player(
-            on_state=lambda *a: self._bridge.state.emit(str(a[0]) if a else ""),
-            on_end=lambda *a: self._bridge.ended.emit(),
-            on_error=lambda *a: self._bridge.error.emit(str(a[0]) if a else "playback error"),
-            on_advance=lambda path: self._bridge.advanced.emit(str(path)),
+            on_state=lambda *a: calls(on_state, str(a[0]) if a else ""),
+            on_end=lambda *a: calls(on_end),
+            on_error=lambda *a: calls(on_error, str(a[0]) if a else "playback error"),
+            on_advance=lambda path: calls(on_advance, str(path)),
         )
         self.queue = PlayQueue()
         self.current: NowPlaying | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 
 import pytest
 from PySide6.QtCore import Qt
@@ -208,7 +209,9 @@ def test_an_advance_queued_by_the_player_before_closing_is_ignored_after(lhome, 
     nxt = w.playback.queue.peek_next()
     path = w.session.catalog.get(nxt).path
     w.shutdown()
-    w.playback._bridge.advanced.emit(path)  # what the player's thread sends (a queued signal)
+    told = threading.Thread(target=w.playback.player._on_advance, args=(path,))  # as the player's thread does
+    told.start()
+    told.join()
     qtbot.wait(50)
     assert w.playback.queue.peek_next() == nxt  # nothing advanced on a closed library
 
