@@ -69,8 +69,8 @@ class MainThreadCalls:
             pass
         with self._lock:
             item = self._calls.popleft() if self._calls else None
-            self._woken = bool(self._calls)
-        if self._woken:
+            more = self._woken = bool(self._calls)
+        if more:  # decided under the lock: a thread posting meanwhile saw `_woken` and sent no byte of its own
             self._wake()
         if item is not None:
             fn, args = item
